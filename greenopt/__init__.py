@@ -1,0 +1,48 @@
+"""greenopt — plan AI workloads across WAN-connected datacenters onto renewable, low-carbon power.
+
+>>> import greenopt
+>>> scenario = greenopt.examples.load("small")
+>>> plan = greenopt.plan(scenario, method="greedy")
+>>> greenopt.validate(scenario, plan)
+[]
+"""
+
+from greenopt import examples
+from greenopt.errors import (
+    GreenoptError,
+    InfeasibleError,
+    PlanError,
+    ScenarioError,
+    SolverError,
+)
+from greenopt.evaluate import evaluate
+from greenopt.io.files import load_scenario, save_scenario
+from greenopt.objectives import Objective
+from greenopt.plan import METHODS, plan
+from greenopt.result import Plan
+from greenopt.scenario import Horizon, Job, Scenario, Site
+from greenopt.validate import Violation, validate
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "METHODS",
+    "GreenoptError",
+    "Horizon",
+    "InfeasibleError",
+    "Job",
+    "Objective",
+    "Plan",
+    "PlanError",
+    "Scenario",
+    "ScenarioError",
+    "Site",
+    "SolverError",
+    "Violation",
+    "evaluate",
+    "examples",
+    "load_scenario",
+    "plan",
+    "save_scenario",
+    "validate",
+]

@@ -1,0 +1,43 @@
+"""The package's own exception types.
+
+Every error a user can provoke with bad input or an impossible request is one of these, and its
+message names the offending field, job, site or file — never a traceback from deep inside
+pydantic, pandas or Pyomo.
+"""
+
+from __future__ import annotations
+
+
+class GreenoptError(Exception):
+    """Base class of every error raised by greenopt."""
+
+
+class ScenarioError(GreenoptError, ValueError):
+    """A scenario (or a file it is read from) breaks a rule of MODEL.md §1–4.
+
+    ``culprit`` names the site, job, field or file at fault, when there is one.
+    """
+
+    def __init__(self, message: str, culprit: str | None = None) -> None:
+        super().__init__(message)
+        self.culprit = culprit
+
+
+class PlanError(GreenoptError, ValueError):
+    """A plan (its assignments table) is malformed: unknown job or site, bad columns."""
+
+
+class InfeasibleError(GreenoptError):
+    """Hard deadlines cannot all be met.
+
+    ``jobs`` maps each job that cannot be met to the reason (capacity, window, residency,
+    bandwidth) found while diagnosing.
+    """
+
+    def __init__(self, message: str, jobs: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.jobs = dict(jobs or {})
+
+
+class SolverError(GreenoptError):
+    """A solver is missing, or failed in a way that left no plan to return."""

@@ -1,0 +1,340 @@
+"""One evaluator: assignments ``(job, slot, site, share)`` → the full :class:`Plan`.
+
+Every method's only product is an assignments table; this module derives migrations (MODEL.md §5),
+per-site energy, carbon and cost (§6), the job table, KPIs and scorecard (§8) and the objective
+(§7), so every method is scored the same way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from greenopt.errors import PlanError
+from greenopt.objectives import Objective, lateness_weights
+from greenopt.result import Plan
+from greenopt.scenario import Scenario
+
+ASSIGNMENT_COLUMNS = ["job", "slot", "site", "share"]
+#: Shares below this are solver noise and dropped before evaluation.
+SHARE_EPS = 1e-7
+#: Absolute tolerance on shares and energies (MODEL.md §5).
+TOL = 1e-6
+
+
+def normalise_assignments(scenario: Scenario, assignments: Any) -> pd.DataFrame:
+    """A clean ``job, slot, site, share`` table sorted by job (scenario order) then slot.
+
+    Raises :class:`PlanError` naming the job or site for unknown names, bad slots or shares.
+    Duplicate (job, slot) rows are kept: the validator reports them.
+    """
+    if isinstance(assignments, pd.DataFrame):
+        df = assignments
+    else:
+        rows = list(assignments) if isinstance(assignments, Iterable) else None
+        if rows is None:
+            raise PlanError("assignments must be a DataFrame or an iterable of rows")
+        df = (
+            pd.DataFrame(rows, columns=ASSIGNMENT_COLUMNS)
+            if rows
+            else pd.DataFrame(columns=ASSIGNMENT_COLUMNS)
+        )
+    missing = [c for c in ASSIGNMENT_COLUMNS if c not in df.columns]
+    if missing:
+        raise PlanError(f"assignments table lacks column(s) {missing}; needs {ASSIGNMENT_COLUMNS}")
+    df = df[ASSIGNMENT_COLUMNS].copy()
+    idx = scenario.index
+    df["job"] = df["job"].astype(str)
+    df["site"] = df["site"].astype(str)
+    unknown_jobs = sorted(set(df["job"]) - set(idx.job_pos))
+    if unknown_jobs:
+        raise PlanError(f"assignments name unknown job(s) {unknown_jobs[:5]}")
+    unknown_sites = sorted(set(df["site"]) - set(idx.site_pos))
+    if unknown_sites:
+        raise PlanError(f"assignments name unknown site(s) {unknown_sites[:5]}")
+    share = pd.to_numeric(df["share"], errors="coerce").to_numpy(dtype=float)
+    bad = ~np.isfinite(share)
+    if bad.any():
+        row = df.iloc[int(np.flatnonzero(bad)[0])]
+        raise PlanError(
+            f"job {row['job']!r} slot {row['slot']}: share {row['share']!r} is not a number"
+        )
+    slot = pd.to_numeric(df["slot"], errors="coerce").to_numpy(dtype=float)
+    bad = ~np.isfinite(slot) | (slot != np.round(slot)) | (slot < 0) | (slot >= idx.T)
+    if bad.any():
+        row = df.iloc[int(np.flatnonzero(bad)[0])]
+        raise PlanError(f"job {row['job']!r}: slot {row['slot']!r} is not a slot of the horizon")
+    df["slot"] = slot.astype(np.int64)
+    df["share"] = share
+    df = df[df["share"] > SHARE_EPS]
+    df = df.assign(_j=df["job"].map(idx.job_pos)).sort_values(["_j", "slot"], kind="stable")
+    return df.drop(columns="_j").reset_index(drop=True)
+
+
+def derive_migrations(scenario: Scenario, assignments: pd.DataFrame) -> pd.DataFrame:
+    """Migrations implied by the run slots (MODEL.md §5).
+
+    The job's state starts at its origin; each run at a site other than the previous run's (or
+    the origin before the first run) is a migration in that slot.
+    """
+    idx = scenario.index
+    net = scenario.network
+    if assignments.empty:
+        return pd.DataFrame(columns=["job", "slot", "src", "dst", "gb", "disruption_h"])
+    j = assignments["job"].map(idx.job_pos).to_numpy()
+    s = assignments["site"].map(idx.site_pos).to_numpy()
+    first_of_job = np.r_[True, j[1:] != j[:-1]]
+    prev = np.where(first_of_job, idx.origin[j], np.r_[-1, s[:-1]])
+    moved = prev != s
+    jm, src, dst = j[moved], prev[moved], s[moved]
+    names = np.array(idx.site_names, dtype=object)
+    return pd.DataFrame(
+        {
+            "job": assignments["job"].to_numpy()[moved],
+            "slot": assignments["slot"].to_numpy()[moved],
+            "src": names[src],
+            "dst": names[dst],
+            "gb": idx.state_gb[jm],
+            "disruption_h": net.disruption_h[jm, src, dst],
+        }
+    )
+
+
+def energy_table(
+    scenario: Scenario, assignments: pd.DataFrame, migrations: pd.DataFrame
+) -> pd.DataFrame:
+    """Per site and slot energy, carbon and cost, renewable first (MODEL.md §6)."""
+    idx = scenario.index
+    S, T, dt = len(idx.site_names), idx.T, idx.dt_h
+    job_kw = np.zeros((S, T))
+    if not assignments.empty:
+        j = assignments["job"].map(idx.job_pos).to_numpy()
+        s = assignments["site"].map(idx.site_pos).to_numpy()
+        t = assignments["slot"].to_numpy()
+        np.add.at(job_kw, (s, t), idx.power_kw[j] * assignments["share"].to_numpy())
+    mig_kwh = np.zeros((S, T))
+    if not migrations.empty:
+        d = migrations["dst"].map(idx.site_pos).to_numpy()
+        t = migrations["slot"].to_numpy().astype(np.int64)
+        np.add.at(mig_kwh, (d, t), migrations["gb"].to_numpy(dtype=float) * scenario.net_kwh_per_gb)
+    facility = idx.pue[:, None] * (idx.idle_kw[:, None] * dt + job_kw * dt) + mig_kwh
+    available = idx.renewable_kw * dt
+    renewable = np.minimum(facility, available)
+    grid = facility - renewable
+    return pd.DataFrame(
+        {
+            "site": np.repeat(np.array(idx.site_names, dtype=object), T),
+            "slot": np.tile(np.arange(T), S),
+            "facility_kwh": facility.ravel(),
+            "renewable_kwh": renewable.ravel(),
+            "grid_kwh": grid.ravel(),
+            "curtailed_kwh": (available - renewable).ravel(),
+            "carbon_kg": (grid * idx.carbon / 1000.0).ravel(),
+            "cost": (grid * idx.price).ravel(),
+        }
+    )
+
+
+def job_table(
+    scenario: Scenario, assignments: pd.DataFrame, migrations: pd.DataFrame
+) -> pd.DataFrame:
+    """Per job: done, first/last run slot, completion, delay and migrations (MODEL.md §8)."""
+    idx = scenario.index
+    J, dt = len(idx.job_names), idx.dt_h
+    work_done = np.zeros(J)
+    start = np.full(J, -1, dtype=np.int64)
+    end = np.full(J, -1, dtype=np.int64)
+    last_share = np.zeros(J)
+    if not assignments.empty:
+        j = assignments["job"].map(idx.job_pos).to_numpy()
+        t = assignments["slot"].to_numpy()
+        sh = assignments["share"].to_numpy()
+        np.add.at(work_done, j, sh * dt)
+        # rows are sorted by job then slot: the first/last row of each job's run
+        first = np.r_[True, j[1:] != j[:-1]]
+        last = np.r_[j[1:] != j[:-1], True]
+        start[j[first]] = t[first]
+        end[j[last]] = t[last]
+        last_share[j[last]] = sh[last]
+    n_mig = np.zeros(J, dtype=np.int64)
+    if not migrations.empty:
+        np.add.at(n_mig, migrations["job"].map(idx.job_pos).to_numpy(), 1)
+    ran = start >= 0
+    done = work_done >= idx.work_h - TOL * np.maximum(1.0, idx.work_h)
+    completion = np.where(ran, end * dt + last_share * dt, np.nan)
+    delay = np.where(done, completion - (idx.release_h + idx.work_h), np.nan)
+    return pd.DataFrame(
+        {
+            "job": list(idx.job_names),
+            "kind": [job.kind for job in scenario.jobs],
+            "done": done,
+            "start_slot": np.where(ran, start, -1),
+            "end_slot": np.where(ran, end, -1),
+            "delay_h": delay,
+            "migrations": n_mig,
+            "work_done_h": work_done,
+            "unmet_h": np.maximum(0.0, idx.work_h - work_done),
+            "completion_h": completion,
+            "deferred": ~ran | (start > idx.first_slot),
+        }
+    )
+
+
+def kpi_totals(
+    energy: pd.DataFrame, jobs: pd.DataFrame, migrations: pd.DataFrame
+) -> dict[str, float]:
+    """The totals of MODEL.md §8."""
+    facility = float(energy["facility_kwh"].sum())
+    renewable = float(energy["renewable_kwh"].sum())
+    delays = jobs.loc[jobs["done"], "delay_h"].to_numpy(dtype=float)
+    return {
+        "grid_kwh": float(energy["grid_kwh"].sum()),
+        "renewable_kwh": renewable,
+        "facility_kwh": facility,
+        "renewable_share": renewable / facility if facility > 0 else 0.0,
+        "curtailed_kwh": float(energy["curtailed_kwh"].sum()),
+        "carbon_kg": float(energy["carbon_kg"].sum()),
+        "cost": float(energy["cost"].sum()),
+        "jobs": len(jobs),
+        "jobs_done": int(jobs["done"].sum()),
+        "deadline_misses": int((~jobs["done"]).sum()),
+        "unmet_work_h": float(jobs["unmet_h"].sum()),
+        "migrations": len(migrations),
+        "migrated_gb": float(migrations["gb"].sum()) if len(migrations) else 0.0,
+        "mean_delay_h": float(delays.mean()) if delays.size else 0.0,
+        "p95_delay_h": float(np.percentile(delays, 95)) if delays.size else 0.0,
+    }
+
+
+def scorecard(
+    scenario: Scenario,
+    assignments: pd.DataFrame,
+    migrations: pd.DataFrame,
+    energy: pd.DataFrame,
+    jobs: pd.DataFrame,
+) -> pd.DataFrame:
+    """Per job kind and overall: carbon and cost per 1,000 jobs, SLA, deferred-on-time.
+
+    Each site-slot's carbon and cost are attributed to the jobs there in proportion to the
+    facility energy each caused (its power share and its arriving migrations); idle load is not
+    attributed to any kind, so the ``all`` row (which includes it) is more than the sum of kinds.
+    """
+    idx = scenario.index
+    S, T, dt = len(idx.site_names), idx.T, idx.dt_h
+    J = len(idx.job_names)
+    job_carbon = np.zeros(J)
+    job_cost = np.zeros(J)
+    fac = energy["facility_kwh"].to_numpy().reshape(S, T)
+    carb = energy["carbon_kg"].to_numpy().reshape(S, T)
+    cost = energy["cost"].to_numpy().reshape(S, T)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        carbon_per_kwh = np.where(fac > 0, carb / fac, 0.0)
+        cost_per_kwh = np.where(fac > 0, cost / fac, 0.0)
+    if not assignments.empty:
+        j = assignments["job"].map(idx.job_pos).to_numpy()
+        s = assignments["site"].map(idx.site_pos).to_numpy()
+        t = assignments["slot"].to_numpy()
+        kwh = idx.pue[s] * idx.power_kw[j] * assignments["share"].to_numpy() * dt
+        np.add.at(job_carbon, j, kwh * carbon_per_kwh[s, t])
+        np.add.at(job_cost, j, kwh * cost_per_kwh[s, t])
+    if not migrations.empty:
+        j = migrations["job"].map(idx.job_pos).to_numpy()
+        d = migrations["dst"].map(idx.site_pos).to_numpy()
+        t = migrations["slot"].to_numpy().astype(np.int64)
+        kwh = migrations["gb"].to_numpy(dtype=float) * scenario.net_kwh_per_gb
+        np.add.at(job_carbon, j, kwh * carbon_per_kwh[d, t])
+        np.add.at(job_cost, j, kwh * cost_per_kwh[d, t])
+    frame = pd.DataFrame(
+        {
+            "kind": jobs["kind"],
+            "done": jobs["done"],
+            "deferred": jobs["deferred"],
+            "carbon": job_carbon,
+            "cost": job_cost,
+        }
+    )
+    rows = []
+    for kind, g in frame.groupby("kind", sort=True):
+        rows.append(_score_row(str(kind), g, g["carbon"].sum(), g["cost"].sum()))
+    rows.append(
+        _score_row("all", frame, float(energy["carbon_kg"].sum()), float(energy["cost"].sum()))
+    )
+    return pd.DataFrame(rows)
+
+
+def _score_row(kind: str, g: pd.DataFrame, carbon: float, cost: float) -> dict[str, Any]:
+    n = len(g)
+    deferred = g[g["deferred"]]
+    return {
+        "kind": kind,
+        "jobs": n,
+        "carbon_kg_per_1000_jobs": 1000.0 * carbon / n if n else 0.0,
+        "cost_per_1000_jobs": 1000.0 * cost / n if n else 0.0,
+        "sla_attainment": float(g["done"].mean()) if n else 1.0,
+        "deferred_jobs": len(deferred),
+        "deferred_on_time": float(deferred["done"].mean()) if len(deferred) else float("nan"),
+    }
+
+
+def objective_value(
+    scenario: Scenario,
+    objective: Objective,
+    assignments: pd.DataFrame,
+    energy: pd.DataFrame,
+    jobs: pd.DataFrame,
+    n_migrations: int,
+    deadlines: str = "soft",
+) -> float:
+    """The objective of MODEL.md §7 as defined in :mod:`greenopt.objectives`."""
+    idx = scenario.index
+    S, T = len(idx.site_names), idx.T
+    grid = energy["grid_kwh"].to_numpy().reshape(S, T)
+    value = float((objective.grid_coef(scenario) * grid).sum())
+    lateness = np.zeros(len(idx.job_names))
+    if not assignments.empty:
+        j = assignments["job"].map(idx.job_pos).to_numpy()
+        t = assignments["slot"].to_numpy()
+        np.add.at(lateness, j, lateness_weights(scenario)[j, t] * assignments["share"].to_numpy())
+    value += float((objective.lateness_coef(scenario) * lateness).sum())
+    value += objective.migration_penalty * n_migrations
+    if deadlines == "soft":
+        value += objective.unmet_penalty(scenario) * float(jobs["unmet_h"].sum())
+    return value
+
+
+def evaluate(
+    scenario: Scenario,
+    assignments: Any,
+    *,
+    method: str = "custom",
+    objective: str | Objective = "carbon",
+    deadlines: str = "soft",
+    status: str = "heuristic",
+    **facts: Any,
+) -> Plan:
+    """Turn any assignments table into the full :class:`Plan`, scored like every other."""
+    obj = Objective.of(objective)
+    a = normalise_assignments(scenario, assignments)
+    migrations = derive_migrations(scenario, a)
+    energy = energy_table(scenario, a, migrations)
+    jobs = job_table(scenario, a, migrations)
+    kpis = kpi_totals(energy, jobs, migrations)
+    kpis["objective"] = objective_value(scenario, obj, a, energy, jobs, len(migrations), deadlines)
+    score = scorecard(scenario, a, migrations, energy, jobs)
+    return Plan(
+        assignments=a,
+        migrations=migrations,
+        energy=energy,
+        jobs=jobs,
+        kpis=kpis,
+        scorecard=score,
+        method=method,
+        status=status,
+        objective_name=obj.name,
+        deadlines=deadlines,
+        objective=kpis["objective"],
+        **facts,
+    )
