@@ -30,7 +30,18 @@ from greenopt.errors import ScenarioError
 from greenopt.io.resample import resample_to_horizon
 from greenopt.scenario import Horizon, Job, Scenario, Site
 
-TOP_KEYS = {"name", "horizon", "wan_share", "net_kwh_per_gb", "sites", "timeseries", "wan", "jobs"}
+# ``plan`` holds planning options (method, objective, ...) read by the command line, not here.
+TOP_KEYS = {
+    "name",
+    "horizon",
+    "wan_share",
+    "net_kwh_per_gb",
+    "sites",
+    "timeseries",
+    "wan",
+    "jobs",
+    "plan",
+}
 SITE_COLUMNS = ["name", "region", "gpus", "pue", "idle_kw", "grid_kw_max", "latitude", "longitude"]
 SERIES_COLUMNS = ["renewable_kw", "carbon", "price"]
 JOB_COLUMNS = list(Job.model_fields)
