@@ -23,20 +23,34 @@ ASSIGNMENT_COLUMNS = ["job", "slot", "site", "share"]
 SHARE_EPS = 1e-7
 #: Absolute tolerance on shares and energies (MODEL.md §5).
 TOL = 1e-6
+DEADLINES = ("soft", "hard")
 
 
 def normalise_assignments(scenario: Scenario, assignments: Any) -> pd.DataFrame:
     """A clean ``job, slot, site, share`` table sorted by job (scenario order) then slot.
 
-    Raises :class:`PlanError` naming the job or site for unknown names, bad slots or shares.
-    Duplicate (job, slot) rows are kept: the validator reports them.
+    Raises :class:`PlanError` naming the job or site for unknown names, bad slots or shares
+    (NaN, infinite or negative beyond solver noise). Shares in ``[-SHARE_EPS, SHARE_EPS]`` are
+    solver noise and dropped. Duplicate (job, slot) rows are kept: the validator reports them.
     """
     if isinstance(assignments, pd.DataFrame):
         df = assignments
     else:
-        rows = list(assignments) if isinstance(assignments, Iterable) else None
-        if rows is None:
-            raise PlanError("assignments must be a DataFrame or an iterable of rows")
+        if isinstance(assignments, str | bytes) or not isinstance(assignments, Iterable):
+            raise PlanError(
+                "assignments must be a DataFrame or an iterable of rows (job, slot, site, share), "
+                f"got {type(assignments).__name__}"
+            )
+        rows = list(assignments)
+        for i, row in enumerate(rows):
+            ok = isinstance(row, dict) or (
+                isinstance(row, list | tuple) and len(row) == len(ASSIGNMENT_COLUMNS)
+            )
+            if not ok:
+                raise PlanError(
+                    f"assignments row {i} ({row!r}) must be a mapping or a 4-tuple "
+                    f"{tuple(ASSIGNMENT_COLUMNS)}"
+                )
         df = (
             pd.DataFrame(rows, columns=ASSIGNMENT_COLUMNS)
             if rows
@@ -44,7 +58,10 @@ def normalise_assignments(scenario: Scenario, assignments: Any) -> pd.DataFrame:
         )
     missing = [c for c in ASSIGNMENT_COLUMNS if c not in df.columns]
     if missing:
-        raise PlanError(f"assignments table lacks column(s) {missing}; needs {ASSIGNMENT_COLUMNS}")
+        raise PlanError(
+            f"assignments table lacks column(s) {missing}; needs {ASSIGNMENT_COLUMNS}, "
+            f"has {[str(c) for c in df.columns]}"
+        )
     df = df[ASSIGNMENT_COLUMNS].copy()
     idx = scenario.index
     df["job"] = df["job"].astype(str)
@@ -56,22 +73,39 @@ def normalise_assignments(scenario: Scenario, assignments: Any) -> pd.DataFrame:
     if unknown_sites:
         raise PlanError(f"assignments name unknown site(s) {unknown_sites[:5]}")
     share = pd.to_numeric(df["share"], errors="coerce").to_numpy(dtype=float)
-    bad = ~np.isfinite(share)
+    bad = ~np.isfinite(share) | (share < -SHARE_EPS)
     if bad.any():
-        row = df.iloc[int(np.flatnonzero(bad)[0])]
+        k = int(np.flatnonzero(bad)[0])
+        row = df.iloc[k]
         raise PlanError(
-            f"job {row['job']!r} slot {row['slot']}: share {row['share']!r} is not a number"
+            f"job {row['job']!r} slot {_plain(row['slot'])}: share {_plain(row['share'])!r} "
+            "is not a number in (0, 1]"
         )
     slot = pd.to_numeric(df["slot"], errors="coerce").to_numpy(dtype=float)
     bad = ~np.isfinite(slot) | (slot != np.round(slot)) | (slot < 0) | (slot >= idx.T)
     if bad.any():
         row = df.iloc[int(np.flatnonzero(bad)[0])]
-        raise PlanError(f"job {row['job']!r}: slot {row['slot']!r} is not a slot of the horizon")
+        raise PlanError(
+            f"job {row['job']!r}: slot {_plain(row['slot'])!r} is not a slot of the horizon "
+            f"(0 to {idx.T - 1})"
+        )
     df["slot"] = slot.astype(np.int64)
     df["share"] = share
     df = df[df["share"] > SHARE_EPS]
     df = df.assign(_j=df["job"].map(idx.job_pos)).sort_values(["_j", "slot"], kind="stable")
     return df.drop(columns="_j").reset_index(drop=True)
+
+
+def _plain(x: Any) -> Any:
+    """A numpy scalar as the Python value (so messages read ``4``, not ``np.int64(4)``)."""
+    return x.item() if isinstance(x, np.generic) else x
+
+
+def check_deadlines(deadlines: Any) -> str:
+    """``"soft"`` or ``"hard"``; anything else is a :class:`PlanError` naming it."""
+    if deadlines not in DEADLINES:
+        raise PlanError(f"deadlines must be 'soft' or 'hard', got {deadlines!r}")
+    return deadlines
 
 
 def derive_migrations(scenario: Scenario, assignments: pd.DataFrame) -> pd.DataFrame:
@@ -83,7 +117,17 @@ def derive_migrations(scenario: Scenario, assignments: pd.DataFrame) -> pd.DataF
     idx = scenario.index
     net = scenario.network
     if assignments.empty:
-        return pd.DataFrame(columns=["job", "slot", "src", "dst", "gb", "disruption_h"])
+        # typed even when empty, so sums and comparisons behave like a non-empty table's
+        return pd.DataFrame(
+            {
+                "job": pd.Series(dtype=object),
+                "slot": pd.Series(dtype=np.int64),
+                "src": pd.Series(dtype=object),
+                "dst": pd.Series(dtype=object),
+                "gb": pd.Series(dtype=float),
+                "disruption_h": pd.Series(dtype=float),
+            }
+        )
     j = assignments["job"].map(idx.job_pos).to_numpy()
     s = assignments["site"].map(idx.site_pos).to_numpy()
     first_of_job = np.r_[True, j[1:] != j[:-1]]
@@ -316,6 +360,7 @@ def evaluate(
     **facts: Any,
 ) -> Plan:
     """Turn any assignments table into the full :class:`Plan`, scored like every other."""
+    deadlines = check_deadlines(deadlines)
     obj = Objective.of(objective)
     a = normalise_assignments(scenario, assignments)
     migrations = derive_migrations(scenario, a)

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from greenopt.evaluate import TOL, evaluate
+from greenopt.evaluate import SHARE_EPS, TOL, check_deadlines, evaluate, normalise_assignments
 from greenopt.result import Plan
 from greenopt.scenario import Scenario
 
@@ -75,13 +75,30 @@ def _exceeds(amount: float, limit: float) -> bool:
 
 def validate(scenario: Scenario, plan: Plan, deadlines: str | None = None) -> list[Violation]:
     """Check ``plan`` against every rule of MODEL.md §5 and its reported figures."""
-    deadlines = deadlines or plan.deadlines
+    deadlines = check_deadlines(deadlines or plan.deadlines)
     idx = scenario.index
     net = scenario.network
     dt = idx.dt_h
     out: list[Violation] = []
     a = plan.assignments
-    a = a[a["share"] > 0] if len(a) else a
+    # Negative shares are reported as broken rules, not refused as malformed; the rest of the
+    # table is normalised like evaluate() does (unknown jobs/sites or NaN raise PlanError).
+    if len(a) and "share" in a.columns:
+        share = pd.to_numeric(a["share"], errors="coerce")
+        for row in a[share < -SHARE_EPS].itertuples(index=False):
+            out.append(
+                Violation(
+                    "share",
+                    f"job {row.job!r} slot {row.slot}: share {row.share:g} outside (0, 1]",
+                    str(row.job),
+                    str(row.site),
+                    int(row.slot),
+                    float(row.share),
+                    1.0,
+                )
+            )
+        a = a[~(share < -SHARE_EPS)]
+    a = normalise_assignments(scenario, a)
 
     # one site per job and slot
     dup = a[a.duplicated(["job", "slot"], keep=False)]
@@ -167,8 +184,14 @@ def validate(scenario: Scenario, plan: Plan, deadlines: str | None = None) -> li
                 )
 
     # migrations recomputed from the assignments
+    # recomputed under the plan's own deadline mode: checking a soft plan against hard deadlines
+    # must report the misses, not a "reported" objective that differs by the unmet penalty
     recomputed = evaluate(
-        scenario, a, method=plan.method, objective=plan.objective_name, deadlines=deadlines
+        scenario,
+        a,
+        method=plan.method,
+        objective=plan.objective_name,
+        deadlines=check_deadlines(plan.deadlines),
     )
     migs = recomputed.migrations
     share_at = {(r.job, r.slot): r.share for r in a.itertuples(index=False)}

@@ -57,14 +57,13 @@ class Network:
             link: link_capacity_gb(gbps, scenario.wan_share, idx.dt_h)
             for link, gbps in self.link_gbps.items()
         }
-        # transfer hours per job and site pair (inf where no route)
-        with np.errstate(divide="ignore"):
-            inv = np.where(
-                bottleneck > 0, 8.0 / (3600.0 * np.where(bottleneck > 0, bottleneck, 1)), np.inf
-            )
-        np.fill_diagonal(inv, 0.0)
-        transfer = idx.state_gb[:, None, None] * inv[None, :, :]
-        transfer = np.where(np.isinf(inv)[None, :, :], np.inf, transfer)
+        # transfer hours per job and site pair: 8·S/(B·3600), inf where no route. Hours per GB
+        # are taken where a route exists only, so 0 GB · (no route) is inf, never 0·inf = NaN.
+        routed = bottleneck > 0
+        h_per_gb = np.zeros((S, S))
+        h_per_gb[routed] = 8.0 / (3600.0 * bottleneck[routed])
+        transfer = idx.state_gb[:, None, None] * h_per_gb[None, :, :]
+        transfer[:, ~routed] = np.inf
         disruption = transfer + idx.restore_h[:, None, None]
         for i in range(S):
             disruption[:, i, i] = 0.0
