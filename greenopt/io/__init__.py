@@ -1,6 +1,41 @@
 """Scenario files and real-format loaders."""
 
 from greenopt.io.files import load_scenario, save_scenario
+from greenopt.io.formats import (
+    read_electricitymaps,
+    read_entsoe_ci,
+    read_pvwatts,
+    read_solcast,
+    read_watttime,
+)
+from greenopt.io.real import build_real_scenario
 from greenopt.io.resample import resample_to_horizon
+from greenopt.io.topology import pick_sites, read_topology_zoo
+from greenopt.io.traces import (
+    JobRules,
+    jobs_from_alibaba,
+    jobs_from_philly,
+    jobs_from_table,
+    read_alibaba,
+    read_philly,
+)
 
-__all__ = ["load_scenario", "resample_to_horizon", "save_scenario"]
+__all__ = [
+    "JobRules",
+    "build_real_scenario",
+    "jobs_from_alibaba",
+    "jobs_from_philly",
+    "jobs_from_table",
+    "load_scenario",
+    "pick_sites",
+    "read_alibaba",
+    "read_electricitymaps",
+    "read_entsoe_ci",
+    "read_philly",
+    "read_pvwatts",
+    "read_solcast",
+    "read_topology_zoo",
+    "read_watttime",
+    "resample_to_horizon",
+    "save_scenario",
+]

@@ -1,0 +1,36 @@
+"""Shared test fixtures.
+
+``data_dir``: the real public data folder (``$GREENOPT_DATA``, else ``<repo>/../shared/data``);
+tests that use it are skipped with a reason when it is absent, as in a user's fresh checkout.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from greenopt.data import ENV_VAR
+from greenopt.data import data_dir as find_data_dir
+
+
+@pytest.fixture(scope="session")
+def data_dir() -> Path:
+    """The real-data folder; skips the test (with the places looked at) when it is absent."""
+    found = find_data_dir()
+    if found is None:
+        pytest.skip(f"real data folder absent (set {ENV_VAR} or place it at <repo>/../shared/data)")
+    return found
+
+
+@pytest.fixture(scope="session")
+def data_file(data_dir: Path):
+    """``data_file("carbon/x.csv")``: that file of the data folder, skipping when it is missing."""
+
+    def find(relative: str) -> Path:
+        path = data_dir / relative
+        if not path.is_file():
+            pytest.skip(f"real data file {relative} absent from {data_dir}")
+        return path
+
+    return find
