@@ -1,0 +1,418 @@
+"""The feasibility-aware greedy day-ahead heuristic.
+
+Jobs are taken in order of urgency — least slack first, ``slack = window_h − work_h`` — and each
+is placed on the (site, slots) that add the least objective (the shared
+:class:`~greenopt.objectives.Objective`, priced by :meth:`CapacityState.cost`) given the
+renewable energy, GPU-time and link capacity still left.
+
+For one job ``j`` with ``n = remaining work / Δh`` slot-shares to place:
+
+* **candidate rows** — each a choice of site per slot of the window: the single-site rows (one
+  per allowed site ``b``, moving there once in the first run slot if ``b`` is not the origin) and,
+  for a migratable preemptible job, the *split* rows (origin before ``t_m``, site ``b`` from
+  ``t_m``) for each start ``t_m`` of a renewable window at ``b`` inside the job's window;
+* **fill** (vectorised over rows × slots) — each slot offers a renewable piece (share up to
+  ``ren_left⁺ / (pue·P·Δh)``, priced by lateness only) and a grid piece (priced
+  ``grid_coef·pue·P·Δh`` more); pieces are taken cheapest first until ``n`` is reached (for
+  non-negative grid coefficients this is the exact single-row optimum of the piecewise-linear
+  convex slot costs);
+* **refine** (the best few rows) — the share in the slot a job arrives in is capped at
+  ``1 − disruption_h/Δh``, slots whose route has no link room cannot be arrival slots, and the row
+  is refilled until stable; a move must lie in the seed paper's **feasibility domain**
+  (``disruption_h ≤ α·W`` for the destination's renewable window ``W`` and renewable kWh gained >
+  the move's kWh). A move outside the domain is taken only to *rescue* work that could not be
+  done otherwise (``rescue=True``). The exact cost decides among refined rows.
+
+Non-preemptible jobs run one pause-free block (first share ≤ the arrival cap, then full slots,
+then the remainder) at one site; all starts at all sites are priced at once with cumulative sums.
+
+Jobs that cannot be fitted are reported misses (their work left undone); every plan is valid.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from greenopt.evaluate import evaluate
+from greenopt.heuristics.state import (
+    EPS,
+    MIN_SHARE,
+    CapacityState,
+    Placement,
+    non_preemptible_shares,
+    placement,
+)
+from greenopt.objectives import Objective
+from greenopt.result import Plan
+from greenopt.scenario import Scenario
+
+
+@dataclass(frozen=True)
+class GreedySettings:
+    """Knobs of the per-job placement (``options.params`` of ``plan(method="greedy")``).
+
+    ``alpha``: disruption budget of the feasibility domain (MODEL §9); ``domain``: enforce it for
+    moves; ``rescue``: allow a move outside it when it does work that otherwise stays undone;
+    ``split``: try origin→destination splits; ``top_k``: rows refined exactly per job;
+    ``split_sites``: destinations tried for splits (those with most renewable left).
+    """
+
+    alpha: float = 0.1
+    domain: bool = True
+    rescue: bool = True
+    split: bool = True
+    top_k: int = 3
+    split_sites: int = 4
+
+    @classmethod
+    def from_params(cls, params: dict) -> GreedySettings:
+        known = {k: params[k] for k in cls.__dataclass_fields__ if k in params}
+        return cls(**known)
+
+
+# --------------------------------------------------------------------------------------------
+# per-job placement (shared with the online planner)
+# --------------------------------------------------------------------------------------------
+def place_job(
+    st: CapacityState, j: int, t_from: int = 0, settings: GreedySettings | None = None
+) -> Placement | None:
+    """The cheapest feasible placement of job ``j``'s remaining work from slot ``t_from`` on.
+
+    ``None`` when nothing can be placed. The placement continues from the job's state in ``st``.
+    """
+    cfg = settings or GreedySettings()
+    idx = st.idx
+    f = max(int(idx.first_slot[j]), int(t_from), int(st.last_slot[j]) + 1)
+    e = int(idx.end_slot[j])
+    need = st.remaining_h(j) / st.dt
+    if need <= MIN_SHARE or e <= f:
+        return None
+    o = int(st.last_site[j])
+    cand = idx.allowed[j] & st.can_move(j, o)
+    if idx.preemptible[j]:
+        return _place_preemptible(st, j, f, e, need, o, np.flatnonzero(cand), cfg)
+    if st.last_slot[j] >= 0:  # a started pause-free job can only continue where it is
+        return None
+    return _place_block(st, j, f, e, o, np.flatnonzero(cand), cfg)
+
+
+def _fill(
+    st: CapacityState, j: int, sites: np.ndarray, slots: np.ndarray, need: float, cap=None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Cheapest-pieces fill of ``need`` slot-shares on rows of per-slot sites.
+
+    ``sites`` (R, W) site per row and slot, ``slots`` (W,). Returns ``shares`` (R, W), the work
+    placed per row (slot-shares) and the approximate cost per row (lateness + grid, no moves).
+    """
+    W = slots.shape[0]
+    tt = slots[None, :]
+    if cap is None:
+        cap = st.max_share(j, sites, tt)
+    E = st.full_kwh[j, sites]  # (R, W) kWh at share 1
+    hpos = np.maximum(st.ren_left[sites, tt], 0.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ren_sh = np.where(E > 0, np.minimum(cap, hpos / np.where(E > 0, E, 1.0)), cap)
+    lat = st.late_coef[j] * st.late_w[j, slots]  # (W,)
+    c_ren = np.broadcast_to(lat, cap.shape)
+    c_grid = np.maximum(st.coef[sites, tt] * E + lat, c_ren)  # renewable piece fills first
+    C = np.concatenate([c_ren, c_grid], axis=1)
+    Q = np.concatenate([ren_sh, cap - ren_sh], axis=1)
+    order = np.argsort(C, axis=1, kind="stable")
+    rix = np.arange(C.shape[0])[:, None]
+    Qs = Q[rix, order]
+    Cs = C[rix, order]
+    before = np.cumsum(Qs, axis=1) - Qs
+    take = np.clip(need - before, 0.0, Qs)
+    take[take < MIN_SHARE] = 0.0
+    filled = take.sum(axis=1)
+    approx = (take * Cs).sum(axis=1)
+    sh = np.empty_like(Q)
+    sh[rix, order] = take
+    return sh[:, :W] + sh[:, W:], filled, approx
+
+
+def _refine_row(
+    st: CapacityState,
+    j: int,
+    o: int,
+    row_sites: np.ndarray,
+    slots: np.ndarray,
+    need: float,
+    shares: np.ndarray,
+    cfg: GreedySettings,
+) -> tuple[Placement | None, bool]:
+    """Make one filled row feasible for its move; returns (placement, inside the domain).
+
+    A row is ``o`` in some leading slots then one destination ``b`` (or ``b`` throughout). The
+    move happens in the first slot the job runs at ``b``: that slot needs link room on the route
+    and grid room for the move's kWh, and its share is capped at ``1 − disruption_h/Δh``.
+    When the chosen arrival slot does not qualify, the arrival is pushed to the next slot that
+    does (earlier ``b`` slots are closed) and the row is refilled.
+    """
+    cap = st.max_share(j, row_sites, slots)
+    dest = row_sites != o
+    if dest.any():
+        b = int(row_sites[np.argmax(dest)])
+        m_b = min(1.0, st.arrival_cap(j, o, b))
+        # share cap of the arrival slot: disruption, and grid room left after the move's kWh
+        e_full = st.full_kwh[j, b]
+        room = np.maximum(st.ren_left[b, slots], 0.0) + st.grid_room(b, slots) - st.mig_kwh[j]
+        lim = np.minimum(m_b, room / e_full if e_full > 0 else np.where(room >= 0, 1.0, 0.0))
+        lim = np.minimum(lim, cap)
+        valid = dest & st.link_room_slots(j, o, b, int(slots[0]), int(slots[-1]) + 1)
+        valid &= lim > MIN_SHARE
+        for _ in range(6):
+            run = shares > MIN_SHARE
+            at_b = np.flatnonzero(run & dest)
+            if at_b.size == 0:
+                break
+            c = int(at_b[0])
+            if valid[c] and shares[c] <= lim[c] + EPS:
+                break
+            nxt = np.flatnonzero(valid[c:])
+            cap = cap.copy()
+            if nxt.size == 0:  # no slot to arrive in: the row stays at the origin
+                cap[dest] = 0.0
+            else:
+                c2 = c + int(nxt[0])
+                cap[dest & (np.arange(len(cap)) < c2)] = 0.0
+                cap[c2] = lim[c2]
+            sh, _, _ = _fill(st, j, row_sites[None, :], slots, need, cap[None, :])
+            shares = sh[0]
+        else:
+            return None, True
+    run = shares > MIN_SHARE
+    p = placement(j, slots[run], row_sites[run], np.minimum(shares[run], cap[run]))
+    if len(p) == 0:
+        return None, True
+    if not cfg.domain:
+        return p, True
+    return p, _in_domain(st, p, cfg.alpha)
+
+
+def _in_domain(st: CapacityState, p: Placement, alpha: float) -> bool:
+    """Every move of ``p`` lies in the seed paper's feasibility domain (MODEL §9)."""
+    arrive, prev = st._moves(p)
+    if not arrive.any():
+        return True
+    _, ren = st.energy_rows(p)
+    for r in np.flatnonzero(arrive):
+        b = int(p.sites[r])
+        # renewable kWh used at b from the arrival until the job leaves b
+        stay = p.sites[r:] == b
+        end = r + (int(np.argmin(stay)) if not stay.all() else len(stay))
+        if not st.domain_allows(
+            p.job, int(prev[r]), b, int(p.slots[r]), float(ren[r:end].sum()), alpha
+        ):
+            return False
+    return True
+
+
+def _place_preemptible(
+    st: CapacityState,
+    j: int,
+    f: int,
+    e: int,
+    need: float,
+    o: int,
+    cand: np.ndarray,
+    cfg: GreedySettings,
+) -> Placement | None:
+    if cand.size == 0:
+        return None
+    slots = np.arange(f, e)
+    W = e - f
+    rows = [np.repeat(cand[:, None], W, axis=1)]
+    if cfg.split and st.idx.migratable[j] and W > 1 and cand.size > 1:
+        rows.append(_split_rows(st, j, o, cand, f, e, cfg.split_sites))
+    sites = np.concatenate(rows, axis=0) if len(rows) > 1 else rows[0]
+    shares, filled, approx = _fill(st, j, sites, slots, need)
+    # rank by approximate objective: −U per slot-share placed dominates
+    score = approx - st.unmet * st.dt * filled
+    moves = (sites[:, 0] != o).astype(float) * st.objective.migration_penalty
+    score = score + moves
+    order = np.argsort(score, kind="stable")
+    best: tuple[float, Placement] | None = None
+    rescue: tuple[float, Placement] | None = None
+    refined = 0
+    complete = False  # the best placement found does all the work left
+    for r in order.tolist():
+        if filled[r] <= MIN_SHARE or refined >= (cfg.top_k if complete else 4 * cfg.top_k + 8):
+            break
+        # the fill's score is a lower bound of the exact cost (caps and move energy only add
+        # to it when grid coefficients are >= 0): stop once it cannot beat the best found
+        if best is not None and score[r] >= best[0] - 1e-12:
+            break
+        refined += 1
+        p, ok = _refine_row(st, j, o, sites[r], slots, need, shares[r], cfg)
+        if p is None:
+            continue
+        c = st.cost(p)
+        if ok:
+            if best is None or c < best[0] - 1e-12:
+                best = (c, p)
+                complete = p.shares.sum() >= need - 1e-6
+        elif cfg.rescue and (rescue is None or c < rescue[0] - 1e-12):
+            rescue = (c, p)
+    if rescue is not None:
+        done_best = best[1].shares.sum() if best is not None else 0.0
+        if rescue[1].shares.sum() > done_best + 1e-6:
+            return rescue[1]
+    return best[1] if best is not None else None
+
+
+def _split_rows(
+    st: CapacityState, j: int, o: int, cand: np.ndarray, f: int, e: int, k: int
+) -> np.ndarray:
+    """Rows 'origin before t_m, b from t_m' for starts t_m of renewable windows at b."""
+    dest = cand[cand != o]
+    if dest.size == 0 or not bool(np.isin(o, cand)):
+        return np.zeros((0, e - f), dtype=np.int64)
+    ren = st.ren_left[dest, f:e]
+    if dest.size > k:  # the destinations with most renewable left in the window
+        keep = np.argsort(-np.maximum(ren, 0).sum(axis=1), kind="stable")[:k]
+        dest, ren = dest[keep], ren[keep]
+    on = ren > EPS
+    starts = on.copy()
+    starts[:, 1:] &= ~on[:, :-1]
+    starts[:, 0] = False  # a start at f is the single-site row
+    di, ti = np.nonzero(starts)
+    if di.size == 0:
+        return np.zeros((0, e - f), dtype=np.int64)
+    cols = np.arange(e - f)[None, :]
+    return np.where(cols < ti[:, None], o, dest[di][:, None]).astype(np.int64)
+
+
+def _place_block(
+    st: CapacityState, j: int, f: int, e: int, o: int, cand: np.ndarray, cfg: GreedySettings
+) -> Placement | None:
+    """A pause-free block at one site: price every (site, start) at once, take the cheapest."""
+    if cand.size == 0:
+        return None
+    work = st.remaining_h(j)
+    first_caps = np.array([min(1.0, st.arrival_cap(j, o, int(b))) for b in cand])
+    patterns: dict[tuple, list[int]] = {}
+    for i, fc in enumerate(first_caps):
+        if fc <= MIN_SHARE:
+            continue
+        pat = non_preemptible_shares(work, st.dt, fc)
+        if len(pat) == 0 or len(pat) > e - f:
+            continue
+        patterns.setdefault(tuple(np.round(pat, 12)), []).append(i)
+    scores: list[np.ndarray] = []  # per pattern: (G, n) score, inf where infeasible
+    groups: list[tuple[np.ndarray, np.ndarray]] = []
+    slots = np.arange(f, e)
+    for pat_key, members in patterns.items():
+        pat = np.array(pat_key)
+        L = len(pat)
+        sites = cand[members]
+        n = e - f - L + 1
+        S_ = sites[:, None]
+        cap = st.max_share(j, S_, slots[None, :])  # (G, W)
+        ok = cap[:, :n] >= pat[0] - EPS
+        mig = np.where(sites != o, st.mig_kwh[j], 0.0)[:, None]
+        total = _slot_cost(st, j, S_, slots[:n], pat[0], mig)
+        if L >= 3:  # inner slots at full share: cumulative sums over the window
+            zero = np.zeros((len(sites), 1))
+            bad = np.cumsum(np.concatenate([zero, cap < 1.0 - EPS], axis=1), axis=1)
+            cost1 = _slot_cost(st, j, S_, slots, 1.0, 0.0)
+            csum = np.cumsum(np.concatenate([zero, cost1], axis=1), axis=1)
+            lo, hi = np.arange(n) + 1, np.arange(n) + L - 1
+            ok &= (bad[:, hi] - bad[:, lo]) == 0
+            total += csum[:, hi] - csum[:, lo]
+        if L >= 2:
+            ok &= cap[:, L - 1 : L - 1 + n] >= pat[-1] - EPS
+            total += _slot_cost(st, j, S_, slots[L - 1 : L - 1 + n], pat[-1], 0.0)
+        total += np.where(sites != o, st.objective.migration_penalty, 0.0)[:, None]
+        scores.append(np.where(ok, total, np.inf))
+        groups.append((sites, pat))
+    fallback: Placement | None = None
+    flat = [(g, sc.ravel()) for g, sc in enumerate(scores)]
+    if not flat:
+        return None
+    allv = np.concatenate([v for _, v in flat])
+    gid = np.concatenate([np.full(v.size, g) for g, v in flat])
+    pos = np.concatenate([np.arange(v.size) for _, v in flat])
+    order = np.argsort(allv, kind="stable")
+    for k in order[: max(50, cfg.top_k)].tolist():
+        if not np.isfinite(allv[k]):
+            break
+        sites, pat = groups[gid[k]]
+        n = scores[gid[k]].shape[1]
+        b, t0 = int(sites[pos[k] // n]), f + int(pos[k] % n)
+        if b != o and not st.link_room(j, o, b, t0):
+            continue
+        p = placement(j, np.arange(t0, t0 + len(pat)), b, pat)
+        if st.check(p) is not None:
+            continue
+        if not cfg.domain or _in_domain(st, p, cfg.alpha):
+            return p
+        if cfg.rescue and fallback is None:
+            fallback = p
+    return fallback
+
+
+def _slot_cost(st: CapacityState, j: int, sites, slots, share, extra_kwh) -> np.ndarray:
+    """Exact objective of running job j at ``share`` in each (site, slot), plus arriving kWh."""
+    tt = np.asarray(slots)[None, :]
+    e = st.full_kwh[j, sites] * share + extra_kwh
+    grid = np.maximum(0.0, e - np.maximum(st.ren_left[sites, tt], 0.0))
+    return st.coef[sites, tt] * grid + st.late_coef[j] * st.late_w[j, tt] * share
+
+
+# --------------------------------------------------------------------------------------------
+# the day-ahead greedy
+# --------------------------------------------------------------------------------------------
+def urgency_order(scenario: Scenario) -> np.ndarray:
+    """Jobs by least slack (window hours − work hours), then deadline, then larger, then name."""
+    idx = scenario.index
+    slack = (idx.end_slot - idx.first_slot) * idx.dt_h - idx.work_h
+    size = idx.gpus * idx.work_h
+    return np.lexsort((np.arange(len(slack)), -size, idx.end_slot, np.round(slack, 9)))
+
+
+def greedy_state(
+    scenario: Scenario,
+    objective: Objective | str = "carbon",
+    settings: GreedySettings | None = None,
+) -> CapacityState:
+    """Run the greedy and return the :class:`CapacityState` holding its placements."""
+    st = CapacityState(scenario, objective)
+    cfg = settings or GreedySettings()
+    for j in urgency_order(scenario):
+        p = place_job(st, int(j), 0, cfg)
+        if p is not None:
+            st.commit(p, check=False)
+    return st
+
+
+def greedy_assignments(
+    scenario: Scenario,
+    objective: Objective | str = "carbon",
+    settings: GreedySettings | None = None,
+    **params,
+) -> pd.DataFrame:
+    """The greedy plan as a ``job, slot, site, share`` table (the MILP's warm start)."""
+    cfg = settings or GreedySettings.from_params(params)
+    return greedy_state(scenario, objective, cfg).assignments()
+
+
+def plan_greedy(scenario: Scenario, options) -> Plan:
+    """``plan(method="greedy")``: the feasibility-aware greedy, evaluated like every method."""
+    cfg = GreedySettings.from_params(dict(options.params))
+    t0 = time.perf_counter()
+    a = greedy_assignments(scenario, options.objective, cfg)
+    solve_s = time.perf_counter() - t0
+    return evaluate(
+        scenario,
+        a,
+        method="greedy",
+        objective=options.objective,
+        deadlines=options.deadlines,
+        status="heuristic",
+        solve_s=solve_s,
+    )

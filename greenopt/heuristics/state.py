@@ -1,0 +1,382 @@
+"""One feasibility engine for the greedy, the online planner and the baselines.
+
+:class:`CapacityState` holds what is left of the sites and the WAN as jobs are placed:
+
+* ``gpu_left[s, t]``  GPU-time left, in GPUs: ``site_gpus − Σ gpus_j · share_j``     (MODEL §5.2)
+* ``ren_left[s, t]``  renewable kWh not yet used: ``renewable_kw·Δh − facility_kwh``; it starts at
+  ``renewable_kw·Δh − pue·idle_kw·Δh`` and is negative where the site already draws grid power
+  (its grid draw is ``max(0, −ren_left)``)                                               (§6)
+* ``link_left[l, t]`` GB of migrations link ``l`` can still carry in slot ``t``          (§5.3)
+
+A *placement* of job ``j`` is a run of ``(slot, site, share)`` rows in increasing slot order. It
+continues from the job's last committed run (or its origin), so migrations follow the rule of
+MODEL.md §5: a run at ``b`` after a run (or the origin) at ``a ≠ b`` moves ``state_gb`` along
+``route(a, b)`` in that slot. :meth:`CapacityState.check` tests a placement against every rule of
+§5 (window, residency, capacity, grid limit, migratable, arrival share ``≤ 1 − disruption/Δh``,
+link room, non-preemptible contiguity, no overrun); :meth:`CapacityState.cost` prices it with the
+shared :class:`~greenopt.objectives.Objective`; :meth:`CapacityState.commit` books it.
+
+Marginal objective of adding ``e`` kWh at ``(s, t)`` (renewable first, §6):
+
+    Δgrid = max(0, e − max(ren_left, 0))      Δobjective = grid_coef[s, t] · Δgrid
+
+The seed paper's feasibility domain (MODEL.md §9) is :meth:`CapacityState.domain_allows`: a move
+into site ``b`` arriving in slot ``t`` is time-feasible when ``disruption_h ≤ α · W`` with ``W``
+the hours of ``b``'s current renewable window around ``t`` (slots where renewable power still
+exceeds the committed load), and energy-justified when the renewable kWh the job will use at ``b``
+exceed the kWh the move costs (``state_gb · net_kwh_per_gb``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from greenopt.errors import PlanError
+from greenopt.objectives import Objective, lateness_weights
+from greenopt.scenario import Scenario
+
+#: shares and energies are compared with this slack (the validator allows 1e-6)
+EPS = 1e-9
+#: shares below this are not worth a row
+MIN_SHARE = 2e-7  # above the evaluator's SHARE_EPS, so no row it keeps is dropped
+
+
+@dataclass(frozen=True)
+class Placement:
+    """A run of job ``job``: parallel arrays ``slots`` (increasing), ``sites``, ``shares``."""
+
+    job: int
+    slots: np.ndarray
+    sites: np.ndarray
+    shares: np.ndarray
+
+    @property
+    def work_h(self) -> float:
+        return float(self.shares.sum())  # times Δh, by the caller
+
+    def __len__(self) -> int:
+        return len(self.slots)
+
+
+class CapacityState:
+    """Capacity, renewable and link state left after the placements committed so far."""
+
+    def __init__(self, scenario: Scenario, objective: Objective | str = "carbon") -> None:
+        self.scenario = scenario
+        self.objective = Objective.of(objective)
+        idx = scenario.index
+        net = scenario.network
+        self.idx = idx
+        self.net = net
+        self.dt = idx.dt_h
+        S, T, J = len(idx.site_names), idx.T, len(idx.job_names)
+        self.S, self.T, self.J = S, T, J
+        self.gpu_left = np.repeat(idx.site_gpus.astype(float)[:, None], T, axis=1)
+        self.ren_left = (idx.renewable_kw - (idx.pue * idx.idle_kw)[:, None]) * self.dt
+        self.grid_cap = idx.grid_kw_max * self.dt  # (S,) kWh per slot, inf when unlimited
+        self.grid_limited = bool(np.isfinite(self.grid_cap).any())
+        # links: index, capacity per slot, and each route's link indices
+        self.link_names: list[tuple[str, str]] = sorted(net.link_capacity_gb)
+        link_pos = {lk: i for i, lk in enumerate(self.link_names)}
+        cap = np.array([net.link_capacity_gb[lk] for lk in self.link_names], dtype=float)
+        self.link_left = np.repeat(cap[:, None], T, axis=1) if len(cap) else np.zeros((0, T))
+        self.route_ok = np.eye(S, dtype=bool)
+        self.route_links: list[list[np.ndarray]] = [
+            [np.zeros(0, dtype=np.int64) for _ in range(S)] for _ in range(S)
+        ]
+        for (a, b), links in net.links.items():
+            ia, ib = idx.site_pos[a], idx.site_pos[b]
+            self.route_ok[ia, ib] = True
+            self.route_links[ia][ib] = np.array([link_pos[lk] for lk in links], dtype=np.int64)
+        # largest GB a route can carry in one slot (its narrowest link, nothing booked)
+        self.route_gb = np.full((S, S), np.inf)
+        for ia in range(S):
+            for ib in range(S):
+                links = self.route_links[ia][ib]
+                if ia != ib:
+                    self.route_gb[ia, ib] = cap[links].min() if len(links) else 0.0
+        # objective coefficients (MODEL §7, greenopt.objectives)
+        self.coef = self.objective.grid_coef(scenario)  # (S, T) per grid kWh
+        self.late_coef = self.objective.lateness_coef(scenario)  # (J,)
+        self.late_w = lateness_weights(scenario) if J else np.zeros((0, T))  # (J, T)
+        self.unmet = self.objective.unmet_penalty(scenario)
+        self.full_kwh = idx.pue[None, :] * idx.power_kw[:, None] * self.dt  # (J, S) at share 1
+        self.mig_kwh = idx.state_gb * scenario.net_kwh_per_gb  # (J,) at the destination
+        # per-job progress
+        self.done_h = np.zeros(J)
+        self.last_site = np.array(idx.origin, dtype=np.int64)
+        self.last_slot = np.full(J, -1, dtype=np.int64)
+        self.last_share = np.zeros(J)
+        self.last_arrival_disruption = np.zeros(J)  # h lost in last_slot to an arriving move
+        self.sites_used: list[set[int]] = [set() for _ in range(J)]
+        self._rows: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
+
+    # -- derived quantities ------------------------------------------------------------------
+    def remaining_h(self, j: int) -> float:
+        """Hours of work job ``j`` still has to do."""
+        return max(0.0, float(self.idx.work_h[j]) - float(self.done_h[j]))
+
+    def grid_room(self, s, t) -> np.ndarray:
+        """Extra grid kWh allowed at ``(s, t)``: ``grid_kw_max·Δh − max(0, −ren_left)``."""
+        return self.grid_cap[s] - np.maximum(0.0, -self.ren_left[s, t])
+
+    def max_share(self, j: int, s, t) -> np.ndarray:
+        """Largest share job ``j`` could add at ``(s, t)`` (GPU-time and grid limit), ≤ 1.
+
+        ``s`` and ``t`` broadcast like numpy indices.
+        """
+        g = float(self.idx.gpus[j])
+        share = np.minimum(1.0, self.gpu_left[s, t] / g)
+        if self.grid_limited:
+            e = self.full_kwh[j, s]
+            room = np.maximum(self.ren_left[s, t], 0.0) + self.grid_room(s, t)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                share = np.minimum(share, np.where(e > 0, room / np.where(e > 0, e, 1), np.inf))
+        return np.maximum(share, 0.0)
+
+    def arrival_cap(self, j: int, a: int, b: int) -> float:
+        """Largest share in a slot job ``j`` arrives in at ``b`` from ``a``: ``1 − disruption/Δh``.
+
+        1 when ``a == b``; ≤ 0 when the move cannot happen (no route, too slow, not migratable).
+        """
+        if a == b:
+            return 1.0
+        if not self.route_ok[a, b]:
+            return 0.0
+        return 1.0 - float(self.net.disruption_h[j, a, b]) / self.dt
+
+    def can_move(self, j: int, a: int) -> np.ndarray:
+        """(S,) bool: sites job ``j`` could move to from ``a`` in one slot, links empty.
+
+        ``a`` itself is always True. A move needs a route, ``disruption_h < Δh`` and a route
+        whose narrowest link carries ``state_gb`` in one slot.
+        """
+        ok = self.route_ok[a] & (self.net.disruption_h[j, a] < self.dt * (1 - MIN_SHARE))
+        ok &= self.route_gb[a] >= self.idx.state_gb[j] - EPS
+        if not self.idx.migratable[j] and self.last_slot[j] >= 0:
+            ok = np.zeros_like(ok)
+        ok[a] = True
+        return ok
+
+    def link_room(self, j: int, a: int, b: int, t: int) -> bool:
+        """True when every link of ``route(a, b)`` can still carry job ``j``'s state in slot t."""
+        if a == b:
+            return True
+        links = self.route_links[a][b]
+        gb = float(self.idx.state_gb[j])
+        return bool(np.all(self.link_left[links, t] >= gb - EPS))
+
+    def link_room_slots(self, j: int, a: int, b: int, t0: int, t1: int) -> np.ndarray:
+        """(t1 − t0,) bool: slots where ``route(a, b)`` has room for job ``j``'s state."""
+        if a == b:
+            return np.ones(t1 - t0, dtype=bool)
+        links = self.route_links[a][b]
+        if len(links) == 0:
+            return np.zeros(t1 - t0, dtype=bool)
+        gb = float(self.idx.state_gb[j])
+        return np.all(self.link_left[links, t0:t1] >= gb - EPS, axis=0)
+
+    def window_hours(self, s: int, t: int) -> float:
+        """Hours of site ``s``'s renewable window around slot ``t`` (0 outside one), MODEL §9.
+
+        A window is a maximal run of slots where renewable power exceeds the committed load,
+        i.e. ``ren_left > 0``.
+        """
+        row = self.ren_left[s]
+        if row[t] <= EPS:
+            return 0.0
+        off = np.flatnonzero(row <= EPS)
+        before = off[off < t]
+        after = off[off > t]
+        start = int(before[-1]) + 1 if before.size else 0
+        end = int(after[0]) if after.size else self.T
+        return (end - start) * self.dt
+
+    def domain_allows(self, j: int, a: int, b: int, t: int, renewable_kwh: float, alpha: float):
+        """Seed-paper feasibility domain (MODEL §9) for moving job ``j`` a→b arriving in ``t``.
+
+        ``renewable_kwh`` is the renewable energy the job would use at ``b`` after the move.
+        """
+        if a == b:
+            return True
+        w = self.window_hours(b, t)
+        disruption = float(self.net.disruption_h[j, a, b])
+        if not disruption <= alpha * w + EPS:
+            return False
+        return renewable_kwh > float(self.mig_kwh[j]) + EPS
+
+    # -- pricing -----------------------------------------------------------------------------
+    def _moves(self, p: Placement) -> tuple[np.ndarray, np.ndarray]:
+        """(arrive mask over the placement's rows, previous site per row)."""
+        prev = np.empty(len(p), dtype=np.int64)
+        if len(p):
+            prev[0] = self.last_site[p.job]
+            prev[1:] = p.sites[:-1]
+        return prev != p.sites, prev
+
+    def energy_rows(self, p: Placement) -> tuple[np.ndarray, np.ndarray]:
+        """Facility kWh each row adds (job power and arriving migration) and its renewable part."""
+        arrive, _ = self._moves(p)
+        e = self.full_kwh[p.job, p.sites] * p.shares + arrive * self.mig_kwh[p.job]
+        ren = np.minimum(e, np.maximum(self.ren_left[p.sites, p.slots], 0.0))
+        return e, ren
+
+    def cost(self, p: Placement) -> float:
+        """Objective change if ``p`` were committed (MODEL §7), incl. −U per hour of work done.
+
+        Σ grid_coef·Δgrid + late_coef·Σ late_w·share + ε_m·moves − U·Σ share·Δh. Rows must be at
+        distinct (site, slot) pairs (one site per job and slot guarantees it).
+        """
+        if len(p) == 0:
+            return 0.0
+        j = p.job
+        e, ren = self.energy_rows(p)
+        grid = e - ren
+        arrive, _ = self._moves(p)
+        value = float(np.dot(self.coef[p.sites, p.slots], grid))
+        value += float(self.late_coef[j]) * float(np.dot(self.late_w[j, p.slots], p.shares))
+        value += self.objective.migration_penalty * int(arrive.sum())
+        value -= self.unmet * float(p.shares.sum()) * self.dt
+        return value
+
+    # -- feasibility ---------------------------------------------------------------------------
+    def check(self, p: Placement) -> str | None:
+        """Why ``p`` cannot be committed now (a rule of MODEL §5), or ``None`` when it can."""
+        if len(p) == 0:
+            return None
+        idx, j = self.idx, p.job
+        slots, sites, shares = p.slots, p.sites, p.shares
+        if np.any(np.diff(slots) <= 0) or slots[0] <= self.last_slot[j]:
+            return "slots must increase and follow the job's committed run"
+        if slots[0] < idx.first_slot[j] or slots[-1] >= idx.end_slot[j]:
+            return "window"
+        if np.any(shares <= 0) or np.any(shares > 1 + EPS):
+            return "share"
+        if not np.all(idx.allowed[j, sites]):
+            return "residency or site GPUs"
+        if np.any(shares > self.gpu_left[sites, slots] / idx.gpus[j] + EPS):
+            return "capacity"
+        e, _ = self.energy_rows(p)
+        over = e - np.maximum(self.ren_left[sites, slots], 0.0) - self.grid_room(sites, slots)
+        if np.any(over > EPS):
+            return "grid_max"
+        if self.done_h[j] + shares.sum() * self.dt > idx.work_h[j] + 1e-7:
+            return "overrun"
+        arrive, prev = self._moves(p)
+        if arrive.any():
+            used = self.sites_used[j] | {int(s) for s in sites}
+            if not idx.migratable[j] and len(used) > 1:
+                return "migratable"
+            for r in np.flatnonzero(arrive):
+                a, b, t = int(prev[r]), int(sites[r]), int(slots[r])
+                if not self.route_ok[a, b]:
+                    return "route"
+                if shares[r] > self.arrival_cap(j, a, b) + EPS:
+                    return "disruption"
+                if not self.link_room(j, a, b, t):
+                    return "link_capacity"
+            # several moves of one placement over the same link in one slot cannot happen
+            # (one row per slot), so link room per row is exact.
+        if not idx.preemptible[j]:
+            return self._check_contiguous(p, arrive, prev)
+        return None
+
+    def _check_contiguous(self, p: Placement, arrive: np.ndarray, prev: np.ndarray) -> str | None:
+        j = p.job
+        slots, shares = p.slots, p.shares
+        started = self.last_slot[j] >= 0
+        if started and slots[0] != self.last_slot[j] + 1:
+            return "non_preemptible"
+        if np.any(np.diff(slots) != 1):
+            return "non_preemptible"
+        disr = np.where(
+            arrive, self.net.disruption_h[j, prev, p.sites] / self.dt if len(p) else 0.0, 0.0
+        )
+        full = 1.0 - disr
+        # rows that are inner slots of the whole run: all but the last row, and the first only
+        # when the job already ran
+        inner = np.ones(len(p), dtype=bool)
+        inner[-1] = False
+        if not started:
+            inner[0] = False
+        if np.any(shares[inner] < full[inner] - EPS):
+            return "non_preemptible"
+        if started:  # the previous last slot becomes inner
+            want = 1.0 - self.last_arrival_disruption[j] / self.dt
+            if self.last_share[j] < want - EPS:
+                return "non_preemptible"
+        return None
+
+    # -- booking -----------------------------------------------------------------------------
+    def commit(self, p: Placement, check: bool = True) -> None:
+        """Book ``p``: take its GPU-time, renewable energy and link capacity."""
+        if len(p) == 0:
+            return
+        if check:
+            why = self.check(p)
+            if why is not None:
+                raise PlanError(
+                    f"internal: placement of job {self.idx.job_names[p.job]!r} breaks rule {why}"
+                )
+        j = p.job
+        slots, sites, shares = p.slots, p.sites, p.shares
+        e, _ = self.energy_rows(p)
+        arrive, prev = self._moves(p)
+        np.subtract.at(self.gpu_left, (sites, slots), self.idx.gpus[j] * shares)
+        np.subtract.at(self.ren_left, (sites, slots), e)
+        gb = float(self.idx.state_gb[j])
+        for r in np.flatnonzero(arrive):
+            self.link_left[self.route_links[int(prev[r])][int(sites[r])], int(slots[r])] -= gb
+        self.done_h[j] += float(shares.sum()) * self.dt
+        self.last_site[j] = int(sites[-1])
+        self.last_slot[j] = int(slots[-1])
+        self.last_share[j] = float(shares[-1])
+        self.last_arrival_disruption[j] = (
+            float(self.net.disruption_h[j, prev[-1], sites[-1]]) if arrive[-1] else 0.0
+        )
+        self.sites_used[j].update(int(s) for s in np.unique(sites))
+        self._rows.append(
+            (np.full(len(p), j, dtype=np.int64), slots.copy(), sites.copy(), shares.copy())
+        )
+
+    def assignments(self) -> pd.DataFrame:
+        """The committed rows as a ``job, slot, site, share`` table."""
+        if not self._rows:
+            return pd.DataFrame({"job": [], "slot": np.zeros(0, np.int64), "site": [], "share": []})
+        j = np.concatenate([r[0] for r in self._rows])
+        t = np.concatenate([r[1] for r in self._rows])
+        s = np.concatenate([r[2] for r in self._rows])
+        sh = np.concatenate([r[3] for r in self._rows])
+        jobs = np.array(self.idx.job_names, dtype=object)
+        sites = np.array(self.idx.site_names, dtype=object)
+        return pd.DataFrame({"job": jobs[j], "slot": t, "site": sites[s], "share": sh})
+
+
+def placement(j: int, slots, sites, shares) -> Placement:
+    """Build a :class:`Placement`, dropping rows with a negligible share."""
+    slots = np.asarray(slots, dtype=np.int64)
+    sites = np.broadcast_to(np.asarray(sites, dtype=np.int64), slots.shape).copy()
+    shares = np.asarray(shares, dtype=float)
+    keep = shares > MIN_SHARE
+    return Placement(j, slots[keep], sites[keep], np.minimum(shares[keep], 1.0))
+
+
+def non_preemptible_shares(work_h: float, dt: float, first_cap: float) -> np.ndarray:
+    """Shares of a pause-free run: ``first`` (≤ ``first_cap``), then 1s, then the remainder.
+
+    ``first = min(1, first_cap, work/Δh)``; the run is as short as that allows.
+    """
+    need = work_h / dt
+    first = min(1.0, first_cap, need)
+    if first <= MIN_SHARE:
+        return np.zeros(0)
+    rest = need - first
+    full = int(np.floor(rest + 1e-9))
+    rem = rest - full
+    out = [first] + [1.0] * full
+    if rem > MIN_SHARE:
+        out.append(rem)
+    return np.array(out, dtype=float)
