@@ -1,11 +1,32 @@
-"""Renewable supply and grid profiles for the embedded examples, generated with pvlib."""
+"""Renewable supply profiles for the embedded examples: PV with pvlib, wind with windpowerlib."""
 
 from __future__ import annotations
+
+import functools
+import warnings
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 
+def _quiet_libraries(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Silence pvlib's and windpowerlib's own deprecation notices about pandas (not ours to fix)."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        with warnings.catch_warnings():
+            for category in (DeprecationWarning, FutureWarning):
+                warnings.filterwarnings(
+                    "ignore", category=category, module=r"(pvlib|windpowerlib)(\..*)?$"
+                )
+            return func(*args, **kwargs)
+
+    return wrapper
+
+
+@_quiet_libraries
 def solar_kw(
     latitude: float,
     longitude: float,
@@ -89,6 +110,7 @@ def hub_wind_speed(
     return np.clip(base + eps, 0.0, None)
 
 
+@_quiet_libraries
 def wind_kw(
     longitude: float,
     times: pd.DatetimeIndex,
