@@ -121,14 +121,18 @@ class StrictModel(BaseModel):
 
 
 def _scenario_error(exc: ValidationError, model: str, data: dict[str, Any]) -> ScenarioError:
-    """Turn pydantic's errors into one ScenarioError naming the site/job and field."""
+    """Turn pydantic's errors into one ScenarioError naming the site/job and field.
+
+    The message says where (``site 'oslo' field 'gpus'``); ``culprit`` is the site or job name
+    when there is one, else the field's dotted path (``horizon.start``, ``wan_share``).
+    """
     lines: list[str] = []
     culprit: str | None = None
     for err in exc.errors():
         inner = (err.get("ctx") or {}).get("error")
         if isinstance(inner, ScenarioError) and len(exc.errors()) == 1:
             return inner
-        where = _describe_loc(err["loc"], model, data)
+        where, who = _describe_loc(err["loc"], model, data)
         msg = str(inner) if isinstance(inner, Exception) else err["msg"]
         if err["type"] == "extra_forbidden":
             msg = "unknown field (check the spelling)"
@@ -137,17 +141,23 @@ def _scenario_error(exc: ValidationError, model: str, data: dict[str, Any]) -> S
         if len(got) > 80:
             got = got[:77] + "...)"
         lines.append(f"{where}: {msg}{got}")
-        culprit = culprit or where
+        culprit = culprit or who
     return ScenarioError("; ".join(lines), culprit=culprit)
 
 
-def _describe_loc(loc: tuple[Any, ...], model: str, data: dict[str, Any]) -> str:
+def _describe_loc(loc: tuple[Any, ...], model: str, data: dict[str, Any]) -> tuple[str, str]:
+    """``(where, culprit)`` for a pydantic error location, e.g.
+    ``("site 'oslo' field 'gpus'", "oslo")`` or ``("horizon field 'start'", "horizon.start")``.
+    """
     parts: list[str] = []
     node: Any = data
     i = 0
     owner = model.lower()
-    if model in ("Site", "Job") and isinstance(data, dict) and "name" in data:
+    owner_name: str | None = None  # the site/job name, when the error is inside one
+    prefix: list[str] = [] if model == "Scenario" else [model.lower()]
+    if model in ("Site", "Job") and isinstance(data, dict) and data.get("name"):
         owner = f"{model.lower()} {data['name']!r}"
+        owner_name = str(data["name"])
     while i < len(loc):
         key = loc[i]
         if key in ("sites", "jobs") and i + 1 < len(loc) and isinstance(loc[i + 1], int):
@@ -157,7 +167,10 @@ def _describe_loc(loc: tuple[Any, ...], model: str, data: dict[str, Any]) -> str
             if isinstance(items, list | tuple) and idx < len(items):
                 item = items[idx]
                 name = item.get("name") if isinstance(item, dict) else getattr(item, "name", None)
-            owner = f"{key[:-1]} {name!r}" if name is not None else f"{key[:-1]} #{idx}"
+            if name:
+                owner, owner_name = f"{key[:-1]} {name!r}", str(name)
+            else:
+                owner, owner_name = f"{key[:-1]} #{idx}", f"{key}[{idx}]"
             node = items[idx] if isinstance(items, list | tuple) and idx < len(items) else None
             i += 2
             continue
@@ -165,7 +178,9 @@ def _describe_loc(loc: tuple[Any, ...], model: str, data: dict[str, Any]) -> str
         node = node.get(key) if isinstance(node, dict) else None
         i += 1
     field = ".".join(parts)
-    return f"{owner} field '{field}'" if field else owner
+    where = f"{owner} field '{field}'" if field else owner
+    culprit = owner_name or ".".join([*prefix, *parts]) or model.lower()
+    return where, culprit
 
 
 class Horizon(StrictModel):
@@ -228,7 +243,8 @@ class Site(StrictModel):
     @field_validator("gpus", mode="before")
     @classmethod
     def _integer_gpus(cls, v: Any) -> Any:
-        if isinstance(v, float) and not v.is_integer():
+        # pydantic's lax int takes True as 1; a boolean capacity is a mistake, not a count
+        if isinstance(v, bool) or (isinstance(v, float) and not v.is_integer()):
             raise ValueError("GPU capacity must be a whole number")
         return v
 
@@ -293,7 +309,7 @@ class Job(StrictModel):
     @field_validator("gpus", mode="before")
     @classmethod
     def _integer_gpus(cls, v: Any) -> Any:
-        if isinstance(v, float) and not v.is_integer():
+        if isinstance(v, bool) or (isinstance(v, float) and not v.is_integer()):
             raise ValueError("GPU count must be a whole number")
         return v
 
@@ -532,6 +548,8 @@ def check_consistency(sc: Scenario) -> None:
                     f"({window_h:g} h of whole slots between release and deadline)",
                 )
             )
+    # a duplicated site name would otherwise report the same WAN problem once per copy
+    problems = list(dict.fromkeys(problems))
     if problems:
         msg = "; ".join(m for _, m in problems)
         if len(problems) > 1:

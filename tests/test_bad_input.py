@@ -1,0 +1,594 @@
+"""A catalogue of malformed inputs, each answered by greenopt's own error naming the culprit.
+
+Every case asserts the error type (:class:`~greenopt.ScenarioError` for scenarios, scenario files
+and plan() arguments, :class:`~greenopt.PlanError` for assignments tables) — never a pydantic,
+pandas or KeyError — and that the site, job, field or file at fault appears in the message.
+Scenarios are built from one valid base dict and mutated; files are written to ``tmp_path``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pydantic
+import pytest
+
+import greenopt
+from greenopt import PlanError, ScenarioError
+
+T = 4
+START = "2024-01-01T00:00:00Z"
+
+
+def base() -> dict[str, Any]:
+    """A valid scenario: oslo (NO, 8 GPUs) – berlin (DE, 4 GPUs), one 2-hour job."""
+    return {
+        "name": "base",
+        "horizon": {"start": START, "slot_minutes": 60, "slots": T},
+        "sites": [
+            {
+                "name": "oslo",
+                "region": "NO",
+                "gpus": 8,
+                "pue": 1.1,
+                "idle_kw": 1.0,
+                "renewable_kw": [5, 5, 5, 5],
+                "carbon": [30, 30, 30, 30],
+            },
+            {
+                "name": "berlin",
+                "region": "DE",
+                "gpus": 4,
+                "renewable_kw": [0, 1, 2, 0],
+                "carbon": [300, 300, 300, 300],
+                "price": [0.1, 0.1, 0.1, 0.1],
+            },
+        ],
+        "wan": [{"a": "oslo", "b": "berlin", "gbps": 10, "latency_ms": 12}],
+        "jobs": [
+            {
+                "name": "train",
+                "origin": "oslo",
+                "release": START,
+                "deadline": "2024-01-01T04:00:00Z",
+                "work_h": 2,
+                "gpus": 4,
+                "power_kw": 3,
+                "state_gb": 100,
+            }
+        ],
+    }
+
+
+def test_base_is_valid():
+    sc = greenopt.Scenario(**base())
+    assert [s.name for s in sc.sites] == ["oslo", "berlin"]
+
+
+def _set(path: str, value: Any) -> Callable[[dict], None]:
+    """``"sites.0.gpus"`` → d["sites"][0]["gpus"] = value."""
+
+    def mutate(d: dict) -> None:
+        *head, last = path.split(".")
+        node: Any = d
+        for key in head:
+            node = node[int(key)] if key.isdigit() else node[key]
+        node[int(last) if last.isdigit() else last] = value
+
+    return mutate
+
+
+def _drop(path: str) -> Callable[[dict], None]:
+    def mutate(d: dict) -> None:
+        *head, last = path.split(".")
+        node: Any = d
+        for key in head:
+            node = node[int(key)] if key.isdigit() else node[key]
+        del node[last]
+
+    return mutate
+
+
+def _do(*fns: Callable[[dict], None]) -> Callable[[dict], None]:
+    def mutate(d: dict) -> None:
+        for f in fns:
+            f(d)
+
+    return mutate
+
+
+def _append(path: str, value: Any) -> Callable[[dict], None]:
+    def mutate(d: dict) -> None:
+        node: Any = d
+        for key in path.split("."):
+            node = node[int(key)] if key.isdigit() else node[key]
+        node.append(value)
+
+    return mutate
+
+
+NAN, INF = math.nan, math.inf
+ROME = {"name": "rome", "gpus": 2, "renewable_kw": [0] * T, "carbon": [200] * T}
+
+# (id, mutation, words the message must contain, expected culprit or None)
+SCENARIO_CASES: list[tuple[str, Callable[[dict], None], tuple[str, ...], str | None]] = [
+    # capacities
+    ("negative_site_gpus", _set("sites.0.gpus", -1), ("oslo", "gpus"), "oslo"),
+    ("fractional_site_gpus", _set("sites.0.gpus", 2.5), ("oslo", "gpus", "whole"), "oslo"),
+    ("text_site_gpus", _set("sites.1.gpus", "many"), ("berlin", "gpus"), "berlin"),
+    ("boolean_site_gpus", _set("sites.1.gpus", True), ("berlin", "gpus"), "berlin"),
+    ("zero_job_gpus", _set("jobs.0.gpus", 0), ("train", "gpus"), "train"),
+    ("fractional_job_gpus", _set("jobs.0.gpus", 1.5), ("train", "gpus"), "train"),
+    ("pue_below_one", _set("sites.0.pue", 0.9), ("oslo", "pue"), "oslo"),
+    ("negative_idle", _set("sites.1.idle_kw", -2), ("berlin", "idle_kw"), "berlin"),
+    ("negative_grid_max", _set("sites.1.grid_kw_max", -1), ("berlin", "grid_kw_max"), "berlin"),
+    # series
+    (
+        "nan_renewable",
+        _set("sites.0.renewable_kw", [1, NAN, 1, 1]),
+        ("oslo", "renewable_kw"),
+        "oslo",
+    ),
+    ("inf_carbon", _set("sites.1.carbon", [300, INF, 300, 300]), ("berlin", "carbon"), "berlin"),
+    ("nan_price", _set("sites.1.price", [0.1, 0.1, NAN, 0.1]), ("berlin", "price"), "berlin"),
+    (
+        "negative_renewable",
+        _set("sites.0.renewable_kw", [1, -1, 1, 1]),
+        ("oslo", "renewable_kw"),
+        "oslo",
+    ),
+    (
+        "negative_carbon",
+        _set("sites.1.carbon", [300, -5, 300, 300]),
+        ("berlin", "carbon"),
+        "berlin",
+    ),
+    ("short_series", _set("sites.0.carbon", [30, 30, 30]), ("oslo", "carbon", "3 values"), "oslo"),
+    ("long_series", _set("sites.1.renewable_kw", [0] * 5), ("berlin", "renewable_kw"), "berlin"),
+    (
+        "carbon_in_kg",
+        _set("sites.0.carbon", [0.03, 0.04, 0.03, 0.02]),
+        ("oslo", "carbon", "kg"),
+        "oslo",
+    ),
+    ("series_2d", _set("sites.0.carbon", [[1, 2], [3, 4]]), ("oslo", "carbon"), "oslo"),
+    ("series_text", _set("sites.0.renewable_kw", "sunny"), ("oslo", "renewable_kw"), "oslo"),
+    ("missing_carbon", _drop("sites.1.carbon"), ("berlin", "carbon"), "berlin"),
+    # time
+    (
+        "naive_start",
+        _set("horizon.start", "2024-01-01T00:00:00"),
+        ("start", "timezone"),
+        "horizon.start",
+    ),
+    ("unparsable_start", _set("horizon.start", "yesterday"), ("start",), "horizon.start"),
+    (
+        "naive_release",
+        _set("jobs.0.release", "2024-01-01T00:00:00"),
+        ("train", "release", "timezone"),
+        "train",
+    ),
+    (
+        "naive_deadline",
+        _set("jobs.0.deadline", "2024-01-01T04:00:00"),
+        ("train", "deadline"),
+        "train",
+    ),
+    (
+        "deadline_before_release",
+        _set("jobs.0.deadline", "2023-12-31T00:00:00Z"),
+        ("train", "deadline"),
+        "train",
+    ),
+    ("deadline_equals_release", _set("jobs.0.deadline", START), ("train", "deadline"), "train"),
+    ("work_longer_than_window", _set("jobs.0.work_h", 5), ("train", "work_h", "window"), "train"),
+    (
+        "window_outside_horizon",
+        _do(
+            _set("jobs.0.release", "2025-01-01T00:00:00Z"),
+            _set("jobs.0.deadline", "2025-01-02T00:00:00Z"),
+        ),
+        ("train", "release"),
+        "train",
+    ),
+    ("zero_slots", _set("horizon.slots", 0), ("slots",), "horizon.slots"),
+    (
+        "fractional_slot_minutes",
+        _set("horizon.slot_minutes", 7.5),
+        ("slot_minutes",),
+        "horizon.slot_minutes",
+    ),
+    # jobs against sites
+    ("gpus_above_every_site", _set("jobs.0.gpus", 9), ("train", "gpus", "8"), "train"),
+    (
+        "gpus_above_every_allowed_site",
+        _do(_set("jobs.0.gpus", 6), _set("jobs.0.allowed_regions", ["DE"])),
+        ("train", "gpus", "4"),
+        "train",
+    ),
+    ("unknown_origin", _set("jobs.0.origin", "paris"), ("train", "origin", "paris"), "train"),
+    (
+        "residency_excludes_every_site",
+        _set("jobs.0.allowed_regions", ["FR"]),
+        ("train", "allowed_regions", "FR"),
+        "train",
+    ),
+    ("residency_empty", _set("jobs.0.allowed_regions", []), ("train", "allowed_regions"), "train"),
+    ("missing_origin", _drop("jobs.0.origin"), ("train", "origin"), "train"),
+    ("negative_work", _set("jobs.0.work_h", -1), ("train", "work_h"), "train"),
+    ("nan_work", _set("jobs.0.work_h", NAN), ("train", "work_h"), "train"),
+    ("infinite_power", _set("jobs.0.power_kw", INF), ("train", "power_kw"), "train"),
+    ("negative_state", _set("jobs.0.state_gb", -10), ("train", "state_gb"), "train"),
+    ("negative_restore", _set("jobs.0.restore_h", -0.1), ("train", "restore_h"), "train"),
+    ("zero_priority", _set("jobs.0.priority", 0), ("train", "priority"), "train"),
+    (
+        "migratable_not_boolean",
+        _set("jobs.0.migratable", "maybe"),
+        ("train", "migratable"),
+        "train",
+    ),
+    ("job_not_a_mapping", _set("jobs.0", 5), ("job #0",), "jobs[0]"),
+    # WAN
+    ("site_unreachable", _append("sites", ROME), ("rome", "WAN"), "rome"),
+    ("no_wan", _set("wan", []), ("oslo", "berlin", "WAN"), "oslo"),
+    ("zero_bandwidth", _set("wan.0.gbps", 0), ("oslo", "berlin", "gbps"), None),
+    ("missing_bandwidth", _drop("wan.0.gbps"), ("oslo", "berlin", "gbps"), None),
+    ("negative_bandwidth", _set("wan.0.gbps", -10), ("oslo", "berlin", "gbps"), None),
+    ("nan_bandwidth", _set("wan.0.gbps", NAN), ("gbps",), None),
+    ("text_bandwidth", _set("wan.0.gbps", "fast"), ("gbps", "fast"), None),
+    ("negative_latency", _set("wan.0.latency_ms", -3), ("latency_ms",), None),
+    (
+        "latency_on_some_links",
+        _do(_append("sites", ROME), _append("wan", {"a": "berlin", "b": "rome", "gbps": 1})),
+        ("latency_ms", "1 of 2"),
+        "wan",
+    ),
+    ("misspelt_edge_key", _set("wan.0.bandwith", 10), ("wan", "edge 0"), "wan"),
+    (
+        "duplicate_edge",
+        _append("wan", {"a": "berlin", "b": "oslo", "gbps": 1, "latency_ms": 1}),
+        ("berlin", "oslo", "twice"),
+        "wan",
+    ),
+    ("wan_not_a_list", _set("wan", 5), ("wan",), "wan"),
+    ("wan_share_zero", _set("wan_share", 0), ("wan_share",), "wan_share"),
+    ("wan_share_above_one", _set("wan_share", 1.5), ("wan_share",), "wan_share"),
+    ("negative_net_energy", _set("net_kwh_per_gb", -0.1), ("net_kwh_per_gb",), "net_kwh_per_gb"),
+    # names and keys
+    ("duplicate_site", _set("sites.1.name", "oslo"), ("oslo", "more than once"), "oslo"),
+    (
+        "duplicate_job",
+        lambda d: d["jobs"].append(dict(d["jobs"][0])),
+        ("train", "more than once"),
+        "train",
+    ),
+    ("typo_site_key", _set("sites.0.gpu", 3), ("oslo", "'gpu'", "spelling"), "oslo"),
+    ("typo_job_key", _set("jobs.0.stat_gb", 3), ("train", "'stat_gb'"), "train"),
+    ("typo_top_key", _set("wan_shar", 0.5), ("'wan_shar'",), "wan_shar"),
+    (
+        "typo_horizon_key",
+        _set("horizon.slot_minute", 60),
+        ("'slot_minute'",),
+        "horizon.slot_minute",
+    ),
+    ("no_sites", _set("sites", []), ("sites",), "sites"),
+    ("missing_horizon", _drop("horizon"), ("horizon",), "horizon"),
+    ("empty_job_name", _set("jobs.0.name", ""), ("name",), None),
+]
+
+
+@pytest.mark.parametrize(
+    ("mutate", "words", "culprit"),
+    [c[1:] for c in SCENARIO_CASES],
+    ids=[c[0] for c in SCENARIO_CASES],
+)
+def test_bad_scenario(mutate, words, culprit):
+    d = base()
+    mutate(d)
+    with pytest.raises(ScenarioError) as info:
+        greenopt.Scenario(**d)
+    err = info.value
+    assert not isinstance(err, pydantic.ValidationError | KeyError)
+    msg = str(err)
+    for w in words:
+        assert w in msg, (w, msg)
+    assert err.culprit, msg
+    if culprit is not None:
+        assert err.culprit == culprit, msg
+
+
+def test_culprit_of_a_standalone_site_and_job():
+    with pytest.raises(ScenarioError) as info:
+        greenopt.Site(name="lyon", gpus=-3, renewable_kw=[0], carbon=[10])
+    assert info.value.culprit == "lyon" and "lyon" in str(info.value)
+    with pytest.raises(ScenarioError) as info:
+        greenopt.Horizon(start="2024-01-01T00:00:00", slot_minutes=60, slots=2)
+    assert info.value.culprit == "horizon.start"
+
+
+# -- scenario files ---------------------------------------------------------------------------
+SCENARIO_YAML = """\
+name: files
+horizon: {start: "2024-01-01T00:00:00Z", slot_minutes: 60, slots: 4}
+sites: sites.csv
+timeseries: timeseries.csv
+wan: wan.graphml
+jobs: jobs.csv
+"""
+SITES_CSV = "name,region,gpus,pue,idle_kw\noslo,NO,8,1.1,1\nberlin,DE,4,1.2,2\n"
+JOBS_CSV = (
+    "name,origin,release,deadline,work_h,gpus,power_kw,state_gb,migratable\n"
+    "train,oslo,2024-01-01T00:00:00Z,2024-01-01T04:00:00Z,2,4,3,100,true\n"
+    "infer,berlin,2024-01-01T01:00:00Z,2024-01-01T03:00:00Z,1,1,1,5,false\n"
+)
+WAN_GRAPHML = """\
+<?xml version='1.0' encoding='utf-8'?>
+<graphml xmlns="http://graphml.graphdrawing.org/xmlns">
+  <key id="gbps" for="edge" attr.name="gbps" attr.type="double"/>
+  <key id="lat" for="edge" attr.name="latency_ms" attr.type="double"/>
+  <graph edgedefault="undirected">
+    <node id="oslo"/><node id="berlin"/>
+    <edge source="oslo" target="berlin"><data key="gbps">10</data><data key="lat">12</data></edge>
+  </graph>
+</graphml>
+"""
+
+
+def _timeseries(hours: int = T, naive: bool = False, carbon_scale: float = 1.0) -> str:
+    rows = ["time,site,renewable_kw,carbon,price"]
+    for site, ren, ci in (("oslo", 5, 30), ("berlin", 1, 300)):
+        for h in range(hours):
+            stamp = f"2024-01-01T{h:02d}:00:00" + ("" if naive else "Z")
+            rows.append(f"{stamp},{site},{ren},{ci * carbon_scale:g},0.1")
+    return "\n".join(rows) + "\n"
+
+
+def _files() -> dict[str, str]:
+    return {
+        "scenario.yaml": SCENARIO_YAML,
+        "sites.csv": SITES_CSV,
+        "timeseries.csv": _timeseries(),
+        "wan.graphml": WAN_GRAPHML,
+        "jobs.csv": JOBS_CSV,
+    }
+
+
+def _write(folder: Path, files: dict[str, str | bytes | None]) -> Path:
+    for name, text in files.items():
+        if text is None:
+            continue
+        p = folder / name
+        if isinstance(text, bytes):
+            p.write_bytes(text)
+        else:
+            p.write_text(text)
+    return folder / "scenario.yaml"
+
+
+def test_base_files_load(tmp_path):
+    sc = greenopt.load_scenario(_write(tmp_path, _files()))
+    assert [j.name for j in sc.jobs] == ["train", "infer"]
+    assert sc.network.bottleneck("oslo", "berlin") == 10.0
+
+
+def _yaml(old: str, new: str) -> dict[str, str]:
+    return {"scenario.yaml": SCENARIO_YAML.replace(old, new)}
+
+
+FILE_CASES: list[tuple[str, dict[str, str | bytes | None], tuple[str, ...]]] = [
+    ("empty_yaml", {"scenario.yaml": ""}, ("scenario.yaml", "empty")),
+    ("yaml_is_a_list", {"scenario.yaml": "- oslo\n- berlin\n"}, ("scenario.yaml", "mapping")),
+    ("yaml_syntax_error", {"scenario.yaml": "horizon: {start: [\n"}, ("scenario.yaml", "YAML")),
+    ("yaml_typo_key", _yaml("jobs: jobs.csv", "job: jobs.csv"), ("'job'",)),
+    ("yaml_missing_sites", _yaml("sites: sites.csv\n", ""), ("'sites'", "missing")),
+    (
+        "yaml_horizon_not_mapping",
+        _yaml('{start: "2024-01-01T00:00:00Z", slot_minutes: 60, slots: 4}', "tomorrow"),
+        ("horizon",),
+    ),
+    (
+        "yaml_naive_start",
+        _yaml('"2024-01-01T00:00:00Z"', '"2024-01-01T00:00:00"'),
+        ("start", "timezone"),
+    ),
+    ("yaml_slots_text", _yaml("slots: 4", "slots: many"), ("slots",)),
+    (
+        "yaml_inline_job_typo",
+        _yaml(
+            "jobs: jobs.csv",
+            "jobs: [{name: quick, origin: oslo, release: '2024-01-01T00:00:00Z', "
+            "deadline: '2024-01-01T02:00:00Z', work_h: 1, gpus: 1, power_kw: 1, powr: 2}]",
+        ),
+        ("quick", "'powr'"),
+    ),
+    (
+        "yaml_inline_wan_typo",
+        _yaml("wan: wan.graphml", "wan: [{a: oslo, b: berlin, gbsp: 10}]"),
+        ("wan", "gbsp"),
+    ),
+    ("yaml_sites_number", _yaml("sites: sites.csv", "sites: 5"), ("sites",)),
+    ("missing_yaml", {"scenario.yaml": None}, ("scenario.yaml", "does not exist")),
+    (
+        "jobs_csv_unknown_column",
+        {"jobs.csv": JOBS_CSV.replace("work_h", "work_hours")},
+        ("jobs.csv", "work_hours"),
+    ),
+    (
+        "jobs_csv_missing_column",
+        {
+            "jobs.csv": JOBS_CSV.replace("power_kw,", "")
+            .replace(",3,100", ",100")
+            .replace(",1,5", ",5")
+        },
+        ("jobs.csv", "power_kw"),
+    ),
+    ("jobs_csv_empty", {"jobs.csv": ""}, ("jobs.csv", "empty")),
+    (
+        "jobs_csv_header_only",
+        {"jobs.csv": JOBS_CSV.splitlines()[0] + "\n"},
+        ("jobs.csv", "no rows"),
+    ),
+    ("jobs_csv_missing", {"jobs.csv": None}, ("jobs.csv", "does not exist")),
+    (
+        "jobs_csv_naive_release",
+        {"jobs.csv": JOBS_CSV.replace("2024-01-01T01:00:00Z", "2024-01-01T01:00:00")},
+        ("infer", "release"),
+    ),
+    (
+        "jobs_csv_bad_boolean",
+        {"jobs.csv": JOBS_CSV.replace("false", "perhaps")},
+        ("infer", "migratable"),
+    ),
+    (
+        "jobs_csv_fractional_gpus",
+        {"jobs.csv": JOBS_CSV.replace(",4,3,100,", ",4.5,3,100,")},
+        ("train", "gpus"),
+    ),
+    (
+        "jobs_csv_unknown_origin",
+        {"jobs.csv": JOBS_CSV.replace("infer,berlin", "infer,bern")},
+        ("infer", "bern"),
+    ),
+    (
+        "sites_csv_wrong_column",
+        {"sites.csv": SITES_CSV.replace("gpus", "gpu")},
+        ("sites.csv", "'gpu'"),
+    ),
+    (
+        "sites_csv_negative_gpus",
+        {"sites.csv": SITES_CSV.replace("DE,4", "DE,-4")},
+        ("berlin", "gpus"),
+    ),
+    (
+        "timeseries_wrong_column",
+        {"timeseries.csv": _timeseries().replace("carbon", "co2")},
+        ("timeseries.csv", "co2"),
+    ),
+    ("timeseries_naive", {"timeseries.csv": _timeseries(naive=True)}, ("oslo", "timezone")),
+    ("timeseries_short", {"timeseries.csv": _timeseries(hours=3)}, ("oslo", "does not cover")),
+    (
+        "timeseries_nan",
+        {"timeseries.csv": _timeseries().replace("berlin,1,300,0.1", "berlin,1,,0.1", 1)},
+        ("berlin", "carbon"),
+    ),
+    ("timeseries_in_kg", {"timeseries.csv": _timeseries(carbon_scale=0.001)}, ("oslo", "kg")),
+    (
+        "timeseries_unknown_site",
+        {"timeseries.csv": _timeseries().replace("berlin", "bonn")},
+        ("bonn",),
+    ),
+    ("timeseries_binary", {"timeseries.csv": b"\xff\xfe\x00garbage\x00\xff"}, ("timeseries.csv",)),
+    ("graphml_broken", {"wan.graphml": "<graphml><oops"}, ("wan.graphml", "GraphML")),
+    (
+        "graphml_no_gbps",
+        {"wan.graphml": WAN_GRAPHML.replace('<data key="gbps">10</data>', "")},
+        ("oslo", "berlin", "gbps"),
+    ),
+    (
+        "graphml_zero_gbps",
+        {"wan.graphml": WAN_GRAPHML.replace(">10<", ">0<")},
+        ("oslo", "berlin", "gbps"),
+    ),
+    ("graphml_missing", {"wan.graphml": None}, ("wan.graphml", "does not exist")),
+]
+
+
+@pytest.mark.parametrize(
+    ("changes", "words"), [c[1:] for c in FILE_CASES], ids=[c[0] for c in FILE_CASES]
+)
+def test_bad_scenario_file(tmp_path, changes, words):
+    files: dict[str, str | bytes | None] = {**_files(), **changes}
+    path = _write(tmp_path, files)
+    with pytest.raises(ScenarioError) as info:
+        greenopt.load_scenario(path)
+    msg = str(info.value)
+    for w in words:
+        assert w in msg, (w, msg)
+    assert info.value.culprit, msg
+
+
+# -- plan() arguments -------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def sc() -> greenopt.Scenario:
+    return greenopt.Scenario(**base())
+
+
+PLAN_CASES = [
+    ("unknown_method", {"method": "magic"}, "magic", "method"),
+    ("unknown_objective", {"method": "run-now", "objective": "green"}, "green", "objective"),
+    ("unknown_deadlines", {"method": "run-now", "deadlines": "firm"}, "firm", "deadlines"),
+    ("negative_time_limit", {"method": "run-now", "time_limit": -1}, "time_limit", "time_limit"),
+    ("zero_time_limit", {"method": "run-now", "time_limit": 0}, "time_limit", "time_limit"),
+    ("mip_gap_above_one", {"method": "run-now", "mip_gap": 2}, "mip_gap", "mip_gap"),
+]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "word", "culprit"), [c[1:] for c in PLAN_CASES], ids=[c[0] for c in PLAN_CASES]
+)
+def test_bad_plan_arguments(sc, kwargs, word, culprit):
+    with pytest.raises(ScenarioError) as info:
+        greenopt.plan(sc, **kwargs)
+    assert word in str(info.value)
+    assert info.value.culprit == culprit
+
+
+def test_plan_needs_a_scenario():
+    with pytest.raises(ScenarioError, match="dict"):
+        greenopt.plan(base(), method="run-now")
+
+
+# -- assignments passed to evaluate -----------------------------------------------------------
+COLS = ["job", "slot", "site", "share"]
+ASSIGNMENT_CASES = [
+    ("unknown_job", [("ghost", 0, "oslo", 1.0)], "ghost"),
+    ("unknown_site", [("train", 0, "paris", 1.0)], "paris"),
+    ("slot_past_horizon", [("train", 4, "oslo", 1.0)], "slot 4"),
+    ("negative_slot", [("train", -1, "oslo", 1.0)], "slot -1"),
+    ("fractional_slot", [("train", 1.5, "oslo", 1.0)], "slot 1.5"),
+    ("text_slot", [("train", "one", "oslo", 1.0)], "'one'"),
+    ("nan_share", [("train", 0, "oslo", NAN)], "train"),
+    ("infinite_share", [("train", 0, "oslo", INF)], "train"),
+    ("negative_share", [("train", 1, "oslo", -0.5)], "train"),
+    ("text_share", [("train", 1, "oslo", "half")], "'half'"),
+    ("short_row", [("train", 0, "oslo")], "row 0"),
+    (
+        "missing_share_column",
+        pd.DataFrame({"job": ["train"], "slot": [0], "site": ["oslo"]}),
+        "share",
+    ),
+    (
+        "wrong_column_name",
+        pd.DataFrame({"job": ["train"], "slot": [0], "dc": ["oslo"], "share": [1.0]}),
+        "'site'",
+    ),
+    ("mapping_without_share", [{"job": "train", "slot": 0, "site": "oslo"}], "train"),
+    ("a_string", "train,0,oslo,1", "str"),
+    ("none", None, "NoneType"),
+]
+
+
+@pytest.mark.parametrize(
+    ("rows", "word"), [c[1:] for c in ASSIGNMENT_CASES], ids=[c[0] for c in ASSIGNMENT_CASES]
+)
+def test_bad_assignments(sc, rows, word):
+    with pytest.raises(PlanError) as info:
+        greenopt.evaluate(sc, rows)
+    assert word in str(info.value), str(info.value)
+
+
+def test_bad_evaluate_deadlines_and_objective(sc):
+    with pytest.raises(PlanError, match="firm"):
+        greenopt.evaluate(sc, [], deadlines="firm")
+    with pytest.raises(ScenarioError, match="green") as info:
+        greenopt.evaluate(sc, [], objective="green")
+    assert info.value.culprit == "objective"
+
+
+def test_catalogue_size():
+    n = len(SCENARIO_CASES) + len(FILE_CASES) + len(PLAN_CASES) + len(ASSIGNMENT_CASES)
+    assert n >= 50
