@@ -8,6 +8,7 @@
 """
 
 from greenopt import examples
+from greenopt.check import Issue, check_scenario
 from greenopt.errors import (
     GreenoptError,
     InfeasibleError,
@@ -30,6 +31,7 @@ __all__ = [
     "GreenoptError",
     "Horizon",
     "InfeasibleError",
+    "Issue",
     "Job",
     "Objective",
     "Plan",
@@ -39,6 +41,7 @@ __all__ = [
     "Site",
     "SolverError",
     "Violation",
+    "check_scenario",
     "evaluate",
     "examples",
     "load_scenario",
