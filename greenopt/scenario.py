@@ -204,6 +204,14 @@ class Horizon(StrictModel):
             raise ValueError("timestamp must be timezone-aware (e.g. '2023-06-01T00:00:00Z')")
         return v
 
+    @field_validator("slot_minutes", "slots", mode="before")
+    @classmethod
+    def _not_boolean(cls, v: Any) -> Any:
+        # pydantic's lax int takes True as 1: a boolean here is a mistake, not a count
+        if isinstance(v, bool):
+            raise ValueError("must be a whole number, not a boolean")
+        return v
+
     @property
     def dt_h(self) -> float:
         """Slot length in hours (Δh)."""

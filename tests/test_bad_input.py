@@ -196,6 +196,7 @@ SCENARIO_CASES: list[tuple[str, Callable[[dict], None], tuple[str, ...], str | N
         "train",
     ),
     ("zero_slots", _set("horizon.slots", 0), ("slots",), "horizon.slots"),
+    ("boolean_slots", _set("horizon.slots", True), ("slots", "boolean"), "horizon.slots"),
     (
         "fractional_slot_minutes",
         _set("horizon.slot_minutes", 7.5),

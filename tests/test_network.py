@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from greenopt import Scenario
+from greenopt import Scenario, ScenarioError
 from greenopt.network import (
     energy_justified,
     feasibility_table,
@@ -152,6 +152,8 @@ def test_network_routes_bottleneck_and_links():
     # 100 GB over the 2 Gbit/s bottleneck: 400 s
     assert net.transfer_h(100, "a", "b") * 3600 == pytest.approx(400.0)
     assert net.transfer_h(100, "a", "a") == 0.0
+    with pytest.raises(ScenarioError, match="'x' is not a site"):
+        net.bottleneck("a", "x")  # x is a transit node, not a site
 
 
 def test_disruption_and_max_share_after_move():

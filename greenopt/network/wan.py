@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from greenopt.errors import ScenarioError
 from greenopt.network.routes import (
     Link,
     link_capacity_gb,
@@ -77,6 +78,10 @@ class Network:
     def bottleneck(self, a: str, b: str) -> float:
         """Smallest link bandwidth (Gbit/s) on the route; 0 where there is none."""
         pos = {n: i for i, n in enumerate(self.site_names)}
+        for name in (a, b):
+            if name not in pos:
+                # a KeyError here would not say which name was wrong, nor that it is not a site
+                raise ScenarioError(f"{name!r} is not a site of this scenario", str(name))
         return float(self.bottleneck_gbps[pos[a], pos[b]])
 
     def transfer_h(self, state_gb: float, a: str, b: str) -> float:
