@@ -1,0 +1,261 @@
+"""Index sets of the MILP: only the combinations that can happen (MODEL.md in this folder, §1).
+
+From the scenario and its network we derive, as flat numpy arrays:
+
+* ``X``   = {(j, s, t) : s ∈ C_j, t ∈ W_j}  run shares, ``C_j`` the job's candidate sites
+  (allowed, reachable from its origin by moves that fit a slot, optionally the origin plus the
+  ``k`` most promising others) and ``W_j = [first_slot_j, end_slot_j)``;
+* ``M``   = {(j, a, b, t)} moves: a route exists, the job may move, the disruption leaves a share
+  of at least ``δ_j`` in the slot and the state fits every link of the route in one slot. A job
+  that is not migratable only has moves ``origin → b`` (its one move, in its first run slot);
+* ``L``   = {(j, s, t)} state-location variables, for jobs with moves;
+* ``Z``   = {j} for single-site jobs that may run at their origin (site choice binary);
+* ``R``   = {(j, t)} run binaries for non-preemptible jobs;
+* ``G``   = {(s, t)} grid variables where the grid draw depends on decisions.
+
+Jobs fall in three classes: ``fixed`` (only the origin; no location variables at all),
+``single`` (not migratable: one site choice, and an arrival slot if not the origin) and
+``mobile`` (migratable with at least one move: per-slot location).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from greenopt.objectives import Objective, lateness_weights
+
+if TYPE_CHECKING:
+    from greenopt.scenario import Scenario
+
+FIXED, SINGLE, MOBILE = 0, 1, 2
+#: Smallest share a job runs in a slot it arrives in: the evaluator only sees a migration in a
+#: run slot, so the arrival slot must be one (and stays above the evaluator's 1e-7 noise cut).
+ARRIVAL_SHARE = 1e-5
+
+
+@dataclass
+class IndexSets:
+    """The index sets and per-index data of one MILP instance (see module docstring)."""
+
+    scenario: Scenario
+    objective: Objective
+    deadlines: str
+    J: int
+    S: int
+    T: int
+    dt: float
+    job_class: np.ndarray  # (J,) FIXED/SINGLE/MOBILE
+    cand: list[np.ndarray]  # candidate sites per job
+    x_ub: np.ndarray  # (J,) largest share: min(1, work_h / Δh)
+    delta: np.ndarray  # (J,) arrival share
+    # X
+    xj: np.ndarray
+    xs: np.ndarray
+    xt: np.ndarray
+    # M
+    mj: np.ndarray
+    ma: np.ndarray
+    mb: np.ndarray
+    mt: np.ndarray
+    md: np.ndarray  # disruption as a fraction of the slot, d / Δh
+    mgb: np.ndarray
+    # L
+    lj: np.ndarray
+    ls: np.ndarray
+    lt: np.ndarray
+    # Z, R
+    zj: np.ndarray
+    rj: np.ndarray
+    rt: np.ndarray
+    # lookups (-1 where absent)
+    x_pos: np.ndarray  # (J, S, T)
+    l_pos: np.ndarray  # (J, S, T)
+    restricted: bool = False  # candidate sites were cut (the MIP bound is then not global)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def n_binaries_estimate(self) -> int:
+        return len(self.mj) + len(self.zj) + len(self.rj)
+
+
+def _site_scores(scenario: Scenario, objective: Objective) -> np.ndarray:
+    """(S, T) objective per hour of a full GPU at site s in slot t, renewable first.
+
+    A rough measure of how attractive a site-slot is, used only to rank candidate sites: grid
+    coefficient × PUE × the part of a fully loaded site's power the renewable supply leaves.
+    """
+    idx = scenario.index
+    kw_per_gpu = float(np.mean(idx.power_kw / idx.gpus)) if len(idx.gpus) else 0.7
+    load = idx.pue * (idx.idle_kw + idx.site_gpus * kw_per_gpu)
+    grid_frac = np.clip(1.0 - idx.renewable_kw / np.maximum(load, 1e-9)[:, None], 0.0, 1.0)
+    return objective.grid_coef(scenario) * idx.pue[:, None] * grid_frac
+
+
+def build_sets(
+    scenario: Scenario,
+    objective: Objective,
+    deadlines: str = "soft",
+    candidates: int | None = None,
+    relax: bool = False,
+) -> IndexSets:
+    """Derive every index set of the MILP from ``scenario`` (and its network).
+
+    ``candidates``: keep, per job, the origin plus the ``candidates`` best other allowed sites by
+    mean :func:`_site_scores` over the job's window (``None``: all allowed sites).
+    ``relax``: every allowed site, no moves, location or run blocks — the sets of a relaxation
+    whose LP bounds the full problem from below.
+    """
+    idx = scenario.index
+    net = scenario.network
+    J, S, T, dt = len(idx.job_names), len(idx.site_names), idx.T, idx.dt_h
+    x_ub = np.minimum(1.0, idx.work_h / dt)
+    delta = np.minimum(ARRIVAL_SHARE, 0.5 * x_ub)
+    # state that does not fit a link of the route in one slot cannot move there
+    link_min_cap = np.full((S, S), np.inf)
+    for (a, b), links in net.links.items():
+        if links:
+            link_min_cap[idx.site_pos[a], idx.site_pos[b]] = min(
+                net.link_capacity_gb[lk] for lk in links
+            )
+    scores = _site_scores(scenario, objective) if candidates is not None else None
+
+    job_class = np.zeros(J, dtype=np.int64)
+    cand: list[np.ndarray] = []
+    X: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+    Mv: list[tuple[np.ndarray, ...]] = []
+    Lc: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+    zj: list[int] = []
+    R: list[tuple[np.ndarray, np.ndarray]] = []
+    restricted = False
+    for j in range(J):
+        o = int(idx.origin[j])
+        f, e = int(idx.first_slot[j]), int(idx.end_slot[j])
+        slots = np.arange(f, e)
+        # feasible one-slot moves a → b for this job
+        share_after = 1.0 - net.disruption_h[j] / dt
+        can_move = (share_after >= delta[j] - 1e-12) & (idx.state_gb[j] <= link_min_cap + 1e-9)
+        np.fill_diagonal(can_move, False)
+        allowed = np.flatnonzero(idx.allowed[j])
+        if not idx.migratable[j]:
+            others = [int(s) for s in allowed if s != o and can_move[o, s]]
+        else:
+            # sites reachable from the origin through feasible moves (any intermediate site
+            # must itself be allowed, since the job runs in every slot it arrives in)
+            seen = {o}
+            frontier = [o]
+            ok = set(int(s) for s in allowed)
+            while frontier:
+                a = frontier.pop()
+                for b in np.flatnonzero(can_move[a]):
+                    b = int(b)
+                    if b in ok and b not in seen:
+                        seen.add(b)
+                        frontier.append(b)
+            others = sorted(s for s in seen if s != o)
+        if relax:
+            c = [int(s) for s in allowed]
+            cand.append(np.array(c, dtype=np.int64))
+            for s in c:
+                X.append((np.full(len(slots), j), np.full(len(slots), s), slots))
+            continue
+        if candidates is not None and len(others) > candidates and len(slots):
+            mean_score = scores[others][:, f:e].mean(axis=1)  # type: ignore[index]
+            keep = np.argsort(mean_score, kind="stable")[:candidates]
+            others = sorted(others[k] for k in keep)
+            restricted = True
+        c = sorted(([o] if idx.allowed[j, o] else []) + others)
+        cand.append(np.array(c, dtype=np.int64))
+        if not c or not len(slots):
+            job_class[j] = FIXED
+            continue
+        for s in c:
+            X.append((np.full(len(slots), j), np.full(len(slots), s), slots))
+        if c == [o]:
+            job_class[j] = FIXED
+        elif not idx.migratable[j]:
+            job_class[j] = SINGLE
+            if idx.allowed[j, o]:
+                zj.append(j)
+            for b in others:
+                Mv.append(_moves(j, o, b, slots, share_after, idx.state_gb[j]))
+                Lc.append((np.full(len(slots), j), np.full(len(slots), b), slots))
+        else:
+            job_class[j] = MOBILE
+            nodes = sorted(set(c) | {o})
+            for a in nodes:
+                for b in c:
+                    if a != b and can_move[a, b]:
+                        Mv.append(_moves(j, a, b, slots, share_after, idx.state_gb[j]))
+            for s in nodes:
+                Lc.append((np.full(len(slots), j), np.full(len(slots), s), slots))
+        if not idx.preemptible[j]:
+            R.append((np.full(len(slots), j), slots))
+
+    def cat(parts: list[tuple[np.ndarray, ...]], k: int, dtype: Any = np.int64) -> list[np.ndarray]:
+        if not parts:
+            return [np.zeros(0, dtype=dtype) for _ in range(k)]
+        return [np.concatenate([p[i] for p in parts]) for i in range(k)]
+
+    xj, xs, xt = (a.astype(np.int64) for a in cat(X, 3))
+    mj, ma, mb, mt, md, mgb = cat(Mv, 6, float)
+    lj, ls, lt = (a.astype(np.int64) for a in cat(Lc, 3))
+    rj, rt = (a.astype(np.int64) for a in cat(R, 2))
+    x_pos = np.full((J, S, T), -1, dtype=np.int64)
+    x_pos[xj, xs, xt] = np.arange(len(xj))
+    l_pos = np.full((J, S, T), -1, dtype=np.int64)
+    l_pos[lj, ls, lt] = np.arange(len(lj))
+    return IndexSets(
+        scenario=scenario,
+        objective=objective,
+        deadlines=deadlines,
+        J=J,
+        S=S,
+        T=T,
+        dt=dt,
+        job_class=job_class,
+        cand=cand,
+        x_ub=x_ub,
+        delta=delta,
+        xj=xj,
+        xs=xs,
+        xt=xt,
+        mj=mj.astype(np.int64),
+        ma=ma.astype(np.int64),
+        mb=mb.astype(np.int64),
+        mt=mt.astype(np.int64),
+        md=np.asarray(md, dtype=float),
+        mgb=np.asarray(mgb, dtype=float),
+        lj=lj,
+        ls=ls,
+        lt=lt,
+        zj=np.array(zj, dtype=np.int64),
+        rj=rj,
+        rt=rt,
+        x_pos=x_pos,
+        l_pos=l_pos,
+        restricted=restricted,
+    )
+
+
+def _moves(
+    j: int, a: int, b: int, slots: np.ndarray, share_after: np.ndarray, gb: float
+) -> tuple[np.ndarray, ...]:
+    n = len(slots)
+    return (
+        np.full(n, j, dtype=float),
+        np.full(n, a, dtype=float),
+        np.full(n, b, dtype=float),
+        slots.astype(float),
+        np.full(n, 1.0 - share_after[a, b]),
+        np.full(n, gb),
+    )
+
+
+def lateness_coefficients(ix: IndexSets) -> np.ndarray:
+    """Objective per unit of share for each X entry: ``lateness_coef_j · ∂L_j/∂share_{j,t}``."""
+    lw = lateness_weights(ix.scenario)
+    lc = ix.objective.lateness_coef(ix.scenario)
+    return lc[ix.xj] * lw[ix.xj, ix.xt]
