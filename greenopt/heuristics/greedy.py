@@ -58,7 +58,9 @@ class GreedySettings:
     ``alpha``: disruption budget of the feasibility domain (MODEL §9); ``domain``: enforce it for
     moves; ``rescue``: allow a move outside it when it does work that otherwise stays undone;
     ``split``: try origin→destination splits; ``top_k``: rows refined exactly per job;
-    ``split_sites``: destinations tried for splits (those with most renewable left).
+    ``split_sites``: destinations tried for splits (those with most renewable left);
+    ``shortlist``: when set, only the origin and this many sites with the cheapest full-share
+    slots in the window are priced (the online planner's speed knob).
     """
 
     alpha: float = 0.1
@@ -67,6 +69,7 @@ class GreedySettings:
     split: bool = True
     top_k: int = 3
     split_sites: int = 4
+    shortlist: int | None = None
 
     @classmethod
     def from_params(cls, params: dict) -> GreedySettings:
@@ -93,11 +96,29 @@ def place_job(
         return None
     o = int(st.last_site[j])
     cand = idx.allowed[j] & st.can_move(j, o)
+    if cfg.shortlist is not None and cand.sum() > cfg.shortlist + 1:
+        cand = _shortlist(st, j, o, np.flatnonzero(cand), f, e, need, cfg.shortlist)
     if idx.preemptible[j]:
         return _place_preemptible(st, j, f, e, need, o, np.flatnonzero(cand), cfg)
     if st.last_slot[j] >= 0:  # a started pause-free job can only continue where it is
         return None
     return _place_block(st, j, f, e, o, np.flatnonzero(cand), cfg)
+
+
+def _shortlist(
+    st: CapacityState, j: int, o: int, cand: np.ndarray, f: int, e: int, need: float, k: int
+) -> np.ndarray:
+    """(S,) mask: the origin and the ``k`` sites whose ``ceil(need)`` cheapest slots cost least."""
+    slots = np.arange(f, e)
+    cost = _slot_cost(st, j, cand[:, None], slots, 1.0, 0.0)
+    cost = np.where(st.max_share(j, cand[:, None], slots[None, :]) >= 1.0 - EPS, cost, np.inf)
+    n = min(max(1, int(np.ceil(need - 1e-9))), e - f)
+    best = np.partition(cost, n - 1, axis=1)[:, :n].sum(axis=1)
+    keep = cand[np.argsort(best, kind="stable")[:k]]
+    mask = np.zeros(st.S, dtype=bool)
+    mask[keep] = True
+    mask[o] = bool(st.idx.allowed[j, o])
+    return mask
 
 
 def _fill(
@@ -328,6 +349,11 @@ def _place_block(
             ok &= cap[:, L - 1 : L - 1 + n] >= pat[-1] - EPS
             total += _slot_cost(st, j, S_, slots[L - 1 : L - 1 + n], pat[-1], 0.0)
         total += np.where(sites != o, st.objective.migration_penalty, 0.0)[:, None]
+        if cfg.domain:  # moves outside the time-feasible domain go after every other start
+            disr = st.net.disruption_h[j, o, sites][:, None]
+            wh = st.window_hours_rows(sites)[:, f : f + n]
+            outside = (sites[:, None] != o) & (disr > cfg.alpha * wh + EPS)
+            total = total + np.where(outside, 1e30, 0.0)
         scores.append(np.where(ok, total, np.inf))
         groups.append((sites, pat))
     fallback: Placement | None = None
@@ -338,7 +364,7 @@ def _place_block(
     gid = np.concatenate([np.full(v.size, g) for g, v in flat])
     pos = np.concatenate([np.arange(v.size) for _, v in flat])
     order = np.argsort(allv, kind="stable")
-    for k in order[: max(50, cfg.top_k)].tolist():
+    for k in order[: 8 * cfg.top_k + 8].tolist():
         if not np.isfinite(allv[k]):
             break
         sites, pat = groups[gid[k]]

@@ -195,6 +195,14 @@ class CapacityState:
         end = int(after[0]) if after.size else self.T
         return (end - start) * self.dt
 
+    def window_hours_rows(self, sites: np.ndarray) -> np.ndarray:
+        """(len(sites), T) hours of each site's current renewable window around each slot."""
+        on = self.ren_left[sites] > EPS
+        ar = np.arange(self.T)
+        last_off = np.maximum.accumulate(np.where(on, -1, ar), axis=1)
+        next_off = np.minimum.accumulate(np.where(on, self.T, ar)[:, ::-1], axis=1)[:, ::-1]
+        return np.where(on, (next_off - last_off - 1) * self.dt, 0.0)
+
     def domain_allows(self, j: int, a: int, b: int, t: int, renewable_kwh: float, alpha: float):
         """Seed-paper feasibility domain (MODEL §9) for moving job ``j`` a→b arriving in ``t``.
 
