@@ -43,7 +43,6 @@ from greenopt.heuristics.state import (
     MIN_SHARE,
     CapacityState,
     Placement,
-    non_preemptible_shares,
     placement,
 )
 from greenopt.objectives import Objective
@@ -314,29 +313,29 @@ def _place_block(
     """A pause-free block at one site: price every (site, start) at once, take the cheapest."""
     if cand.size == 0:
         return None
-    work = st.remaining_h(j)
-    first_caps = np.array([min(1.0, st.arrival_cap(j, o, int(b))) for b in cand])
-    patterns: dict[tuple, list[int]] = {}
-    for i, fc in enumerate(first_caps):
-        if fc <= MIN_SHARE:
-            continue
-        pat = non_preemptible_shares(work, st.dt, fc)
-        if len(pat) == 0 or len(pat) > e - f:
-            continue
-        patterns.setdefault(tuple(np.round(pat, 12)), []).append(i)
-    scores: list[np.ndarray] = []  # per pattern: (G, n) score, inf where infeasible
-    groups: list[tuple[np.ndarray, np.ndarray]] = []
+    # the run's shape per site: first share s0 (≤ the arrival cap), full slots, remainder
+    need = st.remaining_h(j) / st.dt
+    m = np.where(cand == o, 1.0, 1.0 - st.net.disruption_h[j, o, cand] / st.dt)
+    s0 = np.minimum(np.minimum(1.0, m), need)
+    rest = need - s0
+    full = np.floor(rest + 1e-9)
+    rem = np.where(rest - full > MIN_SHARE, rest - full, 0.0)
+    length = (1 + full + (rem > 0)).astype(np.int64)
+    usable = (s0 > MIN_SHARE) & (length <= e - f)
+    scores: list[np.ndarray] = []  # per group: (G, n) score, inf where infeasible
+    groups: list[tuple[np.ndarray, np.ndarray, np.ndarray, int]] = []
     slots = np.arange(f, e)
-    for pat_key, members in patterns.items():
-        pat = np.array(pat_key)
-        L = len(pat)
+    for L in np.unique(length[usable]).tolist():
+        members = np.flatnonzero(usable & (length == L))
         sites = cand[members]
+        first = s0[members][:, None]
+        last = np.where(rem[members] > 0, rem[members], 1.0)[:, None]
         n = e - f - L + 1
         S_ = sites[:, None]
         cap = st.max_share(j, S_, slots[None, :])  # (G, W)
-        ok = cap[:, :n] >= pat[0] - EPS
+        ok = cap[:, :n] >= first - EPS
         mig = np.where(sites != o, st.mig_kwh[j], 0.0)[:, None]
-        total = _slot_cost(st, j, S_, slots[:n], pat[0], mig)
+        total = _slot_cost(st, j, S_, slots[:n], first, mig)
         if L >= 3:  # inner slots at full share: cumulative sums over the window
             zero = np.zeros((len(sites), 1))
             bad = np.cumsum(np.concatenate([zero, cap < 1.0 - EPS], axis=1), axis=1)
@@ -346,16 +345,16 @@ def _place_block(
             ok &= (bad[:, hi] - bad[:, lo]) == 0
             total += csum[:, hi] - csum[:, lo]
         if L >= 2:
-            ok &= cap[:, L - 1 : L - 1 + n] >= pat[-1] - EPS
-            total += _slot_cost(st, j, S_, slots[L - 1 : L - 1 + n], pat[-1], 0.0)
+            ok &= cap[:, L - 1 : L - 1 + n] >= last - EPS
+            total += _slot_cost(st, j, S_, slots[L - 1 : L - 1 + n], last, 0.0)
         total += np.where(sites != o, st.objective.migration_penalty, 0.0)[:, None]
-        if cfg.domain:  # moves outside the time-feasible domain go after every other start
+        if cfg.domain and (sites != o).any():  # moves outside the domain go after the rest
             disr = st.net.disruption_h[j, o, sites][:, None]
             wh = st.window_hours_rows(sites)[:, f : f + n]
             outside = (sites[:, None] != o) & (disr > cfg.alpha * wh + EPS)
             total = total + np.where(outside, 1e30, 0.0)
         scores.append(np.where(ok, total, np.inf))
-        groups.append((sites, pat))
+        groups.append((sites, first[:, 0], last[:, 0], L))
     fallback: Placement | None = None
     flat = [(g, sc.ravel()) for g, sc in enumerate(scores)]
     if not flat:
@@ -367,12 +366,17 @@ def _place_block(
     for k in order[: 8 * cfg.top_k + 8].tolist():
         if not np.isfinite(allv[k]):
             break
-        sites, pat = groups[gid[k]]
+        sites, firsts, lasts, L = groups[gid[k]]
         n = scores[gid[k]].shape[1]
-        b, t0 = int(sites[pos[k] // n]), f + int(pos[k] % n)
+        g = int(pos[k] // n)
+        b, t0 = int(sites[g]), f + int(pos[k] % n)
         if b != o and not st.link_room(j, o, b, t0):
             continue
-        p = placement(j, np.arange(t0, t0 + len(pat)), b, pat)
+        pat = np.ones(L)
+        pat[0] = firsts[g]
+        if L >= 2:
+            pat[-1] = lasts[g]
+        p = placement(j, np.arange(t0, t0 + L), b, pat)
         if st.check(p) is not None:
             continue
         if not cfg.domain or _in_domain(st, p, cfg.alpha):
