@@ -18,6 +18,9 @@ Jobs (window [0, 4) unless said; 1 GPU, 1 kW, work 1 h, state 0, origin a unless
 
 from __future__ import annotations
 
+import itertools
+
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -321,3 +324,90 @@ def test_small_example_run_now_plan_is_valid():
     rules = {v.rule for v in greenopt.validate(sc, plan)}
     assert rules <= {"capacity"}  # run-now ignores capacity; nothing else may break
     assert plan.kpis["migrations"] == 0
+
+
+# -- differential check: the validator against an independent, naive re-derivation ------------
+def _naive_violations(sc: Scenario, rows) -> set[tuple]:
+    """(rule, job, site, slot) of every broken rule, derived from scratch, one loop per rule.
+
+    Covers every rule but non_preemptible, deadline and reported (checked above by hand).
+    """
+    out: set[tuple] = set()
+    idx, net, tol = sc.index, sc.network, 1e-6
+    for j, t, s, sh in rows:
+        job, site, k = sc.job(j), sc.site(s), idx.job_pos[j]
+        if sh > 1 + tol:
+            out.add(("share", j, s, t))
+        if not idx.first_slot[k] <= t < idx.end_slot[k]:
+            out.add(("window", j, s, t))
+        if job.allowed_regions and site.region not in job.allowed_regions:
+            out.add(("residency", j, s, t))
+        if site.gpus < job.gpus:
+            out.add(("site_gpus", j, s, t))
+    for site in sc.sites:
+        for t in range(idx.T):
+            used = sum(sc.job(j).gpus * sh for j, tt, s, sh in rows if s == site.name and tt == t)
+            if used > site.gpus + tol + tol * site.gpus:
+                out.add(("capacity", None, site.name, t))
+            # pue 1, no idle load, no renewables: grid = job energy + arriving migrations
+            grid = sum(
+                sc.job(j).power_kw * sh for j, tt, s, sh in rows if (s, tt) == (site.name, t)
+            )
+            out.add(("_grid", site.name, t, grid))
+    link_gb: dict[tuple, float] = {}
+    grid_extra: dict[tuple, float] = {}
+    for name in idx.job_names:
+        job = sc.job(name)
+        runs = sorted((t, s, sh) for j, t, s, sh in rows if j == name)
+        if len({s for _, s, _ in runs}) > 1 and not job.migratable:
+            out.add(("migratable", name, None, None))
+        if sum(sh for *_, sh in runs) > job.work_h + tol + tol * job.work_h:
+            out.add(("overrun", name, None, None))
+        here = job.origin
+        for t, s, sh in runs:
+            if s != here:
+                grid_extra[(s, t)] = grid_extra.get((s, t), 0.0) + job.state_gb * 0.005
+                path = net.route(here, s)
+                if path is None:
+                    out.add(("route", name, s, t))
+                else:
+                    edges = list(itertools.pairwise(path))
+                    gbps = min(sc.wan.edges[u, v]["gbps"] for u, v in edges)
+                    limit = 1 - (job.state_gb * 8 / (gbps * 3600) + job.restore_h)
+                    if sh > limit + tol + tol * abs(limit):
+                        out.add(("disruption", name, s, t))
+                    for u, v in edges:
+                        key = (min(u, v), max(u, v), t)
+                        link_gb[key] = link_gb.get(key, 0.0) + job.state_gb
+            here = s
+    for (_, _, t), gb in link_gb.items():
+        if gb > 4500 * sc.wan_share * (1 + tol) + tol:
+            out.add(("link_capacity", None, None, t))
+    for key in [k for k in out if k[0] == "_grid"]:
+        out.discard(key)
+        _, s, t, grid = key
+        cap = sc.site(s).grid_kw_max
+        if cap is not None and grid + grid_extra.get((s, t), 0.0) > cap + tol + tol * cap:
+            out.add(("grid_max", None, s, t))
+    return out
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_validator_agrees_with_a_naive_rederivation(sc, seed):
+    rng = np.random.default_rng(seed)
+    jobs = [n for n in sc.index.job_names if n != "steady"]  # non_preemptible: checked by hand
+    sites = list(sc.index.site_names)
+    shares = [0.2, 0.3, 0.5, 0.6, 1.0, 1.2]
+    compared = 0
+    for _ in range(25):
+        cells = {
+            (jobs[rng.integers(len(jobs))], int(rng.integers(4)))
+            for _ in range(rng.integers(1, 10))
+        }  # one row per (job, slot): duplicates are the one_site rule, checked by hand
+        rows = [
+            (j, t, sites[rng.integers(len(sites))], float(rng.choice(shares))) for j, t in cells
+        ]
+        got = {(v.rule, v.job, v.site, v.slot) for v in _check(sc, rows)}
+        assert got == _naive_violations(sc, rows), rows
+        compared += bool(got)
+    assert compared > 5  # the random plans do break rules
