@@ -267,3 +267,18 @@ def test_plot_domain_draws_one_line_per_window():
         assert ax.get_xscale() == "log" and ax.get_yscale() == "log"
     finally:
         plt.close(ax.figure)
+
+
+def test_plot_domain_keeps_the_users_backend_and_axes():
+    import matplotlib.pyplot as plt
+
+    before = matplotlib.get_backend()
+    try:
+        matplotlib.use("svg")
+        fig, ax = plt.subplots()
+        assert plot_domain(windows_h=(2,), ax=ax) is ax
+        assert len(ax.get_lines()) == 1
+        assert matplotlib.get_backend() == "svg"  # not switched to Agg behind the user's back
+        plt.close(fig)
+    finally:
+        matplotlib.use(before)

@@ -149,9 +149,8 @@ def plot_domain(
     Checkpoints below a curve can move within that window's budget ``α·W``.
     Returns the matplotlib Axes.
     """
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
+    # no matplotlib.use(): switching the backend here would silently stop a notebook's inline
+    # figures; without a display matplotlib already falls back to Agg by itself
     import matplotlib.pyplot as plt
 
     if ax is None:
