@@ -292,6 +292,8 @@ def run_highs(
     h.setOptionValue("random_seed", int(options.seed))
     if not presolve:
         h.setOptionValue("presolve", "off")
+    for key, value in (getattr(options, "params", {}) or {}).get("highs_options", {}).items():
+        h.setOptionValue(key, value)
     lp = highspy.HighsLp()
     lp.num_col_ = int(A.shape[1])
     lp.num_row_ = int(A.shape[0])
@@ -502,10 +504,16 @@ def available_solvers() -> list[str]:
 
 
 # -- honest bound when candidate sites were cut --------------------------------------------------
-def relaxation_bound(scenario: Scenario, objective: Objective, deadlines: str, options) -> float:
-    """A lower bound of the *full* problem: the LP with every allowed site, no location,
-    migration or contiguity rows (their omission only enlarges the feasible set, and migration
-    energy and penalties only add cost when every grid coefficient is ≥ 0)."""
+def relaxation(
+    scenario: Scenario, objective: Objective, deadlines: str, options: Any, top: int = 2
+) -> tuple[float, list[set[int]]]:
+    """The transport relaxation: every allowed site, no location, migration or contiguity rows.
+
+    Returns its LP bound — a lower bound of the *full* problem (the omitted rows only enlarge the
+    feasible set; migration energy and penalties only add cost when every grid coefficient is
+    ≥ 0) — and, per job, the ``top`` sites other than the origin that carry ≥ 5 % of its LP work
+    (the sites a restricted model keeps in the LP-guided first phase).
+    """
     from dataclasses import replace
 
     from greenopt.formulations.sets import build_sets
@@ -516,12 +524,87 @@ def relaxation_bound(scenario: Scenario, objective: Objective, deadlines: str, o
     A, rlb, rub = mx.row_arrays()
     opts = replace(options, mip_gap=0.0, verbose=False, log_file=None)
     res = run_highs(cost, mx.offset, A, lb, ub, np.zeros_like(integer), rlb, rub, None, opts, None)
-    return res.bound if res.bound is not None else -math.inf
+    bound = res.bound if res.bound is not None else -math.inf
+    keep: list[set[int]] = [set() for _ in range(ix.J)]
+    if res.values is not None:
+        x = res.values[mx.cols["x"].cols(np.arange(len(ix.xj)))]
+        work = np.zeros((ix.J, ix.S))
+        np.add.at(work, (ix.xj, ix.xs), x * ix.dt)
+        origin = scenario.index.origin
+        work[np.arange(ix.J), origin] = 0.0
+        need = 0.05 * scenario.index.work_h[:, None]
+        for j in range(ix.J):
+            order = np.argsort(-work[j], kind="stable")[:top]
+            keep[j] = {int(s) for s in order if work[j, s] >= need[j, 0]}
+    return bound, keep
+
+
+def relaxation_bound(scenario: Scenario, objective: Objective, deadlines: str, options) -> float:
+    """The LP bound of :func:`relaxation`."""
+    return relaxation(scenario, objective, deadlines, options)[0]
 
 
 # -- the method ----------------------------------------------------------------------------------
+def _solve_matrix(
+    mx: Matrix,
+    start: np.ndarray | None,
+    options: Any,
+    time_limit: float | None,
+    handoff: str,
+    name: str,
+    notes: list[str],
+) -> tuple[SolveResult, float]:
+    """Build the Pyomo model (unless ``handoff="direct"``) and solve; ``(result, build_s)``."""
+    t0 = time.perf_counter()
+    model = None
+    if handoff != "direct" or options.solver != "highs":
+        model = to_pyomo(mx, name)
+    build_s = time.perf_counter() - t0
+    if time_limit is not None:
+        time_limit = max(time_limit - build_s, 1.0)
+    if options.solver != "highs":
+        return solve_other(model, mx, start, options, time_limit), build_s
+    res = (
+        solve_direct(mx, start, options, time_limit)
+        if model is None
+        else solve_pyomo_highs(model, mx, start, options, time_limit)
+    )
+    if res.status == "infeasible":
+        # HiGHS 1.15 presolve has declared feasible models of this kind infeasible
+        notes.append("HiGHS said infeasible; re-solved with presolve off")
+        if model is not None:
+            c, off, A, lb, ub, integer, rlb, rub, col_index = pyomo_to_highs_arrays(model)
+        else:
+            c, lb, ub, integer = mx.col_arrays()
+            A, rlb, rub = mx.row_arrays()
+            off, col_index = mx.offset, np.arange(mx.n_cols)
+        sub_start = start[col_index] if start is not None else None
+        res2 = run_highs(
+            c, off, A, lb, ub, integer, rlb, rub, sub_start, options, time_limit, presolve=False
+        )
+        if res2.values is not None:
+            full = np.zeros(mx.n_cols)
+            full[col_index] = res2.values
+            res2.values = full
+        res2.solve_s += res.solve_s
+        res2.handoff_s += res.handoff_s
+        res = res2
+    return res, build_s
+
+
+#: Models with more binaries than this get the LP-guided first phase.
+LP_GUIDED_MIN_BINARIES = 3000
+
+
 def plan_milp(scenario: Scenario, options: Any) -> Plan:
-    """The MILP planner (``plan(scenario, method="milp", ...)``)."""
+    """The MILP planner (``plan(scenario, method="milp", ...)``).
+
+    Large models are solved in two phases (``params["lp_guided"]``, default on above
+    :data:`LP_GUIDED_MIN_BINARIES` binaries): the transport relaxation LP picks, per job, the
+    sites it would use; a restricted MILP over origin + those sites gets ``phase1`` (default
+    40 %) of the time and its plan (if better than greedy) warm-starts the full model, which
+    alone provides the reported bound.
+    """
     obj = Objective.of(options.objective)
     params = dict(options.params)
     handoff = params.get("handoff", "pyomo")
@@ -539,56 +622,54 @@ def plan_milp(scenario: Scenario, options: Any) -> Plan:
     candidates = params.get("candidates", "auto")
     if candidates == "auto":
         candidates = _auto_candidates(scenario, obj, options.deadlines)
-    ix, mx = build_matrix(scenario, obj, options.deadlines, candidates)
     fallback = start_plan(scenario, options)
-    start = None
+    used = _sites_used(scenario, fallback)
+    ix, mx = build_matrix(scenario, obj, options.deadlines, candidates, extra=used)
     notes: list[str] = []
-    if options.warm_start and fallback is not None:
-        start = start_vector(ix, mx, fallback.assignments)
-        if start is None:
-            notes.append("warm start: the greedy plan uses runs or moves outside the model")
-    model = None
-    if handoff != "direct" or solver != "highs":
-        model = to_pyomo(mx, scenario.name)
+    best = fallback
     build_s = time.perf_counter() - t_start
-    remaining = None if options.time_limit is None else max(options.time_limit - build_s, 1.0)
-    if solver == "highs":
-        res = (
-            solve_direct(mx, start, options, remaining)
-            if handoff == "direct"
-            else solve_pyomo_highs(model, mx, start, options, remaining)
-        )
-        if res.status == "infeasible":
-            # HiGHS 1.15 presolve has declared feasible models of this kind infeasible
-            notes.append("HiGHS said infeasible; re-solved with presolve off")
-            if model is not None:
-                c, off, A, lb, ub, integer, rlb, rub, col_index = pyomo_to_highs_arrays(model)
-            else:
-                c, lb, ub, integer = mx.col_arrays()
-                A, rlb, rub = mx.row_arrays()
-                off, col_index = mx.offset, np.arange(mx.n_cols)
-            res2 = run_highs(
-                c,
-                off,
-                A,
-                lb,
-                ub,
-                integer,
-                rlb,
-                rub,
-                start[col_index] if start is not None else None,
-                options,
-                remaining,
-                presolve=False,
+    phase1_s = 0.0
+    guided = params.get("lp_guided", "auto")
+    if guided == "auto":
+        guided = solver == "highs" and mx.n_integer > LP_GUIDED_MIN_BINARIES
+    relax_bound = None
+    if guided:
+        t1 = time.perf_counter()
+        relax_bound, keep = relaxation(scenario, obj, options.deadlines, options)
+        # keep the start plan's sites too, so that it stays a feasible start
+        for j, sites in enumerate(used):
+            keep[j] |= sites
+        ix1, mx1 = build_matrix(scenario, obj, options.deadlines, candidates, keep=keep)
+        start1 = start_vector(ix1, mx1, fallback.assignments) if options.warm_start else None
+        limit1 = None
+        if options.time_limit is not None:
+            limit1 = params.get("phase1", 0.4) * (options.time_limit - (t1 - t_start))
+        res1, b1 = _solve_matrix(mx1, start1, options, limit1, handoff, scenario.name, [])
+        build_s += b1 + res1.handoff_s
+        if res1.values is not None:
+            p1 = evaluate(
+                scenario,
+                read_assignments(ix1, mx1, res1.values),
+                objective=obj,
+                deadlines=options.deadlines,
             )
-            if res2.values is not None:
-                full = np.zeros(mx.n_cols)
-                full[col_index] = res2.values
-                res2.values = full
-            res2.solve_s += res.solve_s
-            res = res2
-    else:
-        res = solve_other(model, mx, start, options, remaining)
+            if p1.kpis["objective"] < best.kpis["objective"]:
+                best = p1
+            notes.append(
+                f"LP-guided phase 1: {mx1.n_integer} binaries, {res1.status}, objective "
+                f"{p1.kpis['objective']:.6g} (greedy {fallback.kpis['objective']:.6g})"
+            )
+        phase1_s = time.perf_counter() - t1 - b1 - res1.handoff_s
+    start = None
+    if options.warm_start:
+        start = start_vector(ix, mx, best.assignments)
+        if start is None:
+            notes.append("warm start: the start plan uses runs or moves outside the model")
+    remaining = None
+    if options.time_limit is not None:
+        remaining = max(options.time_limit - (time.perf_counter() - t_start), 1.0)
+    res, b2 = _solve_matrix(mx, start, options, remaining, handoff, scenario.name, notes)
+    build_s += b2
     if res.start_accepted is not None:
         notes.append(f"MIP start {'accepted' if res.start_accepted else 'rejected'} by HiGHS")
     if res.status == "infeasible":
@@ -604,28 +685,33 @@ def plan_milp(scenario: Scenario, options: Any) -> Plan:
             f"relaxation (restricted MIP bound {bound:.6g})"
         )
         if all_grid_coefs_nonneg(scenario, obj):
-            bound = min(bound, relaxation_bound(scenario, obj, options.deadlines, options))
+            if relax_bound is None:
+                relax_bound = relaxation_bound(scenario, obj, options.deadlines, options)
+            bound = min(bound, relax_bound)
         else:
             bound = None
     facts = {
         "bound": bound,
         "build_s": build_s + res.handoff_s,
-        "solve_s": res.solve_s,
+        "solve_s": res.solve_s + phase1_s,
         "solver": res.solver,
         "solver_version": res.version,
     }
     if res.values is None:
+        status = "fallback" if best is fallback else "time_limit"
         plan = evaluate(
             scenario,
-            fallback.assignments,
+            best.assignments,
             method="milp",
             objective=obj,
             deadlines=options.deadlines,
-            status="fallback",
+            status=status,
             gap=None,
             **facts,
         )
-        plan.notes.extend([*notes, f"{res.solver} found no plan ({res.status}); greedy returned"])
+        plan.notes.extend([*notes, f"{res.solver} found no plan ({res.status})"])
+        if status == "fallback":
+            plan.notes.append("greedy plan returned")
         return plan
     assignments = read_assignments(ix, mx, res.values)
     plan = evaluate(
@@ -647,6 +733,16 @@ def plan_milp(scenario: Scenario, options: Any) -> Plan:
     plan.handoff_s = res.handoff_s  # type: ignore[attr-defined]
     plan.notes.extend([*notes, f"solver objective {res.objective}"])
     return plan
+
+
+def _sites_used(scenario: Scenario, plan: Plan) -> list[set[int]]:
+    """Per job, the sites a plan runs it at."""
+    idx = scenario.index
+    used: list[set[int]] = [set() for _ in idx.job_names]
+    a = plan.assignments
+    for j, s in zip(a["job"].map(idx.job_pos), a["site"].map(idx.site_pos), strict=True):
+        used[int(j)].add(int(s))
+    return used
 
 
 def all_grid_coefs_nonneg(scenario: Scenario, obj: Objective) -> bool:

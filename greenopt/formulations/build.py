@@ -32,9 +32,15 @@ def build_matrix(
     deadlines: str = "soft",
     candidates: int | None = None,
     sets: IndexSets | None = None,
+    keep: list[set[int]] | None = None,
+    extra: list[set[int]] | None = None,
 ) -> tuple[IndexSets, Matrix]:
     """Index sets (given, or derived) and the full matrix of the MILP (see MODEL.md here)."""
-    ix = sets if sets is not None else build_sets(scenario, objective, deadlines, candidates)
+    ix = (
+        sets
+        if sets is not None
+        else build_sets(scenario, objective, deadlines, candidates, keep=keep, extra=extra)
+    )
     idx = scenario.index
     mx = Matrix()
     mx.add_cols(

@@ -22,7 +22,7 @@ Running only where the state is, less the disruption of an arrival:
     x[j,s,t] + Σ_a (disruption_h[j,a,s]/Δh) · mv[j,a,s,t] ≤ loc[j,s,t]
 
 A move is a migration only if the job runs at the destination in that slot (MODEL.md §5 derives
-migrations from run slots), so an arrival forces a share of at least ``δ_j`` (1e-5):
+migrations from run slots), so an arrival forces a share of at least ``δ_j`` (1e-3):
 
     x[j,b,t] ≥ δ_j · Σ_a mv[j,a,b,t]
 

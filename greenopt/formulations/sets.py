@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 FIXED, SINGLE, MOBILE = 0, 1, 2
 #: Smallest share a job runs in a slot it arrives in: the evaluator only sees a migration in a
 #: run slot, so the arrival slot must be one (and stays above the evaluator's 1e-7 noise cut).
-ARRIVAL_SHARE = 1e-5
+ARRIVAL_SHARE = 1e-3
 
 
 @dataclass
@@ -100,13 +100,17 @@ def build_sets(
     deadlines: str = "soft",
     candidates: int | None = None,
     relax: bool = False,
+    keep: list[set[int]] | None = None,
+    extra: list[set[int]] | None = None,
 ) -> IndexSets:
     """Derive every index set of the MILP from ``scenario`` (and its network).
 
     ``candidates``: keep, per job, the origin plus the ``candidates`` best other allowed sites by
     mean :func:`_site_scores` over the job's window (``None``: all allowed sites).
     ``relax``: every allowed site, no moves, location or run blocks — the sets of a relaxation
-    whose LP bounds the full problem from below.
+    whose LP bounds the full problem from below. ``keep[j]``: only these sites (besides the
+    origin) for job ``j`` — e.g. the sites an LP relaxation uses (a restricted model).
+    ``extra[j]``: sites kept whatever the cut (e.g. those of the warm-start plan).
     """
     idx = scenario.index
     net = scenario.network
@@ -161,10 +165,15 @@ def build_sets(
             for s in c:
                 X.append((np.full(len(slots), j), np.full(len(slots), s), slots))
             continue
+        if keep is not None:
+            kept = [s for s in others if s in keep[j]]
+            restricted = restricted or len(kept) < len(others)
+            others = kept
         if candidates is not None and len(others) > candidates and len(slots):
             mean_score = scores[others][:, f:e].mean(axis=1)  # type: ignore[index]
-            keep = np.argsort(mean_score, kind="stable")[:candidates]
-            others = sorted(others[k] for k in keep)
+            best = np.argsort(mean_score, kind="stable")[:candidates]
+            must = extra[j] if extra is not None else set()
+            others = sorted({others[k] for k in best} | (set(others) & must))
             restricted = True
         c = sorted(([o] if idx.allowed[j, o] else []) + others)
         cand.append(np.array(c, dtype=np.int64))
