@@ -221,3 +221,32 @@ def test_batch_command_runs_examples_on_threads(tmp_path):
     r = _run(*args)  # resume: nothing to redo
     assert r.exit_code == 0 and "resuming: 2 task(s) already complete" in r.output
     assert pd.read_csv(out / "summary.csv")["status"].tolist() == ["skipped", "skipped"]
+
+
+def test_batch_rolling_days_from_the_command_line(tmp_path):
+    from greenopt.batch import tile_days
+
+    src = greenopt.save_scenario(tile_days(greenopt.examples.load("small"), 2), tmp_path / "two")
+    out = tmp_path / "r"
+    r = _run(
+        "batch",
+        src,
+        "-m",
+        "run-now",
+        "--days",
+        "2023-06-21:2023-06-22",
+        "--rolling",
+        "--threads",
+        "--out",
+        out,
+    )
+    assert r.exit_code == 0, r.output
+    summary = pd.read_csv(out / "summary.csv")
+    assert summary["day"].tolist() == ["2023-06-21", "2023-06-22"]
+    assert summary["status"].tolist() == ["done", "done"]
+    day2 = pd.read_csv(out / "two--run-now--carbon--2023-06-22" / "jobs.csv")
+    assert len(day2) == 20 and day2["job"].str.endswith("@d1").all()
+    r = _run("batch", src, "--days", "2023-06-23", "--threads", "--out", out)  # past the end
+    assert r.exit_code == 1 and "failed" in r.output
+    err = json.loads((out / "two--milp--carbon--2023-06-23" / "error.json").read_text())
+    assert "not a whole day" in err["message"]
