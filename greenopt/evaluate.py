@@ -379,6 +379,7 @@ def evaluate(
         method=method,
         status=status,
         objective_name=obj.name,
+        objective_spec=obj,
         deadlines=deadlines,
         objective=kpis["objective"],
         **facts,

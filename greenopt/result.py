@@ -8,9 +8,12 @@ import os
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
+
+if TYPE_CHECKING:
+    from greenopt.objectives import Objective
 
 #: Plan statuses. ``optimal``/``feasible``: a solver's answer (feasible = stopped at the gap);
 #: ``time_limit``: best plan found when time ran out; ``fallback``: the solver found nothing and
@@ -58,6 +61,9 @@ class Plan:
     solver: str | None = None
     solver_version: str | None = None
     notes: list[str] = field(default_factory=list)
+    #: the full objective (name, weights, penalties) ``objective`` was computed with, so that
+    #: validate() recomputes it the same way; ``objective_name`` alone loses the weights
+    objective_spec: Objective | None = None
 
     @property
     def solver_facts(self) -> dict[str, Any]:

@@ -190,7 +190,7 @@ def validate(scenario: Scenario, plan: Plan, deadlines: str | None = None) -> li
         scenario,
         a,
         method=plan.method,
-        objective=plan.objective_name,
+        objective=plan.objective_spec or plan.objective_name,
         deadlines=check_deadlines(plan.deadlines),
     )
     migs = recomputed.migrations

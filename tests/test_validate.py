@@ -411,3 +411,26 @@ def test_validator_agrees_with_a_naive_rederivation(sc, seed):
         assert got == _naive_violations(sc, rows), rows
         compared += bool(got)
     assert compared > 5  # the random plans do break rules
+
+
+@pytest.mark.parametrize(
+    "objective",
+    [
+        greenopt.Objective("weighted", w_carbon=2.0, w_cost=0.5, w_urgency=0.2),
+        greenopt.Objective("carbon", migration_penalty=0.5, delay_penalty=0.01),
+    ],
+    ids=["weighted", "penalties"],
+)
+def test_plan_scored_with_custom_weights_is_not_misreported(sc, objective):
+    plan = greenopt.evaluate(sc, VALID, objective=objective)
+    assert plan.objective_spec == objective
+    assert greenopt.validate(sc, plan) == []
+    plan.kpis["objective"] += 1.0
+    assert [v.rule for v in greenopt.validate(sc, plan)] == ["reported"]
+
+
+def test_greedy_plan_with_custom_weights_validates():
+    sc = greenopt.examples.load("small")
+    obj = greenopt.Objective("weighted", w_cost=1.0, w_urgency=0.5)
+    plan = greenopt.plan(sc, method="greedy", objective=obj)
+    assert greenopt.validate(sc, plan) == []
