@@ -44,7 +44,7 @@ def normalise_assignments(scenario: Scenario, assignments: Any) -> pd.DataFrame:
         rows = list(assignments)
         for i, row in enumerate(rows):
             ok = isinstance(row, dict) or (
-                isinstance(row, list | tuple) and len(row) == len(ASSIGNMENT_COLUMNS)
+                isinstance(row, list | tuple | np.ndarray) and len(row) == len(ASSIGNMENT_COLUMNS)
             )
             if not ok:
                 raise PlanError(
