@@ -679,17 +679,19 @@ def plan_milp(scenario: Scenario, options: Any) -> Plan:
             raise explain_hard(scenario, options)
         raise SolverError(f"{res.solver} reports the soft-deadline model infeasible")
     bound = res.bound
-    if ix.restricted and bound is not None:
-        notes.append(
-            f"candidate sites cut to origin + {candidates}; bound is the full problem's LP "
-            f"relaxation (restricted MIP bound {bound:.6g})"
-        )
+    if ix.restricted or bound is None:
+        # the restricted model's bound is not the problem's; HiGHS may also stop before it has
+        # one: the transport relaxation's LP bound is always valid (non-negative grid coefs)
+        if ix.restricted:
+            notes.append(
+                f"candidate sites cut to origin + {candidates}; bound is the full problem's LP "
+                f"relaxation (restricted MIP bound {bound})"
+            )
+            bound = None
         if all_grid_coefs_nonneg(scenario, obj):
             if relax_bound is None:
                 relax_bound = relaxation_bound(scenario, obj, options.deadlines, options)
-            bound = min(bound, relax_bound)
-        else:
-            bound = None
+            bound = relax_bound if bound is None else max(bound, relax_bound)
     facts = {
         "bound": bound,
         "build_s": build_s + res.handoff_s,
