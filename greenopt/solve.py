@@ -26,6 +26,7 @@ import math
 import os
 import re
 import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -72,6 +73,7 @@ class SolveResult:
     start_accepted: bool | None = None
     log: str = ""
     notes: list[str] = field(default_factory=list)
+    interrupted: bool = False
 
 
 # -- start / fallback plan ----------------------------------------------------------------------
@@ -322,13 +324,15 @@ def run_highs(
         h.setSolution(sol)
     handoff = time.perf_counter() - t0
     t1 = time.perf_counter()
-    h.run()
+    interrupted = _run_interruptible(h)
     solve_s = time.perf_counter() - t1
     ms = h.getModelStatus()
     info = h.getInfo()
     has_sol = info.primal_solution_status == 2
     MS = highspy.HighsModelStatus
-    if ms == MS.kOptimal:
+    if interrupted:
+        status = "interrupted" if has_sol else "no_solution"
+    elif ms == MS.kOptimal:
         status = "optimal" if info.mip_gap <= 1e-9 or not np.any(integer) else "feasible"
     elif ms in (MS.kInfeasible,):
         status = "infeasible"
@@ -365,7 +369,33 @@ def run_highs(
         handoff_s=handoff,
         start_accepted=accepted,
         log=log,
+        interrupted=interrupted,
     )
+
+
+def _run_interruptible(h: Any) -> bool:
+    """Run HiGHS; Ctrl-C (in the main thread) cancels the solve instead of killing it.
+
+    HiGHS then stops at its next callback check and keeps its incumbent, so the caller can still
+    return the best plan found (status ``interrupted``). Returns whether the run was interrupted.
+    Off the main thread (batch workers) no SIGINT can arrive: HiGHS runs directly, since
+    highspy's solver-thread locks are shared by every ``Highs`` instance of the process.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        h.run()
+        return False
+    h.HandleUserInterrupt = True
+    h.startSolve()
+    interrupted = False
+    while True:
+        try:
+            while not h.wait(0.1)[0]:
+                pass
+            return interrupted
+        except KeyboardInterrupt:
+            # a second Ctrl-C while HiGHS winds down is absorbed: it is already stopping
+            interrupted = True
+            h.cancelSolve()
 
 
 def _start_accepted(log: str) -> bool:
@@ -660,6 +690,22 @@ def plan_milp(scenario: Scenario, options: Any) -> Plan:
                 f"{p1.kpis['objective']:.6g} (greedy {fallback.kpis['objective']:.6g})"
             )
         phase1_s = time.perf_counter() - t1 - b1 - res1.handoff_s
+        if res1.interrupted:  # Ctrl-C: no second phase, return the best plan so far
+            plan = evaluate(
+                scenario,
+                best.assignments,
+                method="milp",
+                objective=obj,
+                deadlines=options.deadlines,
+                status="interrupted",
+                bound=relax_bound if all_grid_coefs_nonneg(scenario, obj) else None,
+                build_s=build_s,
+                solve_s=phase1_s,
+                solver=res1.solver,
+                solver_version=res1.version,
+            )
+            plan.notes.extend([*notes, "interrupted (Ctrl-C) in the LP-guided first phase"])
+            return plan
     start = None
     if options.warm_start:
         start = start_vector(ix, mx, best.assignments)
@@ -701,6 +747,8 @@ def plan_milp(scenario: Scenario, options: Any) -> Plan:
     }
     if res.values is None:
         status = "fallback" if best is fallback else "time_limit"
+        if res.interrupted:
+            status = "interrupted"
         plan = evaluate(
             scenario,
             best.assignments,
