@@ -486,8 +486,17 @@ def solve_other(
         opt.config.mip_gap = options.mip_gap
         opt.config.load_solution = False
         kwargs = {"warmstart": kwargs.get("warmstart", False)} if "warmstart" in kwargs else {}
-    elif time_limit is not None and name in _TIME_OPTION:
-        opt.options[_TIME_OPTION[name]] = time_limit
+    elif "rel_gap" in getattr(opt, "config", {}):  # pyomo.contrib.solver, e.g. scip_direct
+        opt.config.time_limit = time_limit
+        opt.config.rel_gap = options.mip_gap
+    else:
+        if time_limit is not None and name in _TIME_OPTION:
+            # glpsol refuses a fractional --tmlim
+            limit = math.ceil(time_limit) if name == "glpk" else time_limit
+            opt.options[_TIME_OPTION[name]] = limit
+        gap_option = {"cbc": "ratioGap", "glpk": "mipgap", "scip": "limits/gap"}.get(name)
+        if gap_option is not None:
+            opt.options[gap_option] = options.mip_gap
     t0 = time.perf_counter()
     results = opt.solve(model, **kwargs)
     solve_s = time.perf_counter() - t0
@@ -517,14 +526,17 @@ def solve_other(
     except Exception:
         pass
     obj = float(pyo.value(model.obj)) if values is not None else None
-    return SolveResult(status, values, obj, bound, name, str(opt.version()), solve_s)
+    version = opt.version()
+    version = ".".join(map(str, version)) if isinstance(version, tuple | list) else str(version)
+    return SolveResult(status, values, obj, bound, name, version, solve_s)
 
 
 def available_solvers() -> list[str]:
     import pyomo.environ as pyo
 
     out = []
-    for n in KNOWN_SOLVERS:
+    # scip_direct: SCIP through pyscipopt (pyomo.contrib.solver), when no scip executable
+    for n in (*KNOWN_SOLVERS, "scip_direct"):
         try:
             if pyo.SolverFactory(n).available(exception_flag=False):
                 out.append(n)
