@@ -511,6 +511,8 @@ def solve_other(
             values = np.array([v.value if v.value is not None else 0.0 for v in model._columns])
         except Exception:
             values = None
+    if values is not None and all(v.value is None for v in model._columns):
+        values = None  # nothing loaded: e.g. glpsol stopped at its time limit with no solution
     if tc == TC.optimal:
         status = "optimal"
     elif tc in (TC.infeasible, TC.infeasibleOrUnbounded):
