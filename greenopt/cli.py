@@ -396,48 +396,127 @@ def batch(
 @app.command()
 @_guard
 def bench(
-    suite: Annotated[str, typer.Option(help="Benchmark suite name.")] = "quick",
-    out: Annotated[Path | None, typer.Option(help="Folder for the results table.")] = None,
+    suite: Annotated[
+        str, typer.Option(help="Suite: quick, real, scaling or solvers (see docs/benchmarks.md).")
+    ] = "quick",
+    out: Annotated[
+        Path | None, typer.Option(help="Output folder (table, report, plots, logs).")
+    ] = None,
     data_dir: Annotated[
-        Path | None, typer.Option(help="Real data folder (for suites built from traces).")
+        Path | None,
+        typer.Option(
+            "--data-dir",
+            "--data",
+            help="Real data folder (default: $GREENOPT_DATA, else ../shared/data).",
+        ),
     ] = None,
     method: Annotated[
-        list[str] | None, typer.Option("--method", "-m", help="Only these methods.")
+        list[str] | None, typer.Option("--method", "-m", help="Only these methods (repeat).")
     ] = None,
-    time_limit: Annotated[float, typer.Option(help="MILP time limit per plan (s).")] = 30.0,
+    solver: Annotated[
+        list[str] | None, typer.Option("--solver", help="solvers suite: only these (repeat).")
+    ] = None,
+    seed: Annotated[
+        list[int] | None, typer.Option("--seed", help="Seeds (repeat; default per suite).")
+    ] = None,
+    day: Annotated[
+        list[str] | None, typer.Option("--day", help="real suite: days YYYY-MM-DD (repeat).")
+    ] = None,
+    time_limit: Annotated[
+        float | None, typer.Option(help="MILP time limit per plan, s (default per suite).")
+    ] = None,
+    mip_gap: Annotated[float, typer.Option(help="MILP target relative gap.")] = 0.01,
+    threads: Annotated[int, typer.Option(help="MILP solver threads.")] = 1,
+    gbps: Annotated[float, typer.Option(help="Real instances: WAN Gbit/s per link.")] = 10.0,
+    objective: Annotated[str, typer.Option("--objective", "-o", help="Objective.")] = "carbon",
 ) -> None:
     """Run a benchmark suite: every method, each plan validated; exit 1 if any plan is invalid."""
     from greenopt.bench import run_suite
+    from greenopt.bench.report import method_summary, solver_summary
 
-    with console.status(f"Running suite {suite} ..."):
-        table = run_suite(suite, out=out, data_dir=data_dir, methods=method, time_limit=time_limit)
-    t = Table(title=f"Suite {suite}", show_edge=False)
-    cols = [
-        "instance",
-        "method",
-        "status",
-        "carbon_kg",
-        "grid_kwh",
-        "deadline_misses",
-        "migrations",
-        "violations",
-        "wall_s",
-    ]
-    for c in cols:
-        t.add_column(c.replace("_", " "), justify="left" if c in cols[:3] else "right")
-    for r in table.to_dict("records"):
-        style = "" if r["valid"] else "red"
-        t.add_row(*[_fmt(r.get(c)) for c in cols], style=style)
+    with Progress(
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    ) as bar:
+        task = bar.add_task(f"suite {suite}", total=None)
+
+        def step(done: int, total: int, text: str) -> None:
+            bar.update(task, completed=done, total=total, description=f"{suite}: {text}")
+
+        result = run_suite(
+            suite,
+            out=out,
+            data_dir=data_dir,
+            methods=method,
+            solvers=solver,
+            seeds=seed,
+            days=day,
+            time_limit=time_limit,
+            mip_gap=mip_gap,
+            threads=threads,
+            gbps=gbps,
+            objective=objective,
+            progress=step,
+        )
+    if result.skipped:
+        console.print(f"[bold yellow]suite {suite} skipped:[/] {result.skipped}", highlight=False)
+        return
+    summary = method_summary(result.table)
+    t = Table(title=f"Suite {suite}: {len(result.table)} plans", show_edge=False)
+    cols = {
+        "method": "method",
+        "plans": "plans",
+        "carbon kg": "carbon kg",
+        "carbon cut vs run-now": "cut vs run-now",
+        "grid kWh": "grid kWh",
+        "deadline misses": "misses",
+        "migrations": "migrations",
+        "wall s": "wall s",
+        "gap max": "gap max",
+        "valid": "valid",
+    }
+    for c in cols.values():
+        t.add_column(c, justify="left" if c == "method" else "right")
+    for r in summary.to_dict("records"):
+        cut, gap = r["carbon cut vs run-now"], r["gap max"]
+        cells = {
+            **{k: _fmt(r[k]) for k in cols},
+            "carbon cut vs run-now": "–" if math.isnan(cut) else f"{cut:.1%}",
+            "gap max": "–" if math.isnan(gap) else f"{gap:.2%}",
+        }
+        style = "" if r["valid"] == r["plans"] else "red"
+        t.add_row(*[cells[k] for k in cols], style=style)
     console.print(t)
-    bad = table[~table["valid"]]
+    if suite == "solvers" or result.table["solver"].nunique() > 1:
+        st = solver_summary(result.table, mip_gap)
+        if len(st):
+            s = Table(title="MILP by solver", show_edge=False)
+            for c in ("solver", "plans", "reached gap", "median time to gap s", "wall s mean"):
+                s.add_column(c, justify="left" if c == "solver" else "right")
+            for r in st.to_dict("records"):
+                s.add_row(
+                    r["solver"],
+                    _fmt(r["plans"]),
+                    _fmt(r["reached gap"]),
+                    _fmt(r["median time to gap s"]),
+                    _fmt(r["wall s mean"]),
+                )
+            console.print(s)
+    for note in result.notes:
+        console.print(f"[yellow]note:[/] {note}", highlight=False)
     if out is not None:
-        console.print(f"results: {Path(out) / 'bench.csv'}", highlight=False)
-    if len(bad):
-        for r in bad.to_dict("records"):
-            err_console.print(
-                f"[bold red]invalid:[/] {r['instance']} / {r['method']}: {r['error']}",
-                highlight=False,
-            )
+        console.print(
+            f"results: {result.files['csv']} (+ .parquet), report: {result.files['report']}",
+            highlight=False,
+        )
+    bad = result.invalid_lines()
+    if bad:
+        for line in bad:
+            err_console.print(f"[bold red]invalid:[/] {line}", highlight=False)
         raise typer.Exit(1)
 
 

@@ -191,7 +191,7 @@ def test_bench_quick_validates_every_method(tmp_path):
     r = _run("bench", "--suite", "quick", "-m", "greedy", "--out", tmp_path)
     assert r.exit_code == 0, r.output
     df = pd.read_csv(tmp_path / "bench.csv")
-    assert df["method"].tolist() == ["greedy"]
+    assert set(df["method"]) == {"greedy"} and len(df) >= 2  # quick has several instances
     assert bool(df["valid"].all()) and int(df["violations"].sum()) == 0
 
 
