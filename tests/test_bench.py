@@ -111,6 +111,16 @@ def test_highs_log_parsing_two_runs():
     assert time_to_gap(progress.iloc[:0], 0.01) is None
 
 
+def test_highs_log_runs_split_without_a_second_banner():
+    # HiGHS prints its banner once per process: later solves start at their "MIP ... has" line
+    banner = LOG.splitlines(keepends=True)[0]
+    text = LOG.replace(banner, "", 1).replace(banner, "MIP  y has 12 rows; 20 cols\n")
+    progress, runs = parse_highs_log(text)
+    assert len(runs) == 2 and runs[0].version is None
+    assert progress["run"].tolist() == [0, 0, 0, 1, 1]
+    assert progress["elapsed_s"].tolist() == pytest.approx([0.0, 2.3, 5.3, 7.0, 10.5])
+
+
 def test_highs_log_of_a_real_solve(tmp_path):
     log = tmp_path / "highs.log"
     sc = greenopt.examples.load("small")
@@ -266,3 +276,34 @@ def test_real_suite_instances(data_dir):
     assert {r.method for r in plan.runs} == set(ALL_METHODS)
     sc = plan.instances[0].build()
     assert len(sc.sites) >= 6 and len(sc.jobs) >= 300
+
+
+# -- docs/benchmarks.md generation ---------------------------------------------------------------
+def test_docs_blocks_are_regenerated(tmp_path):
+    from greenopt.bench.docs import write_docs
+    from greenopt.errors import ScenarioError
+
+    result = run_suite("quick", out=tmp_path / "results" / "real", methods=["run-now", "greedy"])
+    assert result.invalid.empty
+    doc = tmp_path / "docs" / "benchmarks.md"
+    doc.parent.mkdir()
+    doc.write_text(
+        "intro\n<!-- bench:real-headline -->\nstale\n<!-- /bench:real-headline -->\n"
+        "<!-- bench:real-carbon --><!-- /bench:real-carbon -->\n"
+        "<!-- bench:solvers-table -->\n<!-- /bench:solvers-table -->\nend\n"
+    )
+    write_docs(tmp_path / "results", doc)
+    text = doc.read_text()
+    assert "stale" not in text and text.startswith("intro\n") and text.endswith("end\n")
+    assert "| greedy |" in text and "carbon cut vs run-now" in text
+    assert "![real carbon](images/bench-real-carbon.png)" in text
+    assert (doc.parent / "images" / "bench-real-carbon.png").stat().st_size < 200_000
+    assert "No `solvers` results yet" in text
+    write_docs(tmp_path / "results", doc)
+    assert doc.read_text() == text  # idempotent
+    doc.write_text("<!-- bench:nope --><!-- /bench:nope -->")
+    with pytest.raises(ScenarioError, match="unknown block"):
+        write_docs(tmp_path / "results", doc)
+    doc.write_text("<!-- bench:real-headline -->")
+    with pytest.raises(ScenarioError, match="not closed"):
+        write_docs(tmp_path / "results", doc)

@@ -103,16 +103,25 @@ def _build(inst: Instance) -> tuple[Scenario | None, float, str | None]:
     return sc, time.perf_counter() - t0, None
 
 
-def _progress_rows(row: dict[str, Any]) -> pd.DataFrame:
+def _progress_rows(row: dict[str, Any], base: Path | None = None) -> pd.DataFrame:
+    """The parsed HiGHS log of one result row (``log_file`` relative to ``base`` if given)."""
     log = row.get("log_file")
-    if not log:
+    if not isinstance(log, str) or not log:
         return pd.DataFrame(columns=PROGRESS_COLUMNS)
-    progress, _ = parse_highs_log(read_log_text(log))
+    progress, _ = parse_highs_log(read_log_text(base / log if base is not None else log))
     progress.insert(0, "key", f"{row['instance']}#{row['seed']}")
     progress.insert(0, "label", row["label"])
     progress.insert(0, "seed", row["seed"])
     progress.insert(0, "instance", row["instance"])
     return progress[PROGRESS_COLUMNS]
+
+
+def progress_table(rows: list[dict[str, Any]], base: Path | None = None) -> pd.DataFrame:
+    """The B&B progress of every row with a HiGHS log, as one table (:data:`PROGRESS_COLUMNS`)."""
+    parts = [p for p in (_progress_rows(r, base) for r in rows) if len(p)]
+    if not parts:
+        return pd.DataFrame(columns=PROGRESS_COLUMNS)
+    return pd.concat(parts, ignore_index=True)
 
 
 def write_outputs(result: SuiteResult, out: Path, dpi: int = 100) -> dict[str, Path]:
@@ -208,7 +217,6 @@ def run_suite(
     }
     t_start = time.perf_counter()
     rows: list[dict[str, Any]] = []
-    parts: list[pd.DataFrame] = []
     notes: list[str] = []
     skipped = None
     tmp_logs = None
@@ -250,13 +258,15 @@ def run_suite(
                     row = run_one(name, inst, sc, run, options, limit, log_dir)
                     row["scenario_build_s"] = build_s
                     rows.append(row)
-                    parts.append(_progress_rows(row))
                     done += 1
         finally:
+            progress_rows = progress_table(rows)
             if tmp_logs is not None:
                 shutil.rmtree(tmp_logs, ignore_errors=True)
                 for r in rows:
                     r["log_file"] = None
+    else:
+        progress_rows = pd.DataFrame(columns=PROGRESS_COLUMNS)
     table = pd.DataFrame(rows, columns=COLUMNS)
     if len(table):
         table = add_cuts(table)
@@ -266,14 +276,9 @@ def run_suite(
         table["log_file"] = table["log_file"].map(
             lambda p: os.path.relpath(p, out) if isinstance(p, str) else None
         )
-    progress_table = (
-        pd.concat([p for p in parts if len(p)], ignore_index=True)
-        if any(len(p) for p in parts)
-        else pd.DataFrame(columns=PROGRESS_COLUMNS)
-    )
     meta["elapsed_s"] = time.perf_counter() - t_start
     meta["finished"] = time.strftime("%Y-%m-%d %H:%M:%S %Z")
-    result = SuiteResult(name, table, progress_table, notes, skipped, meta)
+    result = SuiteResult(name, table, progress_rows, notes, skipped, meta)
     if out is not None:
         result.files = write_outputs(result, Path(out))
     return result

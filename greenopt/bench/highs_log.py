@@ -40,7 +40,7 @@ LOG_COLUMNS = [
     "elapsed_s",
 ]
 
-_RUN_START = re.compile(r"^Running HiGHS (\S+)", re.MULTILINE)
+_RUN_BOUNDARY = re.compile(r"^(?:Running HiGHS (\S+)|MIP\b.*\bhas \d+ rows)", re.MULTILINE)
 _TABLE_HEADER = re.compile(r"^\s*Src\s+Proc\.\s+InQueue")
 _REPORT_VALUE = re.compile(r"^\s{2}(Status|Primal bound|Dual bound|Gap|Timing)\s{2,}(.+?)\s*$")
 
@@ -69,15 +69,24 @@ def _number(token: str) -> float:
 
 
 def _split_runs(text: str) -> list[tuple[str | None, str]]:
-    """``[(version, text of that run), ...]``; a log without a banner is one run."""
-    starts = list(_RUN_START.finditer(text))
-    if not starts:
-        return [(None, text)]
-    runs = []
-    for i, m in enumerate(starts):
-        end = starts[i + 1].start() if i + 1 < len(starts) else len(text)
-        runs.append((m.group(1), text[m.start() : end]))
-    return runs
+    """``[(version, text of that run), ...]``.
+
+    A run starts at the HiGHS banner or at the ``MIP ... has N rows`` line that opens every
+    solve — the banner is printed once per process only, so later solves start with the latter —
+    but only once the run before it has reached its ``Solving report`` (the banner and the first
+    model line belong to one run). A log without either is one run.
+    """
+    runs: list[tuple[str | None, str]] = []
+    version: str | None = None  # the latest banner's
+    start = 0
+    for m in _RUN_BOUNDARY.finditer(text):
+        if "Solving report" in text[start : m.start()]:
+            runs.append((version, text[start : m.start()]))
+            start = m.start()
+        if m.group(1):
+            version = m.group(1)
+    runs.append((version, text[start:]))
+    return [(v, t) for v, t in runs if t.strip()] or [(None, text)]
 
 
 def _table_rows(run_text: str) -> list[dict[str, float | str]]:

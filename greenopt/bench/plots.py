@@ -17,6 +17,7 @@ import os
 
 import numpy as np
 import pandas as pd
+from matplotlib import colormaps
 from matplotlib.figure import Figure
 
 from greenopt.report.plots import _figure, _save
@@ -118,7 +119,8 @@ def gap_vs_time(
     progress: pd.DataFrame, path: str | os.PathLike[str] | None = None, dpi: int = 100
 ) -> Figure:
     """MILP gap vs time from HiGHS logs: one line per ``key`` (instance and seed)."""
-    fig = _figure((7.0, 4.6))
+    n_keys = progress["key"].nunique() if len(progress) else 0
+    fig = _figure((7.0, 4.4 + 0.14 * (n_keys + 1)))
     ax = fig.subplots()
     data = progress.dropna(subset=["gap"]) if len(progress) else progress
     if data.empty:
@@ -126,19 +128,22 @@ def gap_vs_time(
         ax.set_axis_off()
         return _save(fig, path, dpi)
     keys = list(dict.fromkeys(data["key"].tolist()))
-    cmap = [_OTHER[i % len(_OTHER)] for i in range(len(keys))]
-    for colour, key in zip(cmap, keys, strict=True):
+    palette = colormaps["tab10" if len(keys) <= 10 else "tab20"]
+    for i, key in enumerate(keys):
+        colour = palette(i % palette.N)
         rows = data[data["key"] == key]
         last = rows["run"].max()
         for run, part in rows.groupby("run"):
-            style = "-" if run == last else "--"
+            full = run == last
             ax.step(
                 part["elapsed_s"],
                 np.maximum(part["gap"].to_numpy(), 1e-4) * 100,
-                style,
+                "-" if full else "--",
                 where="post",
                 color=colour,
-                label=key if run == last else None,
+                lw=1.6 if full else 0.9,
+                alpha=1.0 if full else 0.6,
+                label=key if full else None,
             )
     ax.set_yscale("log")
     ax.axhline(1.0, color="black", lw=0.8, ls=":")
@@ -146,6 +151,6 @@ def gap_vs_time(
     ax.set_ylabel("relative gap (%)")
     ax.set_title("MILP gap vs time (HiGHS log; dashed: LP-guided restricted phase)")
     ax.grid(which="both", alpha=0.25)
-    ax.legend(fontsize=7, ncol=1 if len(keys) < 6 else 2)
+    ax.legend(fontsize=7, ncol=2, loc="upper center", bbox_to_anchor=(0.5, -0.16))
     fig.tight_layout()
     return _save(fig, path, dpi)

@@ -239,7 +239,7 @@ SUITES: dict[str, Suite] = {
     for s in (
         Suite("quick", "small example + small synthetic/real instances", 10.0, (0,), build_quick),
         Suite("real", "real-trace days, 6 sites x 300 jobs", 60.0, (0, 1), build_real),
-        Suite("scaling", "synthetic families 25x3x24 .. 2000x20x96", 60.0, (0,), build_scaling),
+        Suite("scaling", "synthetic families 25x3x24 .. 2000x20x96", 30.0, (0,), build_scaling),
         Suite("solvers", "the MILP with every solver Pyomo reaches", 60.0, (0,), build_solvers),
     )
 }
