@@ -29,7 +29,14 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from greenopt.evaluate import SHARE_EPS, TOL, check_deadlines, evaluate, normalise_assignments
+from greenopt.evaluate import (
+    SHARE_EPS,
+    TOL,
+    check_deadlines,
+    evaluate,
+    normalise_assignments,
+    positions,
+)
 from greenopt.result import Plan
 from greenopt.scenario import Scenario
 
@@ -167,21 +174,28 @@ def validate(scenario: Scenario, plan: Plan, deadlines: str | None = None) -> li
 
     # capacity in GPU-time per site and slot
     if len(a):
-        gp = a.assign(g=a["job"].map(lambda n: idx.gpus[idx.job_pos[n]]) * a["share"])
-        for (site, slot), used in gp.groupby(["site", "slot"], sort=True)["g"].sum().items():
+        S, T = len(idx.site_names), idx.T
+        cell = positions(a["site"], idx.site_pos) * T + a["slot"].to_numpy()
+        gpu_time = idx.gpus[positions(a["job"], idx.job_pos)] * a["share"].to_numpy()
+        use = np.bincount(cell, weights=gpu_time, minlength=S * T)
+        over = [
+            (idx.site_names[k // T], k % T, float(use[k]))
+            for k in np.flatnonzero(use > 0).tolist()
+            if _exceeds(float(use[k]), float(idx.site_gpus[k // T]))
+        ]
+        for site, slot, used in sorted(over):
             cap = float(idx.site_gpus[idx.site_pos[site]])
-            if _exceeds(used, cap):
-                out.append(
-                    Violation(
-                        "capacity",
-                        f"site {site!r} slot {slot}: {used:g} GPU-slots used of {cap:g}",
-                        None,
-                        site,
-                        int(slot),
-                        used,
-                        cap,
-                    )
+            out.append(
+                Violation(
+                    "capacity",
+                    f"site {site!r} slot {slot}: {used:g} GPU-slots used of {cap:g}",
+                    None,
+                    site,
+                    int(slot),
+                    used,
+                    cap,
                 )
+            )
 
     # migrations recomputed from the assignments
     # recomputed under the plan's own deadline mode: checking a soft plan against hard deadlines
@@ -356,20 +370,18 @@ def _close(x: float, y: float, tol: float = TOL) -> bool:
     return abs(x - y) <= tol + _REL * max(abs(x), abs(y))
 
 
+def _migration_keys(migrations: pd.DataFrame) -> list[tuple[str, ...]]:
+    """``(job, slot, src, dst)`` of each migration, as strings (so 3 and "3" compare equal)."""
+    if not len(migrations):
+        return []
+    columns = [migrations[c].astype(str).tolist() for c in ("job", "slot", "src", "dst")]
+    return list(zip(*columns, strict=True))
+
+
 def _check_reported(plan: Plan, fresh: Plan) -> list[Violation]:
     """The plan's tables and KPIs must be what its assignments imply."""
     out: list[Violation] = []
-    key = ["job", "slot", "src", "dst"]
-    got = (
-        plan.migrations[key].astype(str).apply(tuple, axis=1).tolist()
-        if len(plan.migrations)
-        else []
-    )
-    want = (
-        fresh.migrations[key].astype(str).apply(tuple, axis=1).tolist()
-        if len(fresh.migrations)
-        else []
-    )
+    got, want = _migration_keys(plan.migrations), _migration_keys(fresh.migrations)
     if sorted(got) != sorted(want):
         out.append(
             Violation(
