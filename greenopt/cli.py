@@ -2,15 +2,24 @@
 
 Commands: ``plan``, ``batch``, ``bench``, ``doctor``, ``feasibility``, ``example``.
 Planning options are layered: built-in defaults < the scenario file's ``plan:`` section < flags.
-An error greenopt raises (bad scenario, unknown method, infeasible hard deadlines, missing solver)
-prints one red line and exits with code 2 — never a traceback.
+An error greenopt raises (bad scenario, unknown method, infeasible hard deadlines, missing or
+failing solver) prints one red line and exits with code 2 — never a traceback.
+
+Ctrl-C: during a MILP solve it stops the solver, and ``greenopt plan`` writes the best plan found
+so far (``"status": "interrupted"`` in ``kpis.json``) and exits with code 130; anywhere else
+(loading, a heuristic, writing) it stops at once, exits with code 130 and writes nothing.
+``greenopt plan`` builds its outputs in a hidden folder next to ``--out`` and moves them into
+``--out`` only once all are written, so a failure or Ctrl-C leaves nothing half-written there.
 """
 
 from __future__ import annotations
 
 import functools
 import math
+import os
+import shutil
 import sys
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -35,6 +44,8 @@ err_console = Console(stderr=True)
 
 F = TypeVar("F", bound=Callable[..., Any])
 EXIT_USER_ERROR = 2
+#: Exit code after Ctrl-C (128 + SIGINT), as shells report a process stopped by it.
+EXIT_INTERRUPTED = 130
 
 
 def _guard(fn: F) -> F:
@@ -50,8 +61,31 @@ def _guard(fn: F) -> F:
         except OSError as exc:
             err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
             raise typer.Exit(EXIT_USER_ERROR) from None
+        except KeyboardInterrupt:
+            err_console.print("[bold yellow]interrupted[/] (Ctrl-C)", highlight=False)
+            raise typer.Exit(EXIT_INTERRUPTED) from None
 
     return wrapper  # type: ignore[return-value]
+
+
+def _write_staged(out: Path, write: Callable[[Path], list[Path]]) -> list[Path]:
+    """Run ``write(folder)`` in a hidden folder next to ``out``, then move its files into
+    ``out``; on any failure (or Ctrl-C) the hidden folder is removed and ``out`` is untouched.
+    """
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
+    try:
+        written = write(staging)
+        out.mkdir(parents=True, exist_ok=True)
+        moved = []
+        for path in written:
+            target = out / path.relative_to(staging)
+            os.replace(path, target)
+            moved.append(target)
+        return moved
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
 
 
 def _version(value: bool) -> None:
@@ -206,13 +240,16 @@ def plan(
         result = greenopt.plan(sc, opts["method"], verbose=verbose, **kwargs, **opts["params"])
     violations = greenopt.validate(sc, result)
     with console.status(f"Writing {out} ..."):
-        written = write_outputs(
-            sc,
-            result,
+        written = _write_staged(
             out,
-            parquet=parquet,
-            plots=plots,
-            report=report_format if report else None,
+            lambda folder: write_outputs(
+                sc,
+                result,
+                folder,
+                parquet=parquet,
+                plots=plots,
+                report=report_format if report else None,
+            ),
         )
     gap = result.gap
     colour = "green" if result.status in ("optimal", "feasible", "heuristic") else "yellow"
@@ -241,6 +278,13 @@ def plan(
     console.print(f"wrote {len(written)} files into [bold]{out}[/]: {names}", highlight=False)
     if solver_log is not None:
         console.print(f"solver log: {solver_log}", highlight=False)
+    if result.status == "interrupted":
+        err_console.print(
+            "[bold yellow]interrupted[/] (Ctrl-C): the plan written is the best found before the "
+            'solver stopped ("status": "interrupted" in kpis.json)',
+            highlight=False,
+        )
+        raise typer.Exit(EXIT_INTERRUPTED)
 
 
 # -- batch -----------------------------------------------------------------------------------
