@@ -64,6 +64,12 @@ class Plan:
     #: the full objective (name, weights, penalties) ``objective`` was computed with, so that
     #: validate() recomputes it the same way; ``objective_name`` alone loses the weights
     objective_spec: Objective | None = None
+    #: MILP only: the model's own objective value of the plan it solved (equals ``objective``
+    #: up to solver tolerances), whether HiGHS accepted the MIP start, and the incumbent's
+    #: objective over time ``[(seconds, objective), ...]`` of an improvement search
+    solver_objective: float | None = None
+    start_accepted: bool | None = None
+    history: list[tuple[float, float]] = field(default_factory=list)
 
     @property
     def solver_facts(self) -> dict[str, Any]:
@@ -80,6 +86,8 @@ class Plan:
             "wall_s": self.wall_s,
             "solver": self.solver,
             "solver_version": self.solver_version,
+            "solver_objective": self.solver_objective,
+            "start_accepted": self.start_accepted,
             "notes": list(self.notes),
         }
 

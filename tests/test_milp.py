@@ -203,12 +203,13 @@ def test_mip_start_is_accepted():
 
 
 def test_fallback_when_solver_finds_nothing(monkeypatch):
+    import greenopt.highs as highs
     import greenopt.solve as solve
 
     def nothing(*args, **kwargs):
-        return solve.SolveResult("no_solution", None, None, None, "highs", "x", 0.1)
+        return highs.SolveResult("no_solution", None, None, None, "highs", "x", 0.1)
 
-    monkeypatch.setattr(solve, "run_highs", nothing)
+    monkeypatch.setattr(highs, "solve", nothing)
     sc = load("small")
     p = greenopt.plan(sc, method="milp", time_limit=5)
     assert p.status == "fallback"
@@ -239,12 +240,13 @@ def test_missing_solver_is_named():
 
 def test_direct_and_pyomo_handoff_build_the_same_matrix():
     from greenopt.formulations.build import build_matrix, to_pyomo
+    from greenopt.highs import compile_pyomo
     from greenopt.objectives import Objective
-    from greenopt.solve import pyomo_to_highs_arrays
 
     sc = load("small")
     _, mx = build_matrix(sc, Objective("carbon"))
-    c, offset, A, _lb, _ub, integer, _rlb, _rub, cols = pyomo_to_highs_arrays(to_pyomo(mx))
+    form = compile_pyomo(to_pyomo(mx))
+    c, offset, A, integer, cols = form.c, form.offset, form.A, form.integer, form.col_index
     cost, _lb0, _ub0, int0 = mx.col_arrays()
     A0, _, _ = mx.row_arrays()
     assert offset == pytest.approx(mx.offset)

@@ -34,12 +34,21 @@ def build_matrix(
     sets: IndexSets | None = None,
     keep: list[set[int]] | None = None,
     extra: list[set[int]] | None = None,
+    absorbed_moves: bool = True,
 ) -> tuple[IndexSets, Matrix]:
     """Index sets (given, or derived) and the full matrix of the MILP (see MODEL.md here)."""
     ix = (
         sets
         if sets is not None
-        else build_sets(scenario, objective, deadlines, candidates, keep=keep, extra=extra)
+        else build_sets(
+            scenario,
+            objective,
+            deadlines,
+            candidates,
+            keep=keep,
+            extra=extra,
+            absorbed_moves=absorbed_moves,
+        )
     )
     idx = scenario.index
     mx = Matrix()

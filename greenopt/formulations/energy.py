@@ -29,17 +29,24 @@ from greenopt.formulations.matrix import Matrix
 from greenopt.formulations.sets import IndexSets
 
 
-def add_energy(mx: Matrix, ix: IndexSets) -> None:
+def add_energy(mx: Matrix, ix: IndexSets, arrivals: str = "mv") -> None:
+    """Grid columns and rows; ``arrivals`` names the column block whose entries carry the
+    migration energy: ``mv`` (keyed like ``ix.m*``) or ``arr`` (keyed ``(j, b, t)``, used by
+    the relaxation of :mod:`.relaxation`)."""
     sc = ix.scenario
     idx = sc.index
     S, T, dt = ix.S, ix.T, ix.dt
     coef = ix.objective.grid_coef(sc)  # (S, T)
-    x, mv = mx.cols["x"], mx.cols["mv"]
+    x, mv = mx.cols["x"], mx.cols[arrivals]
     base = idx.pue[:, None] * idx.idle_kw[:, None] * dt - idx.renewable_kw * dt  # fac0 − ren
     x_kwh = idx.pue[ix.xs] * idx.power_kw[ix.xj] * dt  # per unit share
-    m_kwh = ix.mgb * sc.net_kwh_per_gb
+    if arrivals == "mv":
+        m_j, m_b, m_t = ix.mj, ix.mb, ix.mt
+    else:
+        m_j, m_b, m_t = mv.keys[:, 0], mv.keys[:, 1], mv.keys[:, 2]
+    m_kwh = idx.state_gb[m_j] * sc.net_kwh_per_gb
     x_st = ix.xs * T + ix.xt
-    m_st = ix.mb * T + ix.mt
+    m_st = m_b * T + m_t
     active = np.zeros(S * T, dtype=bool)
     active[x_st] = True
     active[m_st] = True

@@ -102,9 +102,13 @@ def build_sets(
     relax: bool = False,
     keep: list[set[int]] | None = None,
     extra: list[set[int]] | None = None,
+    absorbed_moves: bool = True,
 ) -> IndexSets:
     """Derive every index set of the MILP from ``scenario`` (and its network).
 
+    ``absorbed_moves``: only moves whose disruption the job's slack absorbs (a move that does not
+    fit can only end in a deadline miss, by as little as its seconds); ``False`` keeps them all,
+    for a model whose bound holds for every plan of MODEL.md.
     ``candidates``: keep, per job, the origin plus the ``candidates`` best other allowed sites by
     mean :func:`_site_scores` over the job's window (``None``: all allowed sites).
     ``relax``: every allowed site, no moves, location or run blocks — the sets of a relaxation
@@ -141,6 +145,13 @@ def build_sets(
         # feasible one-slot moves a → b for this job
         share_after = 1.0 - net.disruption_h[j] / dt
         can_move = (share_after >= delta[j] - 1e-12) & (idx.state_gb[j] <= link_min_cap + 1e-9)
+        if absorbed_moves and not relax:
+            # a move whose disruption exceeds the job's slack can only end in a deadline miss
+            # (by as little as the move's seconds, which the per-hour penalty prices cheaply)
+            slack_h = (e - f) * dt - idx.work_h[j]
+            absorbed = net.disruption_h[j] <= slack_h + 1e-9
+            restricted = restricted or bool(np.any(can_move & ~absorbed & idx.allowed[j][None, :]))
+            can_move &= absorbed
         np.fill_diagonal(can_move, False)
         allowed = np.flatnonzero(idx.allowed[j])
         if not idx.migratable[j]:
@@ -160,7 +171,8 @@ def build_sets(
                         frontier.append(b)
             others = sorted(s for s in seen if s != o)
         if relax:
-            c = [int(s) for s in allowed]
+            # only sites the job's state can reach: a valid relaxation, much tighter than all
+            c = sorted(([o] if idx.allowed[j, o] else []) + others)
             cand.append(np.array(c, dtype=np.int64))
             for s in c:
                 X.append((np.full(len(slots), j), np.full(len(slots), s), slots))
