@@ -59,7 +59,8 @@ class GreedySettings:
     ``split``: try origin→destination splits; ``top_k``: rows refined exactly per job;
     ``split_sites``: destinations tried for splits (those with most renewable left);
     ``shortlist``: when set, only the origin and this many sites with the cheapest full-share
-    slots in the window are priced (the online planner's speed knob).
+    slots in the window are priced (the online planner's speed knob); ``passes``: rounds of
+    re-placement after the first pass (:func:`improve`; 0 gives the one-pass greedy).
     """
 
     alpha: float = 0.1
@@ -69,6 +70,7 @@ class GreedySettings:
     top_k: int = 3
     split_sites: int = 4
     shortlist: int | None = None
+    passes: int = 2
 
     @classmethod
     def from_params(cls, params: dict) -> GreedySettings:
@@ -94,7 +96,7 @@ def place_job(
     if need <= MIN_SHARE or e <= f:
         return None
     o = int(st.last_site[j])
-    cand = idx.allowed[j] & st.can_move(j, o)
+    cand = idx.allowed[j] & st.can_move(j, o) & st.site_mask[j]
     if cfg.shortlist is not None and cand.sum() > cfg.shortlist + 1:
         cand = _shortlist(st, j, o, np.flatnonzero(cand), f, e, need, cfg.shortlist)
     if idx.preemptible[j]:
@@ -137,8 +139,8 @@ def _fill(
     with np.errstate(divide="ignore", invalid="ignore"):
         ren_sh = np.where(E > 0, np.minimum(cap, hpos / np.where(E > 0, E, 1.0)), cap)
     lat = st.late_coef[j] * st.late_w[j, slots]  # (W,)
-    c_ren = np.broadcast_to(lat, cap.shape)
-    c_grid = np.maximum(st.coef[sites, tt] * E + lat, c_ren)  # renewable piece fills first
+    c_ren = lat + st.idx.gpus[j] * st.gpu_price[sites, tt]
+    c_grid = np.maximum(st.coef[sites, tt] * E + c_ren, c_ren)  # renewable piece fills first
     C = np.concatenate([c_ren, c_grid], axis=1)
     Q = np.concatenate([ren_sh, cap - ren_sh], axis=1)
     order = np.argsort(C, axis=1, kind="stable")
@@ -219,15 +221,16 @@ def _in_domain(st: CapacityState, p: Placement, alpha: float) -> bool:
     arrive, prev = st._moves(p)
     if not arrive.any():
         return True
-    _, ren = st.energy_rows(p)
+    e, ren = st.energy_rows(p)
     for r in np.flatnonzero(arrive):
-        b = int(p.sites[r])
-        # renewable kWh used at b from the arrival until the job leaves b
+        a, b = int(prev[r]), int(p.sites[r])
+        # the stay at b: from the arrival until the job leaves b
         stay = p.sites[r:] == b
         end = r + (int(np.argmin(stay)) if not stay.all() else len(stay))
-        if not st.domain_allows(
-            p.job, int(prev[r]), b, int(p.slots[r]), float(ren[r:end].sum()), alpha
-        ):
+        t = p.slots[r:end]
+        # objective saved: the stay's energy on a's grid, less what b's grid supplies of it
+        gain = float(np.dot(st.coef[a, t], e[r:end]) - np.dot(st.coef[b, t], e[r:end] - ren[r:end]))
+        if not st.domain_allows(p.job, a, b, int(p.slots[r]), gain, alpha):
             return False
     return True
 
@@ -350,7 +353,7 @@ def _place_block(
         total += np.where(sites != o, st.objective.migration_penalty, 0.0)[:, None]
         if cfg.domain and (sites != o).any():  # moves outside the domain go after the rest
             disr = st.net.disruption_h[j, o, sites][:, None]
-            wh = st.window_hours_rows(sites)[:, f : f + n]
+            wh = st.window_hours_rows(sites, source=o)[:, f : f + n]
             outside = (sites[:, None] != o) & (disr > cfg.alpha * wh + EPS)
             total = total + np.where(outside, 1e30, 0.0)
         scores.append(np.where(ok, total, np.inf))
@@ -391,7 +394,8 @@ def _slot_cost(st: CapacityState, j: int, sites, slots, share, extra_kwh) -> np.
     tt = np.asarray(slots)[None, :]
     e = st.full_kwh[j, sites] * share + extra_kwh
     grid = np.maximum(0.0, e - np.maximum(st.ren_left[sites, tt], 0.0))
-    return st.coef[sites, tt] * grid + st.late_coef[j] * st.late_w[j, tt] * share
+    price = st.late_coef[j] * st.late_w[j, tt] + st.idx.gpus[j] * st.gpu_price[sites, tt]
+    return st.coef[sites, tt] * grid + price * share
 
 
 # --------------------------------------------------------------------------------------------
@@ -413,11 +417,50 @@ def greedy_state(
     """Run the greedy and return the :class:`CapacityState` holding its placements."""
     st = CapacityState(scenario, objective)
     cfg = settings or GreedySettings()
-    for j in urgency_order(scenario):
+    order = urgency_order(scenario)
+    for j in order:
         p = place_job(st, int(j), 0, cfg)
         if p is not None:
             st.commit(p, check=False)
+    improve(st, order, cfg, cfg.passes)
     return st
+
+
+def improve(
+    st: CapacityState,
+    order: np.ndarray,
+    settings: GreedySettings,
+    passes: int,
+    deadline: float | None = None,
+) -> int:
+    """Re-placement local search; returns how many jobs it moved.
+
+    The first pass places each job seeing only the jobs placed before it. Each later pass takes
+    every job out in turn (:meth:`CapacityState.release`) and places it again seeing all the
+    others — which GPU-time, renewable energy and links they now take — keeping the new
+    placement only when it lowers the objective (exactly: the state prices both placements
+    against the same load). Passes alternate reverse and forward urgency order and stop early
+    when one changes nothing, or at ``deadline`` (a ``time.perf_counter()`` value).
+    """
+    moved = 0
+    for k in range(passes):
+        changed = 0
+        for j in (order[::-1] if k % 2 == 0 else order).tolist():
+            if deadline is not None and time.perf_counter() > deadline:
+                return moved + changed
+            old = st.release(j)
+            before = sum(st.cost(q) for q in old) if len(old) == 1 else 0.0
+            p = place_job(st, j, 0, settings) if len(old) <= 1 else None
+            if p is not None and st.cost(p) < before - 1e-9 * max(1.0, abs(before)):
+                st.commit(p, check=False)
+                changed += 1
+            else:
+                for q in old:
+                    st.commit(q, check=False)
+        moved += changed
+        if changed == 0:
+            break
+    return moved
 
 
 def greedy_assignments(

@@ -103,6 +103,10 @@ class CapacityState:
         self.late_coef = self.objective.lateness_coef(scenario)  # (J,)
         self.late_w = lateness_weights(scenario) if J else np.zeros((0, T))  # (J, T)
         self.unmet = self.objective.unmet_penalty(scenario)
+        # opportunity cost of a GPU-slot (e.g. an LP's capacity duals); 0: plain marginal cost
+        self.gpu_price = np.zeros((S, T))
+        # sites a placement may use per job (e.g. those an LP relaxation uses); all by default
+        self.site_mask = np.ones((J, S), dtype=bool)
         self.full_kwh = idx.pue[None, :] * idx.power_kw[:, None] * self.dt  # (J, S) at share 1
         self.mig_kwh = idx.state_gb * scenario.net_kwh_per_gb  # (J,) at the destination
         # per-job progress
@@ -112,7 +116,10 @@ class CapacityState:
         self.last_share = np.zeros(J)
         self.last_arrival_disruption = np.zeros(J)  # h lost in last_slot to an arriving move
         self.sites_used: list[set[int]] = [set() for _ in range(J)]
-        self._rows: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
+        # per job, its committed placements with the kWh and link GB they booked (to release)
+        self._booked: list[list[tuple[Placement, np.ndarray, list[tuple[np.ndarray, int]]]]] = [
+            [] for _ in range(J)
+        ]
 
     # -- derived quantities ------------------------------------------------------------------
     def remaining_h(self, j: int) -> float:
@@ -179,42 +186,45 @@ class CapacityState:
         gb = float(self.idx.state_gb[j])
         return np.all(self.link_left[links, t0:t1] >= gb - EPS, axis=0)
 
-    def window_hours(self, s: int, t: int) -> float:
-        """Hours of site ``s``'s renewable window around slot ``t`` (0 outside one), MODEL §9.
+    def window_hours(self, s: int, t: int, source: int | None = None) -> float:
+        """Hours of site ``s``'s green window around slot ``t`` (0 outside one), MODEL §9.
 
-        A window is a maximal run of slots where renewable power exceeds the committed load,
-        i.e. ``ren_left > 0``.
+        See :meth:`window_hours_rows`.
         """
-        row = self.ren_left[s]
-        if row[t] <= EPS:
-            return 0.0
-        off = np.flatnonzero(row <= EPS)
-        before = off[off < t]
-        after = off[off > t]
-        start = int(before[-1]) + 1 if before.size else 0
-        end = int(after[0]) if after.size else self.T
-        return (end - start) * self.dt
+        return float(self.window_hours_rows(np.array([s]), source)[0, t])
 
-    def window_hours_rows(self, sites: np.ndarray) -> np.ndarray:
-        """(len(sites), T) hours of each site's current renewable window around each slot."""
+    def window_hours_rows(self, sites: np.ndarray, source: int | None = None) -> np.ndarray:
+        """(len(sites), T) hours of each site's current green window around each slot.
+
+        The seed paper's window (MODEL.md §9) is a maximal run of slots where renewable power
+        exceeds the committed load (``ren_left > 0``). greenopt extends it for objectives that
+        price grid energy differently by site: with a ``source`` site, a slot whose grid is
+        cheaper in the objective than the source's (a cleaner grid under ``carbon``) is in the
+        window too. Under ``grid`` every grid costs the same, so this is the paper's window.
+        """
         on = self.ren_left[sites] > EPS
+        if source is not None:
+            on |= self.coef[sites] < self.coef[source][None, :] - EPS
         ar = np.arange(self.T)
         last_off = np.maximum.accumulate(np.where(on, -1, ar), axis=1)
         next_off = np.minimum.accumulate(np.where(on, self.T, ar)[:, ::-1], axis=1)[:, ::-1]
         return np.where(on, (next_off - last_off - 1) * self.dt, 0.0)
 
-    def domain_allows(self, j: int, a: int, b: int, t: int, renewable_kwh: float, alpha: float):
+    def domain_allows(self, j: int, a: int, b: int, t: int, gain: float, alpha: float) -> bool:
         """Seed-paper feasibility domain (MODEL §9) for moving job ``j`` a→b arriving in ``t``.
 
-        ``renewable_kwh`` is the renewable energy the job would use at ``b`` after the move.
+        Time-feasible: ``disruption_h ≤ α · W`` with ``W`` the green window at ``b`` around
+        ``t`` (:meth:`window_hours_rows`). Justified: ``gain``, the objective the job saves by
+        running its stay at ``b`` rather than on ``a``'s grid, exceeds the move's energy priced
+        at ``b`` — under ``grid``, renewable kWh used at ``b`` > the move's kWh, as in the paper.
         """
         if a == b:
             return True
-        w = self.window_hours(b, t)
+        w = self.window_hours(b, t, source=a)
         disruption = float(self.net.disruption_h[j, a, b])
         if not disruption <= alpha * w + EPS:
             return False
-        return renewable_kwh > float(self.mig_kwh[j]) + EPS
+        return gain > float(self.mig_kwh[j]) * float(self.coef[b, t]) + EPS
 
     # -- pricing -----------------------------------------------------------------------------
     def _moves(self, p: Placement) -> tuple[np.ndarray, np.ndarray]:
@@ -247,6 +257,7 @@ class CapacityState:
         value = float(np.dot(self.coef[p.sites, p.slots], grid))
         value += float(self.late_coef[j]) * float(np.dot(self.late_w[j, p.slots], p.shares))
         value += self.objective.migration_penalty * int(arrive.sum())
+        value += float(self.idx.gpus[j]) * float(np.dot(self.gpu_price[p.sites, p.slots], p.shares))
         value -= self.unmet * float(p.shares.sum()) * self.dt
         return value
 
@@ -336,8 +347,11 @@ class CapacityState:
         np.subtract.at(self.gpu_left, (sites, slots), self.idx.gpus[j] * shares)
         np.subtract.at(self.ren_left, (sites, slots), e)
         gb = float(self.idx.state_gb[j])
+        links_used: list[tuple[np.ndarray, int]] = []
         for r in np.flatnonzero(arrive):
-            self.link_left[self.route_links[int(prev[r])][int(sites[r])], int(slots[r])] -= gb
+            links = self.route_links[int(prev[r])][int(sites[r])]
+            self.link_left[links, int(slots[r])] -= gb
+            links_used.append((links, int(slots[r])))
         self.done_h[j] += float(shares.sum()) * self.dt
         self.last_site[j] = int(sites[-1])
         self.last_slot[j] = int(slots[-1])
@@ -346,18 +360,43 @@ class CapacityState:
             float(self.net.disruption_h[j, prev[-1], sites[-1]]) if arrive[-1] else 0.0
         )
         self.sites_used[j].update(int(s) for s in np.unique(sites))
-        self._rows.append(
-            (np.full(len(p), j, dtype=np.int64), slots.copy(), sites.copy(), shares.copy())
-        )
+        self._booked[j].append((p, e, links_used))
+
+    def placements(self, j: int) -> list[Placement]:
+        """Job ``j``'s committed placements, in commit order."""
+        return [b[0] for b in self._booked[j]]
+
+    def release(self, j: int) -> list[Placement]:
+        """Undo every commit of job ``j`` (its GPU-time, kWh and link GB are freed); returns them.
+
+        Exact, because booking only subtracts: releasing adds the same amounts back.
+        """
+        booked = self._booked[j]
+        g = float(self.idx.gpus[j])
+        gb = float(self.idx.state_gb[j])
+        for p, e, links_used in booked:
+            np.add.at(self.gpu_left, (p.sites, p.slots), g * p.shares)
+            np.add.at(self.ren_left, (p.sites, p.slots), e)
+            for links, t in links_used:
+                self.link_left[links, t] += gb
+        self._booked[j] = []
+        self.done_h[j] = 0.0
+        self.last_site[j] = int(self.idx.origin[j])
+        self.last_slot[j] = -1
+        self.last_share[j] = 0.0
+        self.last_arrival_disruption[j] = 0.0
+        self.sites_used[j] = set()
+        return [b[0] for b in booked]
 
     def assignments(self) -> pd.DataFrame:
-        """The committed rows as a ``job, slot, site, share`` table."""
-        if not self._rows:
+        """The committed rows as a ``job, slot, site, share`` table (by job, then commit)."""
+        booked = [b[0] for per_job in self._booked for b in per_job]
+        if not booked:
             return pd.DataFrame({"job": [], "slot": np.zeros(0, np.int64), "site": [], "share": []})
-        j = np.concatenate([r[0] for r in self._rows])
-        t = np.concatenate([r[1] for r in self._rows])
-        s = np.concatenate([r[2] for r in self._rows])
-        sh = np.concatenate([r[3] for r in self._rows])
+        j = np.concatenate([np.full(len(p), p.job, dtype=np.int64) for p in booked])
+        t = np.concatenate([p.slots for p in booked])
+        s = np.concatenate([p.sites for p in booked])
+        sh = np.concatenate([p.shares for p in booked])
         jobs = np.array(self.idx.job_names, dtype=object)
         sites = np.array(self.idx.site_names, dtype=object)
         return pd.DataFrame({"job": jobs[j], "slot": t, "site": sites[s], "share": sh})
