@@ -573,18 +573,18 @@ def _check_wan(sc: Scenario) -> list[tuple[str, str]]:
         link = f"WAN link {a}–{b}"
         unknown = set(d) - {"gbps", "latency_ms"}
         if unknown:
-            problems.append((f"{a}-{b}", f"{link} has unknown attribute(s) {sorted(unknown)}"))
+            problems.append((f"{a}–{b}", f"{link} has unknown attribute(s) {sorted(unknown)}"))
         gbps = d.get("gbps")
         if gbps is None:
-            problems.append((f"{a}-{b}", f"{link} field 'gbps' is missing"))
+            problems.append((f"{a}–{b}", f"{link} field 'gbps' is missing"))
         elif not _finite_number(gbps) or float(gbps) <= 0:
-            problems.append((f"{a}-{b}", f"{link} field 'gbps' must be > 0, got {gbps!r}"))
+            problems.append((f"{a}–{b}", f"{link} field 'gbps' must be > 0, got {gbps!r}"))
         if "latency_ms" in d:
             with_lat += 1
             lat = d["latency_ms"]
             if not _finite_number(lat) or float(lat) < 0:
                 problems.append(
-                    (f"{a}-{b}", f"{link} field 'latency_ms' must be >= 0, got {lat!r}")
+                    (f"{a}–{b}", f"{link} field 'latency_ms' must be >= 0, got {lat!r}")
                 )
     if 0 < with_lat < g.number_of_edges():
         problems.append(

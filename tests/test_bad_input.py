@@ -9,6 +9,7 @@ Scenarios are built from one valid base dict and mutated; files are written to `
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -113,6 +114,7 @@ def _append(path: str, value: Any) -> Callable[[dict], None]:
 
 NAN, INF = math.nan, math.inf
 ROME = {"name": "rome", "gpus": 2, "renewable_kw": [0] * T, "carbon": [200] * T}
+LINK = "oslo–berlin"  # a link's culprit, as its messages write it
 
 # (id, mutation, words the message must contain, expected culprit or None)
 SCENARIO_CASES: list[tuple[str, Callable[[dict], None], tuple[str, ...], str | None]] = [
@@ -236,12 +238,22 @@ SCENARIO_CASES: list[tuple[str, Callable[[dict], None], tuple[str, ...], str | N
     # WAN
     ("site_unreachable", _append("sites", ROME), ("rome", "WAN"), "rome"),
     ("no_wan", _set("wan", []), ("oslo", "berlin", "WAN"), "oslo"),
-    ("zero_bandwidth", _set("wan.0.gbps", 0), ("oslo", "berlin", "gbps"), None),
-    ("missing_bandwidth", _drop("wan.0.gbps"), ("oslo", "berlin", "gbps"), None),
-    ("negative_bandwidth", _set("wan.0.gbps", -10), ("oslo", "berlin", "gbps"), None),
-    ("nan_bandwidth", _set("wan.0.gbps", NAN), ("gbps",), None),
-    ("text_bandwidth", _set("wan.0.gbps", "fast"), ("gbps", "fast"), None),
-    ("negative_latency", _set("wan.0.latency_ms", -3), ("latency_ms",), None),
+    ("zero_bandwidth", _set("wan.0.gbps", 0), ("oslo", "berlin", "gbps"), LINK),
+    ("missing_bandwidth", _drop("wan.0.gbps"), ("oslo", "berlin", "gbps"), LINK),
+    ("negative_bandwidth", _set("wan.0.gbps", -10), ("oslo", "berlin", "gbps"), LINK),
+    ("nan_bandwidth", _set("wan.0.gbps", NAN), ("gbps",), LINK),
+    ("text_bandwidth", _set("wan.0.gbps", "fast"), ("gbps", "fast"), LINK),
+    ("negative_latency", _set("wan.0.latency_ms", -3), ("latency_ms",), LINK),
+    ("unknown_link_attribute", _set("wan.0.capacity", 3), ("wan", "edge 0", "capacity"), "wan"),
+    (
+        "site_behind_transit_only",
+        _do(
+            _append("sites", ROME),
+            _append("wan", {"a": "rome", "b": "x-transit", "gbps": 1, "latency_ms": 1}),
+        ),
+        ("rome", "no WAN route", "cannot be reached"),
+        "rome",
+    ),
     (
         "latency_on_some_links",
         _do(_append("sites", ROME), _append("wan", {"a": "berlin", "b": "rome", "gbps": 1})),
@@ -278,7 +290,33 @@ SCENARIO_CASES: list[tuple[str, Callable[[dict], None], tuple[str, ...], str | N
     ),
     ("no_sites", _set("sites", []), ("sites",), "sites"),
     ("missing_horizon", _drop("horizon"), ("horizon",), "horizon"),
-    ("empty_job_name", _set("jobs.0.name", ""), ("name",), None),
+    ("empty_job_name", _set("jobs.0.name", ""), ("name",), "job.name"),
+    ("empty_site_name", _set("sites.0.name", ""), ("name",), None),
+    (
+        "nan_among_negative_prices",  # negative prices are allowed (MODEL.md §2), NaN is not
+        _set("sites.1.price", [-0.1, NAN, 0.1, 0.1]),
+        ("berlin", "price", "NaN"),
+        "berlin",
+    ),
+    (
+        "inf_renewable",
+        _set("sites.0.renewable_kw", [1, 1, INF, 1]),
+        ("oslo", "renewable_kw"),
+        "oslo",
+    ),
+    ("empty_series", _set("sites.0.carbon", []), ("oslo", "carbon", "0 values"), "oslo"),
+    (
+        "job_needs_more_gpus_than_its_only_region_has",
+        _do(_set("jobs.0.gpus", 8), _set("jobs.0.allowed_regions", "DE")),
+        ("train", "gpus", "largest 4"),
+        "train",
+    ),
+    (
+        "duplicate_site_three_times",
+        _do(_set("sites.1.name", "oslo"), _append("sites", {**ROME, "name": "oslo"})),
+        ("oslo", "more than once"),
+        "oslo",
+    ),
 ]
 
 
@@ -298,8 +336,22 @@ def test_bad_scenario(mutate, words, culprit):
     for w in words:
         assert w in msg, (w, msg)
     assert err.culprit, msg
+    assert names_culprit(err.culprit, msg), (err.culprit, msg)
     if culprit is not None:
         assert err.culprit == culprit, msg
+
+
+def names_culprit(culprit: str, msg: str) -> bool:
+    """Whether ``msg`` names ``culprit``: as it is, by its file name (a path), by its last
+    field (``horizon.start`` → ``'start'``) or as ``job #0`` (``jobs[0]``)."""
+    m = re.fullmatch(r"(\w+)s\[(\d+)\]", culprit)
+    candidates = {
+        culprit,
+        Path(culprit).name,
+        f"'{culprit.rsplit('.', 1)[-1]}'",
+        f"{m[1]} #{m[2]}" if m else culprit,
+    }
+    return any(c.lower() in msg.lower() for c in candidates)
 
 
 def test_culprit_of_a_standalone_site_and_job():
@@ -325,6 +377,9 @@ JOBS_CSV = (
     "name,origin,release,deadline,work_h,gpus,power_kw,state_gb,migratable\n"
     "train,oslo,2024-01-01T00:00:00Z,2024-01-01T04:00:00Z,2,4,3,100,true\n"
     "infer,berlin,2024-01-01T01:00:00Z,2024-01-01T03:00:00Z,1,1,1,5,false\n"
+)
+_EDGE = (
+    '<edge source="oslo" target="berlin"><data key="gbps">10</data><data key="lat">12</data></edge>'
 )
 WAN_GRAPHML = """\
 <?xml version='1.0' encoding='utf-8'?>
@@ -495,6 +550,105 @@ FILE_CASES: list[tuple[str, dict[str, str | bytes | None], tuple[str, ...]]] = [
         ("oslo", "berlin", "gbps"),
     ),
     ("graphml_missing", {"wan.graphml": None}, ("wan.graphml", "does not exist")),
+    ("graphml_empty", {"wan.graphml": ""}, ("wan.graphml", "GraphML")),
+    (
+        "graphml_link_missing",
+        {"wan.graphml": WAN_GRAPHML.replace(_EDGE, "")},
+        ("oslo", "berlin", "no WAN route", "cannot be reached"),
+    ),
+    (
+        "graphml_site_missing",
+        {"wan.graphml": WAN_GRAPHML.replace('"berlin"', '"bern"')},
+        ("berlin", "not a node of the WAN"),
+    ),
+    (
+        "graphml_unknown_attribute",
+        {"wan.graphml": WAN_GRAPHML.replace('attr.name="gbps"', 'attr.name="gbit"')},
+        ("oslo", "berlin", "gbit"),
+    ),
+    ("sites_csv_empty", {"sites.csv": ""}, ("sites.csv", "empty")),
+    ("sites_csv_header_only", {"sites.csv": SITES_CSV.splitlines()[0] + "\n"}, ("sites.csv",)),
+    (
+        "sites_csv_duplicate_name",
+        {"sites.csv": SITES_CSV + "oslo,NO,8,1.1,1\n"},
+        ("oslo", "more than once"),
+    ),
+    (
+        "sites_csv_fractional_gpus",
+        {"sites.csv": SITES_CSV.replace("DE,4", "DE,4.5")},
+        ("berlin", "gpus", "whole"),
+    ),
+    ("timeseries_empty", {"timeseries.csv": ""}, ("timeseries.csv", "empty")),
+    (
+        "timeseries_infinite",
+        {"timeseries.csv": _timeseries().replace("berlin,1,300,0.1", "berlin,1,inf,0.1", 1)},
+        ("berlin", "carbon", "infinite"),
+    ),
+    (
+        "timeseries_one_naive_timestamp",
+        {"timeseries.csv": _timeseries().replace("02:00:00Z,oslo", "02:00:00,oslo")},
+        ("oslo", "2024-01-01T02:00:00", "timezone"),
+    ),
+    (
+        "timeseries_wrong_time_column",
+        {"timeseries.csv": _timeseries().replace("time,", "timestamp,", 1)},
+        ("timeseries.csv", "timestamp"),
+    ),
+    (
+        "timeseries_site_without_rows",
+        {"timeseries.csv": "\n".join(_timeseries().splitlines()[:5]) + "\n"},
+        ("berlin", "no rows"),
+    ),
+    (
+        "jobs_csv_duplicate_name",
+        {"jobs.csv": JOBS_CSV + JOBS_CSV.splitlines()[1] + "\n"},
+        ("train", "more than once"),
+    ),
+    (
+        "jobs_csv_deadline_before_release",
+        {
+            "jobs.csv": JOBS_CSV.replace(
+                "2024-01-01T01:00:00Z,2024-01-01T03:00:00Z",
+                "2024-01-01T03:00:00Z,2024-01-01T01:00:00Z",
+            )
+        },
+        ("infer", "deadline", "not after"),
+    ),
+    (
+        "jobs_csv_work_longer_than_window",
+        {"jobs.csv": JOBS_CSV.replace(",1,1,1,5,false", ",3,1,1,5,false")},
+        ("infer", "work_h", "window"),
+    ),
+    (
+        "jobs_csv_more_gpus_than_any_site",
+        {"jobs.csv": JOBS_CSV.replace(",4,3,100,", ",64,3,100,")},
+        ("train", "gpus", "64"),
+    ),
+    (
+        "jobs_csv_residency_matches_no_site",
+        {
+            "jobs.csv": "\n".join(
+                [
+                    JOBS_CSV.splitlines()[0] + ",allowed_regions",
+                    JOBS_CSV.splitlines()[1] + ",FR|US",
+                    JOBS_CSV.splitlines()[2] + ",",
+                ]
+            )
+            + "\n"
+        },
+        ("train", "allowed_regions", "FR"),
+    ),
+    (
+        "yaml_horizon_typo",
+        _yaml("slot_minutes: 60", "slot_minute: 60"),
+        ("slot_minute", "spelling"),
+    ),
+    (
+        "yaml_top_level_typo",
+        _yaml("jobs: jobs.csv", "jobs: jobs.csv\nwan_shar: 0.5"),
+        ("wan_shar",),
+    ),
+    ("yaml_only_a_comment", {"scenario.yaml": "# nothing here\n"}, ("scenario.yaml", "empty")),
 ]
 
 
@@ -510,6 +664,21 @@ def test_bad_scenario_file(tmp_path, changes, words):
     for w in words:
         assert w in msg, (w, msg)
     assert info.value.culprit, msg
+    assert names_culprit(info.value.culprit, msg), (info.value.culprit, msg)
+
+
+def test_aware_timestamps_with_changing_offsets_are_accepted(tmp_path):
+    # local time across a daylight-saving change (+01:00, then +02:00) is timezone-aware: the
+    # same instants as the UTC file give the same scenario, not a "mixed timezones" error
+    local = {0: "01:00:00+01:00", 1: "03:00:00+02:00", 2: "04:00:00+02:00", 3: "05:00:00+02:00"}
+    text = _timeseries()
+    for h, stamp in local.items():
+        text = text.replace(f"2024-01-01T{h:02d}:00:00Z", f"2024-01-01T{stamp}")
+    (tmp_path / "utc").mkdir()
+    (tmp_path / "local").mkdir()
+    utc = greenopt.load_scenario(_write(tmp_path / "utc", _files()))
+    mixed = greenopt.load_scenario(_write(tmp_path / "local", {**_files(), "timeseries.csv": text}))
+    assert mixed == utc
 
 
 # -- plan() arguments -------------------------------------------------------------------------
@@ -592,4 +761,92 @@ def test_bad_evaluate_deadlines_and_objective(sc):
 
 def test_catalogue_size():
     n = len(SCENARIO_CASES) + len(FILE_CASES) + len(PLAN_CASES) + len(ASSIGNMENT_CASES)
-    assert n >= 50
+    assert n >= 150
+
+
+#: Every kind of bad input issue #7 lists, and the catalogue's cases for it.
+KINDS = {
+    "negative or non-integer capacity": [
+        "negative_site_gpus",
+        "fractional_site_gpus",
+        "sites_csv_negative_gpus",
+        "sites_csv_fractional_gpus",
+    ],
+    "NaN or infinite values in series": [
+        "nan_renewable",
+        "inf_carbon",
+        "timeseries_nan",
+        "timeseries_infinite",
+    ],
+    "naive timestamps": [
+        "naive_start",
+        "naive_release",
+        "timeseries_naive",
+        "timeseries_one_naive_timestamp",
+    ],
+    "deadline before release": ["deadline_before_release", "jobs_csv_deadline_before_release"],
+    "work longer than the window": ["work_longer_than_window", "jobs_csv_work_longer_than_window"],
+    "more GPUs than any allowed site": [
+        "gpus_above_every_site",
+        "gpus_above_every_allowed_site",
+        "jobs_csv_more_gpus_than_any_site",
+    ],
+    "unknown origin site": ["unknown_origin", "jobs_csv_unknown_origin"],
+    "residency that excludes every site": [
+        "residency_excludes_every_site",
+        "jobs_csv_residency_matches_no_site",
+    ],
+    "a site the WAN cannot reach": [
+        "site_unreachable",
+        "site_behind_transit_only",
+        "graphml_link_missing",
+        "graphml_site_missing",
+    ],
+    "zero or missing bandwidth": [
+        "zero_bandwidth",
+        "missing_bandwidth",
+        "graphml_no_gbps",
+        "graphml_zero_gbps",
+    ],
+    "duplicate names": [
+        "duplicate_site",
+        "duplicate_job",
+        "sites_csv_duplicate_name",
+        "jobs_csv_duplicate_name",
+        "duplicate_edge",
+    ],
+    "series that do not cover the horizon": [
+        "short_series",
+        "timeseries_short",
+        "timeseries_site_without_rows",
+    ],
+    "carbon in kg instead of g": ["carbon_in_kg", "timeseries_in_kg"],
+    "unknown keys or typos in YAML": [
+        "yaml_typo_key",
+        "yaml_horizon_typo",
+        "yaml_top_level_typo",
+        "yaml_inline_job_typo",
+        "yaml_inline_wan_typo",
+    ],
+    "empty files": [
+        "empty_yaml",
+        "yaml_only_a_comment",
+        "jobs_csv_empty",
+        "sites_csv_empty",
+        "timeseries_empty",
+        "graphml_empty",
+    ],
+    "wrong column names": [
+        "jobs_csv_unknown_column",
+        "sites_csv_wrong_column",
+        "timeseries_wrong_column",
+        "timeseries_wrong_time_column",
+    ],
+}
+
+
+def test_catalogue_covers_every_kind_the_issue_lists():
+    ids = {c[0] for c in SCENARIO_CASES} | {c[0] for c in FILE_CASES}
+    for kind, cases in KINDS.items():
+        missing = [c for c in cases if c not in ids]
+        assert not missing, (kind, missing)

@@ -15,18 +15,41 @@ from greenopt.scenario import Horizon
 
 
 def to_utc_index(index: pd.Index, what: str) -> pd.DatetimeIndex:
-    """Parse ``index`` as timezone-aware timestamps (naive ones are refused), in UTC."""
+    """Parse ``index`` as timezone-aware timestamps (naive ones are refused), in UTC.
+
+    Offsets may differ from one timestamp to the next (local time across a daylight-saving
+    change, ``+01:00`` then ``+02:00``); a naive or unparsable timestamp is named in the error.
+    """
     try:
         idx = pd.DatetimeIndex(pd.to_datetime(index, utc=False, format="mixed"))
-    except (ValueError, TypeError) as exc:
-        raise ScenarioError(f"{what}: timestamps could not be parsed ({exc})", what) from None
-    if idx.tz is None:
-        raise ScenarioError(
-            f"{what}: timestamps must be timezone-aware (e.g. '2023-06-01T00:00:00Z'); "
-            "naive timestamps are ambiguous",
-            what,
-        )
-    return idx.tz_convert("UTC")
+    except (ValueError, TypeError):
+        idx = None  # mixed offsets, or something unparsable: look at each timestamp
+    if idx is not None and idx.tz is not None:
+        return _no_missing(idx, what).tz_convert("UTC")
+    for value in index:
+        try:
+            stamp = pd.Timestamp(value)
+        except (ValueError, TypeError) as exc:
+            raise ScenarioError(
+                f"{what}: timestamp {value!r} could not be parsed ({exc})", what
+            ) from None
+        if pd.isna(stamp):
+            raise ScenarioError(f"{what}: a timestamp is missing", what)
+        if stamp.tzinfo is None:
+            raise ScenarioError(
+                f"{what}: timestamp {value!r} has no timezone: timestamps must be "
+                "timezone-aware (e.g. '2023-06-01T00:00:00Z'); naive timestamps are ambiguous",
+                what,
+            )
+    # every timestamp is aware, with different offsets
+    return _no_missing(pd.DatetimeIndex(pd.to_datetime(index, utc=True, format="mixed")), what)
+
+
+def _no_missing(idx: pd.DatetimeIndex, what: str) -> pd.DatetimeIndex:
+    if idx.hasnans:
+        k = int(np.flatnonzero(idx.isna())[0])
+        raise ScenarioError(f"{what}: timestamp number {k + 1} is missing", what)
+    return idx
 
 
 def resample_to_horizon(series: pd.Series, horizon: Horizon, what: str = "series") -> np.ndarray:
