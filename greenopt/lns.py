@@ -68,9 +68,9 @@ class Neighbourhoods:
         pool = np.flatnonzero(self.cand[:, s] & (self.first < t0 + width) & (self.end > t0))
         return self._sample(rng, pool, k)
 
-    def related(self, rng: np.random.Generator, k: int) -> np.ndarray:
+    def related(self, rng: np.random.Generator, k: int, around: int | None = None) -> np.ndarray:
         J = len(self.first)
-        j = int(rng.choice(J, p=self.weight / self.weight.sum()))
+        j = int(rng.choice(J, p=self.weight / self.weight.sum())) if around is None else around
         overlap_t = np.minimum(self.end, self.end[j]) - np.maximum(self.first, self.first[j])
         shared = (self.cand & self.cand[j]).sum(axis=1)
         score = np.where((overlap_t > 0) & (shared > 0), overlap_t * shared, 0).astype(float)
@@ -106,6 +106,9 @@ def fix_and_optimise(
     sub_time: float = 2.0,
     stall: int | None = None,
     target: float | None = None,
+    unmet_col: np.ndarray | None = None,
+    polish: Callable[[np.ndarray], np.ndarray | None] | None = None,
+    polish_every: float = math.inf,
     progress: Callable[[LnsResult], None] | None = None,
 ) -> LnsResult:
     """Improve ``start`` (column values of ``cm``) until the time budget is spent.
@@ -115,7 +118,10 @@ def fix_and_optimise(
     ``solve_sub`` solves one sub-MILP (a :class:`StandardForm` with its MIP start). Stops early
     after ``stall`` neighbourhoods in a row without improvement (default: enough to visit every
     job about twice) or when the objective reaches ``target`` (e.g. within the MIP gap of a
-    known bound).
+    known bound). ``unmet_col[j]``: the column of job ``j``'s unmet work (−1: none) — a job left
+    short is the first to get a neighbourhood, since its penalty outweighs everything else.
+    ``polish(v)``: a better ``v`` for the same binaries (an LP over every continuous column),
+    called every ``polish_every`` seconds of search and at the end.
     """
     t0 = time.perf_counter()
     rng = np.random.default_rng(seed)
@@ -129,13 +135,22 @@ def fix_and_optimise(
     stall = stall if stall is not None else max(20, 2 * math.ceil(J / k))
     quiet = 0
     kinds = ("site-window", "related", "site-window", "random")
+    has_unmet = unmet_col is not None and bool(np.any(unmet_col >= 0))
+    last_polish = t0
     while True:
         elapsed = time.perf_counter() - t0
         left = budget_s - elapsed
         if left <= 0.05 or quiet >= stall or (target is not None and best <= target):
             break
+        if polish is not None and time.perf_counter() - last_polish >= polish_every:
+            v, best = _polished(cm, polish, v, best, res, t0)
+            last_polish = time.perf_counter()
+        short = _short_jobs(v, unmet_col) if has_unmet else np.zeros(0, dtype=np.int64)
         kind = kinds[res.iterations % len(kinds)]
-        if kind == "site-window":
+        if len(short):
+            # rotate through the jobs left short: each gets its related jobs freed with it
+            free = hoods.related(rng, k, around=int(short[res.iterations % len(short)]))
+        elif kind == "site-window":
             free = hoods.site_window(rng, k, T)
         elif kind == "related":
             free = hoods.related(rng, k)
@@ -161,17 +176,46 @@ def fix_and_optimise(
                 res.improvements += 1
                 res.history.append((time.perf_counter() - t0, best))
         quiet = 0 if improved else quiet + 1
-        # adapt the neighbourhood size to what the solver closes quickly
-        if status == "optimal" and took < 0.25 * sub_time:
+        # adapt the neighbourhood size to what the solver closes quickly ("feasible": closed
+        # to the sub-MILP's gap; anything else: stopped by the time limit)
+        solved = status in ("optimal", "feasible")
+        if solved and took < 0.25 * sub_time:
             k = min(J, k + max(1, k // 4))
-        elif status != "optimal":
+        elif not solved:
             k = max(2, int(k * 0.75))
         if progress is not None:
             res.values, res.objective = v, best
             progress(res)
+    if polish is not None and not res.interrupted:
+        v, best = _polished(cm, polish, v, best, res, t0)
     res.values, res.objective = v, best
     res.seconds = time.perf_counter() - t0
     return res
+
+
+def _short_jobs(v: np.ndarray, unmet_col: np.ndarray) -> np.ndarray:
+    """Jobs whose unmet-work column is positive in ``v``."""
+    has = np.flatnonzero(unmet_col >= 0)
+    return has[v[unmet_col[has]] > 1e-7]
+
+
+def _polished(
+    cm: StandardForm,
+    polish: Callable[[np.ndarray], np.ndarray | None],
+    v: np.ndarray,
+    best: float,
+    res: LnsResult,
+    t0: float,
+) -> tuple[np.ndarray, float]:
+    better = polish(v)
+    if better is not None:
+        cand = _clean(cm, better)
+        value = cm.objective(cand)
+        if value < best - 1e-9 * max(1.0, abs(best)):
+            res.improvements += 1
+            res.history.append((time.perf_counter() - t0, value))
+            return cand, value
+    return v, best
 
 
 def _solve_neighbourhood(
@@ -222,7 +266,8 @@ def _clean(cm: StandardForm, v: np.ndarray) -> np.ndarray:
 
 
 def neighbourhoods_for(ix: Any) -> Neighbourhoods:
-    """Neighbourhood data from the MILP's index sets (``formulations.sets.IndexSets``)."""
+    """Neighbourhood data from the MILP's index sets (``formulations.sets.IndexSets``); a job is
+    drawn with weight ∝ its energy (work × power)."""
     idx = ix.scenario.index
     cand = np.zeros((ix.J, ix.S), dtype=bool)
     for j, c in enumerate(ix.cand):

@@ -210,6 +210,7 @@ def plan_milp(scenario: Scenario, options: Any) -> Plan:
     background: _Background | None = None
     history: list[tuple[float, float]] = []
     interrupted = False
+    lns_path = False
     start_accepted: bool | None = None
     if mx.n_integer <= bb_max or v0 is None:
         limit = clock.left(reserve=True)
@@ -231,6 +232,7 @@ def plan_milp(scenario: Scenario, options: Any) -> Plan:
                 scenario, obj, options, ix, mx, form, values, clock.left(reserve=True), notes
             )
     else:
+        lns_path = True
         if not presence:
             # the tighter bound LP runs beside fix-and-optimise, each on one core
             background = _Background(
@@ -254,6 +256,16 @@ def plan_milp(scenario: Scenario, options: Any) -> Plan:
             return r.values, r.status, r.interrupted
 
         budget = clock.left(reserve=True)
+        at = np.full(mx.n_cols, -1, dtype=np.int64)
+        at[form.col_index] = np.arange(form.n_cols)
+        unmet_col = np.full(ix.J, -1, dtype=np.int64)
+        if "unmet" in mx.cols:
+            unmet_col = at[mx.cols["unmet"].cols(np.arange(ix.J))]
+
+        def polish(v: np.ndarray) -> np.ndarray | None:
+            left = clock.left(reserve=True)
+            return _polish(form, v, options, None if left is None else 0.5 * left)
+
         lns = fix_and_optimise(
             form,
             column_jobs(ix, mx)[form.col_index],
@@ -266,9 +278,17 @@ def plan_milp(scenario: Scenario, options: Any) -> Plan:
             size=int(params.get("lns_size", 12)),
             sub_time=float(params.get("lns_sub_time", 2.0)),
             target=target,
+            unmet_col=unmet_col,
+            polish=polish,
+            polish_every=max(5.0, 0.15 * budget) if budget is not None else 30.0,
         )
-        solve_s = time.perf_counter() - t_solve
         values, history, interrupted = lns.values, lns.history, lns.interrupted
+        if params.get("bb_after", 0) and not interrupted:
+            res = _branch_and_bound(form, values, options, float(params["bb_after"]), notes)
+            notes.append(f"branch-and-bound after: {res.status} {res.objective} {res.bound}")
+            if res.values is not None and form.objective(res.values) < form.objective(values):
+                values = res.values
+        solve_s = time.perf_counter() - t_solve
         ran_out = budget is not None and lns.seconds >= budget - 0.1
         status = "interrupted" if interrupted else ("time_limit" if ran_out else "feasible")
         notes.append(
@@ -283,9 +303,15 @@ def plan_milp(scenario: Scenario, options: Any) -> Plan:
             notes.append(f"relaxation LP with presence rows: bound {late.bound:.6g}")
     bound = max(bounds) if bounds else None
 
-    if values is not None and not interrupted:
+    if values is not None and not interrupted and background is None and not lns_path:
         left = clock.left()
-        values = _polish(form, values, options, None if left is None else 0.5 * left, notes)
+        better = _polish(form, values, options, None if left is None else 0.5 * left)
+        if better is not None and form.objective(better) < form.objective(values) - 1e-9:
+            notes.append(
+                f"LP polish with the binaries fixed: {form.objective(values):.6g} → "
+                f"{form.objective(better):.6g}"
+            )
+            values = better
 
     # -- 5. read back and score --------------------------------------------------------------
     facts = {
@@ -421,8 +447,8 @@ def _infeasible(scenario: Scenario, options: Any, res: SolveResult) -> Plan:
 
 
 def _polish(
-    form: StandardForm, values: np.ndarray, options: Any, time_limit: float | None, notes: list
-) -> np.ndarray:
+    form: StandardForm, values: np.ndarray, options: Any, time_limit: float | None
+) -> np.ndarray | None:
     """The best continuous part for the incumbent's binaries: an LP with them fixed.
 
     A solver stopped at a relative gap may leave slack that is cheap in the objective but not in
@@ -430,7 +456,7 @@ def _polish(
     optimum removes it (and never costs more: the incumbent is one of its solutions).
     """
     if not np.any(form.integer):
-        return values
+        return None
     fixed = np.round(values[form.integer])
     lb, ub = form.col_lb.copy(), form.col_ub.copy()
     lb[form.integer] = fixed
@@ -439,16 +465,10 @@ def _polish(
     quiet = replace(options, verbose=False, log_file=None)
     res = highs.solve(lp, None, quiet, time_limit, relax=True, log=False)
     if res.status != "optimal" or res.values is None:
-        return values
-    if form.objective(res.values) <= form.objective(values) + 1e-9:
-        polished = res.values.copy()
-        polished[form.integer] = fixed
-        notes.append(
-            f"LP polish with the binaries fixed: {form.objective(values):.6g} → "
-            f"{form.objective(polished):.6g}"
-        )
-        return polished
-    return values
+        return None
+    polished = res.values.copy()
+    polished[form.integer] = fixed
+    return polished
 
 
 class _Background:
