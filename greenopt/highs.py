@@ -18,6 +18,7 @@ from __future__ import annotations
 import math
 import os
 import re
+import sys
 import tempfile
 import threading
 import time
@@ -111,11 +112,40 @@ def compile_pyomo(model: Any) -> StandardForm:
     return StandardForm(c, offset, sp.csc_array(info.A), lb, ub, integer, row_lb, row_ub, col_index)
 
 
+_BANNER_LOCK = threading.Lock()
+_banner_shown = False
+
+
+def new_highs() -> Any:
+    """A ``highspy.Highs``; the first one of the process is made with stdout muted, since HiGHS
+    prints its copyright banner there, before any option can silence it (it would land in the
+    middle of the command line's output and of every batch worker's)."""
+    global _banner_shown
+    import highspy
+
+    if _banner_shown:
+        return highspy.Highs()
+    with _BANNER_LOCK:
+        if _banner_shown:
+            return highspy.Highs()
+        sys.stdout.flush()
+        saved = os.dup(1)
+        try:
+            with open(os.devnull, "w") as null:
+                os.dup2(null.fileno(), 1)
+                h = highspy.Highs()
+        finally:
+            os.dup2(saved, 1)
+            os.close(saved)
+        _banner_shown = True
+        return h
+
+
 @cache
 def highs_version() -> str:
     import highspy
 
-    h = highspy.Highs()
+    h = new_highs()
     return h.version() if hasattr(h, "version") else getattr(highspy, "__version__", "?")
 
 
@@ -143,7 +173,7 @@ def solve(
     t0 = time.perf_counter()
     A = form.A
     integer = np.zeros(form.n_cols, dtype=bool) if relax else form.integer
-    h = highspy.Highs()
+    h = new_highs()
     log_path = None
     if log:
         fd, log_path = tempfile.mkstemp(prefix="greenopt-highs-", suffix=".log")

@@ -42,6 +42,7 @@ from typing import Any
 import numpy as np
 
 from greenopt import highs
+from greenopt.colgen import solve_by_columns
 from greenopt.errors import SolverError
 from greenopt.evaluate import evaluate
 from greenopt.formulations.build import build_matrix, to_pyomo
@@ -70,6 +71,8 @@ BB_MAX_BINARIES = 8_000
 #: The relaxation gets the presence rows (a tighter bound, a larger LP) up to this many columns
 #: when it must be solved before the MILP; above, they are solved beside fix-and-optimise.
 PRESENCE_MAX_COLS = 40_000
+#: The relaxation is solved by column generation above this many columns.
+COLGEN_MIN_COLS = 60_000
 #: A job's LP sites: those carrying at least this share of its LP work.
 LP_SITE_SHARE = 0.05
 #: Share of the time limit (at least ``_RESERVE_MIN_S``) kept back for the final LP polish,
@@ -96,11 +99,41 @@ def solve_relaxation(
     options: Any,
     presence: bool,
     time_limit: float | None,
+    pairs: np.ndarray | None = None,
 ) -> Relaxation:
-    """Solve the LP of :mod:`greenopt.formulations.relaxation` (its optimum bounds every plan)."""
+    """Solve the LP of :mod:`greenopt.formulations.relaxation` (its optimum bounds every plan).
+
+    Above :data:`COLGEN_MIN_COLS` columns (and without the presence rows) it is solved by column
+    generation (:mod:`greenopt.colgen`) from the job-site ``pairs`` ((J, S) bool: e.g. each
+    job's origin and the sites of a start plan): a valid bound after every round, the LP
+    optimum once converged.
+    """
     t0 = time.perf_counter()
     ix, mx = build_relaxation(scenario, objective, deadlines, presence=presence)
     form = highs.from_matrix(mx)
+    xb = mx.cols["x"]
+    if pairs is not None and not presence and mx.n_cols > COLGEN_MIN_COLS:
+        initial = np.ones(mx.n_cols, dtype=bool)
+        for name in ("x", "arr"):
+            block = mx.cols[name]
+            if block.n:
+                initial[block.cols(np.arange(block.n))] = pairs[block.keys[:, 0], block.keys[:, 1]]
+        work_rows = _row_positions(mx, "work")
+        cg = solve_by_columns(
+            form, initial, time_limit=time_limit, threads=options.threads, kept_rows=work_rows
+        )
+        work = None
+        if cg.values is not None:
+            work = np.zeros((ix.J, ix.S))
+            np.add.at(work, (ix.xj, ix.xs), cg.values[xb.cols(np.arange(xb.n))])
+        status = "optimal" if cg.converged else ("time_limit" if cg.bound is not None else "none")
+        return Relaxation(
+            bound=cg.bound,
+            work=work,
+            seconds=time.perf_counter() - t0,
+            status=f"{status} (column generation: {cg.rounds} rounds, {cg.columns} columns)",
+            presence=presence,
+        )
     # interior point beats simplex by ~3× on these degenerate transport-like LPs once large
     lp_options = {"solver": "ipm"} if mx.n_cols > 20_000 else {}
     quiet = replace(options, verbose=False, log_file=None)
@@ -109,9 +142,8 @@ def solve_relaxation(
     )
     work = None
     if res.values is not None and res.status == "optimal":
-        x = res.values[mx.cols["x"].cols(np.arange(mx.cols["x"].n))]
         work = np.zeros((ix.J, ix.S))
-        np.add.at(work, (ix.xj, ix.xs), x)
+        np.add.at(work, (ix.xj, ix.xs), res.values[xb.cols(np.arange(xb.n))])
     return Relaxation(
         bound=res.bound if res.status == "optimal" else None,
         work=work,
@@ -119,6 +151,16 @@ def solve_relaxation(
         status=res.status,
         presence=presence,
     )
+
+
+def _row_positions(mx: Matrix, name: str) -> np.ndarray:
+    """Positions of row block ``name`` among all rows of ``mx`` (in ``row_arrays`` order)."""
+    offset = 0
+    for block_name, block in mx.rows.items():
+        if block_name == name:
+            return offset + np.arange(block.n)
+        offset += block.n
+    raise KeyError(name)
 
 
 def start_plan(scenario: Scenario, options: Any) -> Plan:
@@ -174,19 +216,39 @@ def plan_milp(scenario: Scenario, options: Any) -> Plan:
 
     # -- 2. the relaxation: bound and candidate sites ----------------------------------------
     n_reach = _reachable_columns(scenario)
-    presence = bool(params.get("presence", n_reach <= PRESENCE_MAX_COLS))
-    relax = solve_relaxation(
-        scenario, obj, options.deadlines, options, presence, _fraction(clock, 0.3)
-    )
-    notes.append(
-        f"relaxation LP ({'with' if presence else 'without'} presence rows): {relax.status}, "
-        f"bound {relax.bound}, {relax.seconds:.2f} s"
-    )
-    keep = [set(s) for s in used]
-    if relax.work is not None:
-        share = relax.work / np.maximum(relax.work.sum(axis=1, keepdims=True), 1e-12)
-        for j, row in enumerate(share):
-            keep[j] |= set(np.flatnonzero(row >= LP_SITE_SHARE).tolist())
+    background: _Background | None = None
+    if n_reach > COLGEN_MIN_COLS:
+        # too large to solve before the MILP: candidates from the start plan and the sites'
+        # scores, and the bound by column generation beside the search, on its own core
+        pairs = _candidate_pairs(scenario, obj, used, top=int(params.get("candidates", 2)))
+        keep = [set(np.flatnonzero(row).tolist()) for row in pairs]
+        relax = Relaxation(None, None, 0.0, "solved beside the search", False)
+        background = _Background(
+            lambda: solve_relaxation(
+                scenario,
+                obj,
+                options.deadlines,
+                replace(options, threads=1),
+                False,
+                clock.left(reserve=True),
+                pairs,
+            )
+        )
+        presence = True  # no second bound LP
+    else:
+        presence = bool(params.get("presence", n_reach <= PRESENCE_MAX_COLS))
+        relax = solve_relaxation(
+            scenario, obj, options.deadlines, options, presence, _fraction(clock, 0.3)
+        )
+        notes.append(
+            f"relaxation LP ({'with' if presence else 'without'} presence rows): "
+            f"{relax.status}, bound {relax.bound}, {relax.seconds:.2f} s"
+        )
+        keep = [set(s) for s in used]
+        if relax.work is not None:
+            share = relax.work / np.maximum(relax.work.sum(axis=1, keepdims=True), 1e-12)
+            for j, row in enumerate(share):
+                keep[j] |= set(np.flatnonzero(row >= LP_SITE_SHARE).tolist())
 
     # -- 3. the model, built and compiled once ----------------------------------------------
     bb_max = int(params.get("bb_max", BB_MAX_BINARIES))
@@ -207,7 +269,6 @@ def plan_milp(scenario: Scenario, options: Any) -> Plan:
 
     # -- 4. solve -------------------------------------------------------------------------------
     bound_model: float | None = None
-    background: _Background | None = None
     history: list[tuple[float, float]] = []
     interrupted = False
     lns_path = False
@@ -216,7 +277,8 @@ def plan_milp(scenario: Scenario, options: Any) -> Plan:
         limit = clock.left(reserve=True)
         if whole and ix.restricted and limit is not None:
             limit *= 0.7  # the rest for the bound with every move (below)
-        res = _branch_and_bound(form, v0, options, limit, notes)
+        # warm_start=False: B&B from scratch (fix-and-optimise always starts from a plan)
+        res = _branch_and_bound(form, v0 if options.warm_start else None, options, limit, notes)
         start_accepted = res.start_accepted
         values, status, solve_s = res.values, res.status, res.solve_s
         interrupted = res.interrupted
@@ -300,7 +362,12 @@ def plan_milp(scenario: Scenario, options: Any) -> Plan:
         late = background.result(wait=not ran_out and not interrupted)
         if late is not None and late.bound is not None:
             bounds.append(late.bound)
-            notes.append(f"relaxation LP with presence rows: bound {late.bound:.6g}")
+            notes.append(
+                f"relaxation LP beside the search ({'with' if late.presence else 'without'} "
+                f"presence rows): {late.status}, bound {late.bound:.6g}"
+            )
+        else:
+            notes.append("the relaxation LP beside the search did not finish: no bound")
     bound = max(bounds) if bounds else None
 
     if values is not None and not interrupted and background is None and not lns_path:
@@ -324,7 +391,7 @@ def plan_milp(scenario: Scenario, options: Any) -> Plan:
     if values is not None:
         assignments = read_assignments(ix, mx, form.to_matrix_order(values, mx.n_cols))
         found = evaluate(scenario, assignments, objective=obj, deadlines=options.deadlines)
-        if found.kpis["objective"] <= start.kpis["objective"] + 1e-9:
+        if _no_worse(found, start):
             plan = found
     if plan is start:
         status = "interrupted" if interrupted else "fallback"
@@ -365,10 +432,44 @@ def _fraction(clock: _Clock, share: float) -> float | None:
     return None if left is None else max(share * left, 0.5)
 
 
+def _candidate_pairs(
+    scenario: Scenario, obj: Objective, used: list[set[int]], top: int
+) -> np.ndarray:
+    """(J, S) bool: each job's origin, the sites the start plan uses and its ``top`` allowed
+    sites with the lowest mean :func:`~greenopt.formulations.sets._site_scores` over its window."""
+    from greenopt.formulations.sets import _site_scores
+
+    idx = scenario.index
+    J, S = len(idx.job_names), len(idx.site_names)
+    pairs = np.zeros((J, S), dtype=bool)
+    pairs[np.arange(J), idx.origin] = True
+    for j, sites in enumerate(used):
+        pairs[j, list(sites)] = True
+    scores = _site_scores(scenario, obj)
+    csum = np.concatenate([np.zeros((S, 1)), np.cumsum(scores, axis=1)], axis=1)
+    width = np.maximum(idx.end_slot - idx.first_slot, 1)
+    mean = (csum[:, idx.end_slot] - csum[:, idx.first_slot]) / width  # (S, J)
+    mean = np.where(idx.allowed.T, mean, np.inf)
+    best = np.argsort(mean, axis=0, kind="stable")[:top].T  # (J, top)
+    rows = np.repeat(np.arange(J), best.shape[1])
+    ok = np.isfinite(mean[best.ravel(), rows])
+    pairs[rows[ok], best.ravel()[ok]] = True
+    return pairs & (idx.allowed | (np.arange(S)[None, :] == idx.origin[:, None]))
+
+
 def _reachable_columns(scenario: Scenario) -> int:
     """Run-share columns of the relaxation: Σ_j (sites j may run at) × (slots of its window)."""
     idx = scenario.index
     return int(np.sum(idx.allowed.sum(axis=1) * (idx.end_slot - idx.first_slot)))
+
+
+def _no_worse(found: Plan, start: Plan) -> bool:
+    """Whether the solved plan is at least as good as the start: first by unmet work (under hard
+    deadlines the objective carries no penalty for it), then by objective."""
+    short, was = found.kpis["unmet_work_h"], start.kpis["unmet_work_h"]
+    if abs(short - was) > 1e-6:
+        return short < was
+    return found.kpis["objective"] <= start.kpis["objective"] + 1e-9
 
 
 def _binaries_estimate(scenario: Scenario) -> int:
@@ -513,7 +614,7 @@ def _plan_other(
             objective=obj,
             deadlines=options.deadlines,
         )
-        if found.kpis["objective"] <= start.kpis["objective"] + 1e-9:
+        if _no_worse(found, start):
             plan, status = found, res.status
     bound = res.bound if not ix.restricted else None
     result = evaluate(

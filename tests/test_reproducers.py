@@ -1,8 +1,9 @@
-"""Minimal reproducers of bugs found while testing issue #7, in code owned elsewhere
-(``greenopt/solve.py``, ``greenopt/heuristics/``).
+"""Regression tests of bugs found while testing issue #7 (hard-deadline sweep).
 
-Each is marked ``xfail(strict=True)`` with the diagnosis in its reason: when the bug is fixed
-the test passes, strict xfail turns that into a failure, and the marker should be removed.
+* the MILP kept the greedy start when it left a job undone under hard deadlines: the plans are
+  now compared by unmet work first (``solve._no_worse``);
+* the greedy tried pause-free blocks of one shape only (first slot full): it now also tries the
+  fractional part first, for a first slot with room for only part of the job.
 
 The instance (found by a hard-deadline sweep over the property-test scenarios, then reduced):
 one site ``a`` with 1 GPU, PUE 1, no idle load and ``grid_kw_max`` 2 kW; renewable power 0 kW
@@ -14,7 +15,6 @@ share 1 in slot 1 (4 kWh, all renewable). The soft-deadline MILP finds it.
 from __future__ import annotations
 
 import pandas as pd
-import pytest
 
 import greenopt
 from greenopt import Scenario
@@ -58,18 +58,6 @@ def test_the_instance_is_feasible():
     assert rows == [(0, 0.5), (1, 1.0)]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "solve.py plan_milp (step 5, 'read back and score') keeps the solved plan only if "
-        "evaluate(..., deadlines=options.deadlines).kpis['objective'] <= the start plan's; under "
-        "deadlines='hard' that objective has no unmet-work penalty, so the greedy start that "
-        "leaves job 'j' undone (cheaper: no energy) wins, status 'fallback', and plan() raises "
-        "InfeasibleError for a feasible instance. Reproducer: grid_limited_block() with "
-        "plan(sc, 'milp', deadlines='hard'). Fix: compare by (unmet work, objective), or never "
-        "prefer a start plan with deadline misses under hard deadlines."
-    ),
-)
 def test_hard_deadline_milp_returns_the_plan_that_meets_every_deadline():
     sc = grid_limited_block()
     hard = greenopt.plan(sc, "milp", deadlines="hard")
@@ -77,17 +65,6 @@ def test_hard_deadline_milp_returns_the_plan_that_meets_every_deadline():
     assert greenopt.validate(sc, hard) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "heuristics/greedy.py _place_block prices pause-free blocks of one shape only: first "
-        "share s0 = min(1, arrival cap, work) — 1 at the origin — then full slots, then the "
-        "remainder; a block whose first slot has room for only part of a slot (here the grid "
-        "limit allows share 0.5 in slot 0) is never tried, so the job is left undone although "
-        "that is its only plan. Reproducer: grid_limited_block() with plan(sc, 'greedy'). Fix: "
-        "also try the first share the first slot's room allows (remainder moved to the front)."
-    ),
-)
 def test_greedy_finds_a_block_whose_first_slot_has_room_for_part_of_a_slot():
     sc = grid_limited_block()
     greedy = greenopt.plan(sc, "greedy")

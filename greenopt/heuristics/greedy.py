@@ -167,46 +167,41 @@ def _refine_row(
     shares: np.ndarray,
     cfg: GreedySettings,
 ) -> tuple[Placement | None, bool]:
-    """Make one filled row feasible for its move; returns (placement, inside the domain).
+    """Make one filled row feasible for its moves; returns (placement, inside the domain).
 
-    A row is ``o`` in some leading slots then one destination ``b`` (or ``b`` throughout). The
-    move happens in the first slot the job runs at ``b``: that slot needs link room on the route
-    and grid room for the move's kWh, and its share is capped at ``1 − disruption_h/Δh``.
-    When the chosen arrival slot does not qualify, the arrival is pushed to the next slot that
-    does (earlier ``b`` slots are closed) and the row is refilled.
+    A row gives a site per slot. The job's state moves whenever it runs at a site other than
+    where it last ran (or ``o``, before its first run): that arrival slot needs link room on the
+    route and grid room for the move's kWh, and its share is capped at ``1 − disruption_h/Δh``.
+    An arrival slot that does not qualify is capped (or closed, so that the arrival moves to the
+    next slot the job runs at that site) and the row is refilled, until every arrival qualifies.
     """
     cap = st.max_share(j, row_sites, slots)
-    dest = row_sites != o
-    if dest.any():
-        b = int(row_sites[np.argmax(dest)])
-        m_b = min(1.0, st.arrival_cap(j, o, b))
-        # share cap of the arrival slot: disruption, and grid room left after the move's kWh
-        e_full = st.full_kwh[j, b]
-        room = np.maximum(st.ren_left[b, slots], 0.0) + st.grid_room(b, slots) - st.mig_kwh[j]
-        lim = np.minimum(m_b, room / e_full if e_full > 0 else np.where(room >= 0, 1.0, 0.0))
-        lim = np.minimum(lim, cap)
-        valid = dest & st.link_room_slots(j, o, b, int(slots[0]), int(slots[-1]) + 1)
-        valid &= lim > MIN_SHARE
-        for _ in range(6):
-            run = shares > MIN_SHARE
-            at_b = np.flatnonzero(run & dest)
-            if at_b.size == 0:
-                break
-            c = int(at_b[0])
-            if valid[c] and shares[c] <= lim[c] + EPS:
-                break
-            nxt = np.flatnonzero(valid[c:])
-            cap = cap.copy()
-            if nxt.size == 0:  # no slot to arrive in: the row stays at the origin
-                cap[dest] = 0.0
-            else:
-                c2 = c + int(nxt[0])
-                cap[dest & (np.arange(len(cap)) < c2)] = 0.0
-                cap[c2] = lim[c2]
-            sh, _, _ = _fill(st, j, row_sites[None, :], slots, need, cap[None, :])
-            shares = sh[0]
-        else:
+    for _ in range(10):
+        run = np.flatnonzero(shares > MIN_SHARE)
+        if run.size == 0:
             return None, True
+        at = row_sites[run]
+        prev = np.empty_like(at)
+        prev[0] = o
+        prev[1:] = at[:-1]
+        fix = None
+        for r in np.flatnonzero(prev != at).tolist():
+            c, a, b = int(run[r]), int(prev[r]), int(at[r])
+            lim = min(float(cap[c]), _arrival_limit(st, j, a, b, int(slots[c])))
+            if lim <= MIN_SHARE or not st.link_room(j, a, b, int(slots[c])):
+                fix = (c, 0.0)
+            elif shares[c] > lim + EPS:
+                fix = (c, lim)
+            if fix is not None:
+                break
+        if fix is None:
+            break
+        cap = cap.copy()
+        cap[fix[0]] = fix[1]
+        sh, _, _ = _fill(st, j, row_sites[None, :], slots, need, cap[None, :])
+        shares = sh[0]
+    else:
+        return None, True
     run = shares > MIN_SHARE
     p = placement(j, slots[run], row_sites[run], np.minimum(shares[run], cap[run]))
     if len(p) == 0:
@@ -214,6 +209,17 @@ def _refine_row(
     if not cfg.domain:
         return p, True
     return p, _in_domain(st, p, cfg.alpha)
+
+
+def _arrival_limit(st: CapacityState, j: int, a: int, b: int, t: int) -> float:
+    """Largest share of job ``j`` in slot ``t`` it arrives in at ``b`` from ``a``: the move's
+    disruption, and the grid room left at ``b`` once the move's kWh are in."""
+    m = min(1.0, st.arrival_cap(j, a, b))
+    e_full = float(st.full_kwh[j, b])
+    room = max(float(st.ren_left[b, t]), 0.0) + float(st.grid_room(b, t)) - float(st.mig_kwh[j])
+    if e_full > 0:
+        return min(m, room / e_full)
+    return m if room >= 0 else 0.0
 
 
 def _in_domain(st: CapacityState, p: Placement, alpha: float) -> bool:
@@ -254,10 +260,11 @@ def _place_preemptible(
         rows.append(_split_rows(st, j, o, cand, f, e, cfg.split_sites))
     sites = np.concatenate(rows, axis=0) if len(rows) > 1 else rows[0]
     shares, filled, approx = _fill(st, j, sites, slots, need)
-    # rank by approximate objective: −U per slot-share placed dominates
+    # rank by approximate objective: −U per slot-share placed dominates; each site change of
+    # the row is at least one migration penalty (its energy is left out: renewable may pay it)
     score = approx - st.unmet * st.dt * filled
-    moves = (sites[:, 0] != o).astype(float) * st.objective.migration_penalty
-    score = score + moves
+    changes = (sites[:, 0] != o).astype(float) + (sites[:, 1:] != sites[:, :-1]).sum(axis=1)
+    score = score + changes * st.objective.migration_penalty
     order = np.argsort(score, kind="stable")
     best: tuple[float, Placement] | None = None
     rescue: tuple[float, Placement] | None = None
@@ -291,10 +298,16 @@ def _place_preemptible(
 def _split_rows(
     st: CapacityState, j: int, o: int, cand: np.ndarray, f: int, e: int, k: int
 ) -> np.ndarray:
-    """Rows 'origin before t_m, b from t_m' for starts t_m of renewable windows at b."""
+    """Rows that follow renewable windows: for each window ``[t1, t2)`` of the ``k`` sites with
+    most renewable left in the job's window, 'home before ``t1``, ``b`` from ``t1``' and
+    'home, ``b`` during the window, home after' — home being the origin and the candidate whose
+    grid is cheapest over the window (where the job waits out the rest of the day)."""
+    W = e - f
+    if not bool(np.isin(o, cand)):
+        return np.zeros((0, W), dtype=np.int64)
     dest = cand[cand != o]
-    if dest.size == 0 or not bool(np.isin(o, cand)):
-        return np.zeros((0, e - f), dtype=np.int64)
+    if dest.size == 0:
+        return np.zeros((0, W), dtype=np.int64)
     ren = st.ren_left[dest, f:e]
     if dest.size > k:  # the destinations with most renewable left in the window
         keep = np.argsort(-np.maximum(ren, 0).sum(axis=1), kind="stable")[:k]
@@ -302,27 +315,54 @@ def _split_rows(
     on = ren > EPS
     starts = on.copy()
     starts[:, 1:] &= ~on[:, :-1]
-    starts[:, 0] = False  # a start at f is the single-site row
-    di, ti = np.nonzero(starts)
+    ends = on.copy()
+    ends[:, :-1] &= ~on[:, 1:]
+    di, t1 = np.nonzero(starts)
+    _, t2 = np.nonzero(ends)  # row-major: the k-th end belongs to the k-th start
     if di.size == 0:
-        return np.zeros((0, e - f), dtype=np.int64)
-    cols = np.arange(e - f)[None, :]
-    return np.where(cols < ti[:, None], o, dest[di][:, None]).astype(np.int64)
+        return np.zeros((0, W), dtype=np.int64)
+    clean = int(cand[np.argmin(st.coef[cand, f:e].mean(axis=1))])
+    homes = [o] if clean == o else [o, clean]
+    cols = np.arange(W)[None, :]
+    out = []
+    b = dest[di][:, None]
+    inside = (cols >= t1[:, None]) & (cols <= t2[:, None])
+    for h in homes:
+        split = np.where(cols < t1[:, None], h, b)
+        out.append(split[t1 > 0] if h == o else split)
+        detour = np.where(inside, b, h)
+        out.append(detour[t2 < W - 1])
+    rows = np.concatenate(out, axis=0).astype(np.int64)
+    # a row that never leaves home is the single-site row already priced
+    return rows[(rows != rows[:, :1]).any(axis=1) | (rows[:, 0] != o)]
 
 
 def _place_block(
     st: CapacityState, j: int, f: int, e: int, o: int, cand: np.ndarray, cfg: GreedySettings
 ) -> Placement | None:
-    """A pause-free block at one site: price every (site, start) at once, take the cheapest."""
+    """A pause-free block at one site: price every (site, start, shape) at once, take the cheapest.
+
+    Two shapes per site: the first slot as full as the arrival allows, full slots, the remainder
+    last; or the fractional part first (a slot with room for only part of the job), then full
+    slots.
+    """
     if cand.size == 0:
         return None
-    # the run's shape per site: first share s0 (≤ the arrival cap), full slots, remainder
     need = st.remaining_h(j) / st.dt
     m = np.where(cand == o, 1.0, 1.0 - st.net.disruption_h[j, o, cand] / st.dt)
+    # shape A: first share s0 (≤ the arrival cap), full slots, remainder
     s0 = np.minimum(np.minimum(1.0, m), need)
     rest = need - s0
     full = np.floor(rest + 1e-9)
     rem = np.where(rest - full > MIN_SHARE, rest - full, 0.0)
+    # shape B: the fractional part first, then full slots
+    whole = float(np.floor(need + 1e-9))
+    frac = np.full(cand.shape, need - whole)
+    b_ok = (frac > MIN_SHARE) & (frac <= m + EPS) & (need > 1.0)
+    cand = np.concatenate([cand, cand[b_ok]])
+    s0 = np.concatenate([s0, frac[b_ok]])
+    rem = np.concatenate([rem, np.zeros(int(b_ok.sum()))])
+    full = np.concatenate([full, np.full(int(b_ok.sum()), whole)])
     length = (1 + full + (rem > 0)).astype(np.int64)
     usable = (s0 > MIN_SHARE) & (length <= e - f)
     scores: list[np.ndarray] = []  # per group: (G, n) score, inf where infeasible
@@ -423,6 +463,7 @@ def greedy_state(
         if p is not None:
             st.commit(p, check=False)
     improve(st, order, cfg, cfg.passes)
+    repair_short(st, order, cfg)
     return st
 
 
@@ -461,6 +502,65 @@ def improve(
         if changed == 0:
             break
     return moved
+
+
+def repair_short(
+    st: CapacityState, order: np.ndarray, settings: GreedySettings, blockers: int = 16
+) -> int:
+    """Make room for jobs left short of their work; returns how many were helped.
+
+    A job the passes could not fit is blocked by others using its sites during its window. Up to
+    ``blockers`` of them (those with the most GPU-time there, weighted by their own slack, so
+    the ones that can go elsewhere) are taken out with it; the short job is placed first, then
+    the others again in urgency order. The change is kept only when the objective falls — the
+    sum of each placement's marginal cost against the state it was priced in, which is the
+    exact change of the objective whatever the order.
+    """
+    idx = st.idx
+    rank = np.empty(len(order), dtype=np.int64)
+    rank[order] = np.arange(len(order))
+    slack = (idx.end_slot - idx.first_slot) * idx.dt_h - idx.work_h
+    helped = 0
+    for j in order.tolist():
+        if st.remaining_h(j) <= 1e-9 or (st.last_slot[j] >= 0 and not idx.preemptible[j]):
+            continue
+        f, e = int(idx.first_slot[j]), int(idx.end_slot[j])
+        sites = idx.allowed[j] & st.can_move(j, int(idx.origin[j]))
+        weight = np.zeros(st.J)
+        for k in range(st.J):
+            for p in st.placements(k):
+                hit = sites[p.sites] & (p.slots >= f) & (p.slots < e)
+                if k != j and hit.any():
+                    weight[k] += float(idx.gpus[k] * p.shares[hit].sum()) * (1.0 + slack[k])
+        chosen = np.argsort(-weight, kind="stable")[:blockers]
+        chosen = chosen[weight[chosen] > 0]
+        if chosen.size == 0:
+            continue
+        group = [j, *sorted(chosen.tolist(), key=lambda k: rank[k])]
+        old = {k: st.release(k) for k in group}
+        before = 0.0
+        for k in group:  # the old placements, priced back in: the objective as it was
+            for q in old[k]:
+                before += st.cost(q)
+                st.commit(q, check=False)
+        for k in group:
+            st.release(k)
+        after, new = 0.0, {}
+        for k in group:
+            p = place_job(st, k, 0, settings)
+            if p is not None:
+                after += st.cost(p)
+                st.commit(p, check=False)
+            new[k] = p
+        if after < before - 1e-9 * max(1.0, abs(before)):
+            helped += 1
+            continue
+        for k in group:
+            st.release(k)
+        for k in group:
+            for q in old[k]:
+                st.commit(q, check=False)
+    return helped
 
 
 def greedy_assignments(
