@@ -141,6 +141,41 @@ def new_highs() -> Any:
         return h
 
 
+def pass_model_seconds(form: StandardForm) -> float:
+    """Seconds highspy takes to receive ``form`` (``passModel``), without solving it."""
+    h = new_highs()
+    h.setOptionValue("output_flag", False)
+    t0 = time.perf_counter()
+    h.passModel(_highs_lp(form, form.integer))
+    return time.perf_counter() - t0
+
+
+def _highs_lp(form: StandardForm, integer: np.ndarray) -> Any:
+    """``form`` as a ``highspy.HighsLp`` (column-wise matrix), ``integer`` its integrality."""
+    import highspy
+
+    A = form.A
+    lp = highspy.HighsLp()
+    lp.num_col_ = int(A.shape[1])
+    lp.num_row_ = int(A.shape[0])
+    lp.col_cost_ = np.asarray(form.c, dtype=float)
+    lp.col_lower_ = np.asarray(form.col_lb, dtype=float)
+    lp.col_upper_ = np.asarray(form.col_ub, dtype=float)
+    lp.row_lower_ = np.asarray(form.row_lb, dtype=float)
+    lp.row_upper_ = np.asarray(form.row_ub, dtype=float)
+    lp.offset_ = float(form.offset)
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    lp.a_matrix_.start_ = A.indptr.astype(np.int32)
+    lp.a_matrix_.index_ = A.indices.astype(np.int32)
+    lp.a_matrix_.value_ = A.data.astype(float)
+    lp.a_matrix_.num_col_ = lp.num_col_
+    lp.a_matrix_.num_row_ = lp.num_row_
+    if np.any(integer):
+        kinds = np.where(integer, highspy.HighsVarType.kInteger, highspy.HighsVarType.kContinuous)
+        lp.integrality_ = kinds.tolist()
+    return lp
+
+
 @cache
 def highs_version() -> str:
     import highspy
@@ -171,7 +206,6 @@ def solve(
     import highspy
 
     t0 = time.perf_counter()
-    A = form.A
     integer = np.zeros(form.n_cols, dtype=bool) if relax else form.integer
     h = new_highs()
     log_path = None
@@ -195,24 +229,7 @@ def solve(
     merged = {**(highs_options or {}), **(options.params.get("highs_options", {}) or {})}
     for key, value in merged.items():
         h.setOptionValue(key, value)
-    lp = highspy.HighsLp()
-    lp.num_col_ = int(A.shape[1])
-    lp.num_row_ = int(A.shape[0])
-    lp.col_cost_ = np.asarray(form.c, dtype=float)
-    lp.col_lower_ = np.asarray(form.col_lb, dtype=float)
-    lp.col_upper_ = np.asarray(form.col_ub, dtype=float)
-    lp.row_lower_ = np.asarray(form.row_lb, dtype=float)
-    lp.row_upper_ = np.asarray(form.row_ub, dtype=float)
-    lp.offset_ = float(form.offset)
-    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-    lp.a_matrix_.start_ = A.indptr.astype(np.int32)
-    lp.a_matrix_.index_ = A.indices.astype(np.int32)
-    lp.a_matrix_.value_ = A.data.astype(float)
-    lp.a_matrix_.num_col_ = lp.num_col_
-    lp.a_matrix_.num_row_ = lp.num_row_
-    if np.any(integer):
-        kinds = np.where(integer, highspy.HighsVarType.kInteger, highspy.HighsVarType.kContinuous)
-        lp.integrality_ = kinds.tolist()
+    lp = _highs_lp(form, integer)
     h.passModel(lp)
     if start is not None and np.any(integer):
         sol = highspy.HighsSolution()

@@ -70,6 +70,9 @@ class Plan:
     solver_objective: float | None = None
     start_accepted: bool | None = None
     history: list[tuple[float, float]] = field(default_factory=list)
+    #: MILP only: seconds of each build step (``matrix_s``, ``pyomo_s``, ``compile_s``) and the
+    #: model's size (``binaries``, ``columns``)
+    timings: dict[str, float] = field(default_factory=dict)
 
     @property
     def solver_facts(self) -> dict[str, Any]:

@@ -60,7 +60,9 @@ class GreedySettings:
     ``split_sites``: destinations tried for splits (those with most renewable left);
     ``shortlist``: when set, only the origin and this many sites with the cheapest full-share
     slots in the window are priced (the online planner's speed knob); ``passes``: rounds of
-    re-placement after the first pass (:func:`improve`; 0 gives the one-pass greedy).
+    re-placement after the first pass (:func:`improve`): 0, the default, is the one-pass greedy
+    (≤ 1 s on 2000 jobs × 20 sites × 96 slots); each pass costs about as much again and gives a
+    better plan (the MILP's start uses 2).
     """
 
     alpha: float = 0.1
@@ -70,7 +72,7 @@ class GreedySettings:
     top_k: int = 3
     split_sites: int = 4
     shortlist: int | None = None
-    passes: int = 2
+    passes: int = 0
 
     @classmethod
     def from_params(cls, params: dict) -> GreedySettings:
