@@ -236,8 +236,18 @@ def plan(
     if solver_log is not None:
         solver_log.parent.mkdir(parents=True, exist_ok=True)
         kwargs["log_file"] = str(solver_log)
-    with console.status(f"Solving with {opts['method']} ..."):
-        result = greenopt.plan(sc, opts["method"], verbose=verbose, **kwargs, **opts["params"])
+    with console.status(f"Solving with {opts['method']} ...") as status:
+
+        def progress(seconds: float, objective: float, bound: float | None) -> None:
+            gap = "" if bound is None else f", bound {bound:.6g}"
+            status.update(
+                f"Solving with {opts['method']} ... {seconds:.0f} s, best plan {objective:.6g}{gap}"
+            )
+
+        extra = {"progress": progress} if opts["method"] == "milp" else {}
+        result = greenopt.plan(
+            sc, opts["method"], verbose=verbose, **kwargs, **opts["params"], **extra
+        )
     violations = greenopt.validate(sc, result)
     with console.status(f"Writing {out} ..."):
         written = _write_staged(

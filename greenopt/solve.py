@@ -196,7 +196,9 @@ def plan_milp(scenario: Scenario, options: Any) -> Plan:
     ``options.params``: ``bb_max`` (binaries up to which branch-and-bound solves the whole
     model), ``handoff="direct"`` (skip Pyomo; the benchmark's comparison), ``lns_size`` and
     ``lns_sub_time`` (jobs per neighbourhood and seconds per sub-MILP of fix-and-optimise),
-    ``presence`` (force the relaxation's presence rows on or off), ``highs_options``.
+    ``presence`` (force the relaxation's presence rows on or off), ``highs_options``,
+    ``progress`` (called as ``progress(seconds, best objective, bound or None)`` while
+    fix-and-optimise improves the plan — the command line shows it).
     """
     clock = _Clock(options.time_limit)
     obj = Objective.of(options.objective)
@@ -211,6 +213,7 @@ def plan_milp(scenario: Scenario, options: Any) -> Plan:
 
         precheck_hard(scenario)
     notes: list[str] = []
+    report = params.get("progress")
     start = start_plan(scenario, options)
     used = _sites_used(scenario, start)
     if solver != "highs":
@@ -356,6 +359,9 @@ def plan_milp(scenario: Scenario, options: Any) -> Plan:
             unmet_col=unmet_col,
             polish=polish,
             polish_every=max(5.0, 0.15 * budget) if budget is not None else 30.0,
+            progress=None
+            if report is None
+            else lambda r: report(clock.elapsed(), r.objective, relax.bound),
         )
         values, history, interrupted = lns.values, lns.history, lns.interrupted
         if params.get("bb_after", 0) and not interrupted:

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from greenopt.bench import plots as bench_plots
@@ -106,14 +107,41 @@ def _build(inst: Instance) -> tuple[Scenario | None, float, str | None]:
 def _progress_rows(row: dict[str, Any], base: Path | None = None) -> pd.DataFrame:
     """The parsed HiGHS log of one result row (``log_file`` relative to ``base`` if given)."""
     log = row.get("log_file")
-    if not isinstance(log, str) or not log:
+    progress = pd.DataFrame(columns=LOG_COLUMNS)
+    if isinstance(log, str) and log:
+        progress, _ = parse_highs_log(read_log_text(base / log if base is not None else log))
+    history = row.get("history")
+    if progress.empty and isinstance(history, str) and history:
+        progress = _history_rows(json.loads(history), row.get("bound"))
+    if progress.empty:
         return pd.DataFrame(columns=PROGRESS_COLUMNS)
-    progress, _ = parse_highs_log(read_log_text(base / log if base is not None else log))
     progress.insert(0, "key", f"{row['instance']}#{row['seed']}")
     progress.insert(0, "label", row["label"])
     progress.insert(0, "seed", row["seed"])
     progress.insert(0, "instance", row["instance"])
     return progress[PROGRESS_COLUMNS]
+
+
+def _history_rows(history: list[list[float]], bound: float | None) -> pd.DataFrame:
+    """Fix-and-optimise's incumbent over time as log rows, its gap against the final bound."""
+    rows = []
+    for t, value in history:
+        gap = None
+        if bound is not None and np.isfinite(bound):
+            gap = (value - bound) / max(abs(value), 1e-9)
+        rows.append(
+            {
+                "run": 0,
+                "source": "F",
+                "nodes": np.nan,
+                "best_bound": bound,
+                "best_sol": value,
+                "gap": gap,
+                "time_s": t,
+                "elapsed_s": t,
+            }
+        )
+    return pd.DataFrame(rows, columns=LOG_COLUMNS)
 
 
 def progress_table(rows: list[dict[str, Any]], base: Path | None = None) -> pd.DataFrame:

@@ -9,6 +9,7 @@ memory and, for HiGHS, the path of its log. A method that raises is a row too (`
 
 from __future__ import annotations
 
+import json
 import math
 import traceback
 from pathlib import Path
@@ -77,6 +78,7 @@ COLUMNS = [
     "carbon_cut_vs_run_now",
     "grid_cut_vs_run_now",
     "log_file",
+    "history",
     "notes",
 ]
 
@@ -180,6 +182,8 @@ def run_one(
     )
     if run.method == "milp":
         row["solver"] = p.solver or run.solver
+        # fix-and-optimise has no branch-and-bound log: its incumbent over time instead
+        row["history"] = json.dumps([[round(t, 3), v] for t, v in p.history]) if p.history else None
         gap = row["gap"]
         reached = gap is not None and gap <= options.mip_gap * 1.001 + 1e-9
         row["time_to_gap_s"] = p.wall_s if reached else None
