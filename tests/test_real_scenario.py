@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -19,12 +17,8 @@ DAYS = ["2022-06-21", "2023-01-15", "2023-09-10"]
 
 @pytest.mark.realdata
 @pytest.mark.parametrize("day", DAYS)
-def test_real_days_are_valid_and_fast(data_dir, day):
-    build_real_scenario(data_dir, DAYS[0], n_jobs=20)  # warm the file caches once
-    t0 = time.perf_counter()
+def test_real_days_are_valid(data_dir, day):
     sc = build_real_scenario(data_dir, day)
-    elapsed = time.perf_counter() - t0
-    assert elapsed < 5.0, f"building {day} took {elapsed:.2f} s"
     assert len(sc.sites) >= 6 and len(sc.jobs) >= 300
     assert sc.horizon.slots == 24 and pd.Timestamp(sc.horizon.start) == pd.Timestamp(day, tz="UTC")
     idx = sc.index
