@@ -220,6 +220,20 @@ def plan_milp(scenario: Scenario, options: Any) -> Plan:
         return _plan_other(scenario, options, obj, start, used, clock, notes)
 
     # -- 2. the relaxation: bound and candidate sites ----------------------------------------
+    def beside(presence_rows: bool, pairs: np.ndarray | None = None) -> _Background:
+        """The relaxation solved in a second thread, on one core, until the time is up."""
+        return _Background(
+            lambda: solve_relaxation(
+                scenario,
+                obj,
+                options.deadlines,
+                replace(options, threads=1),
+                presence_rows,
+                clock.left(reserve=True),
+                pairs,
+            )
+        )
+
     n_reach = _reachable_columns(scenario)
     background: _Background | None = None
     if n_reach > COLGEN_MIN_COLS:
@@ -228,17 +242,7 @@ def plan_milp(scenario: Scenario, options: Any) -> Plan:
         pairs = _candidate_pairs(scenario, obj, used, top=int(params.get("candidates", 2)))
         keep = [set(np.flatnonzero(row).tolist()) for row in pairs]
         relax = Relaxation(None, None, 0.0, "solved beside the search", False)
-        background = _Background(
-            lambda: solve_relaxation(
-                scenario,
-                obj,
-                options.deadlines,
-                replace(options, threads=1),
-                False,
-                clock.left(reserve=True),
-                pairs,
-            )
-        )
+        background = beside(False, pairs)
         presence = True  # no second bound LP
     else:
         presence = bool(params.get("presence", n_reach <= PRESENCE_MAX_COLS))
@@ -313,16 +317,7 @@ def plan_milp(scenario: Scenario, options: Any) -> Plan:
         lns_path = True
         if not presence:
             # the tighter bound LP runs beside fix-and-optimise, each on one core
-            background = _Background(
-                lambda: solve_relaxation(
-                    scenario,
-                    obj,
-                    options.deadlines,
-                    replace(options, threads=1),
-                    True,
-                    clock.left(reserve=True),
-                )
-            )
+            background = beside(True)
         target = None
         if relax.bound is not None:
             target = relax.bound + options.mip_gap * abs(relax.bound)
