@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from greenopt.highs import StandardForm, new_highs
+from greenopt.highs import Cancel, StandardForm, new_highs
 
 
 @dataclass
@@ -50,6 +50,7 @@ def solve_by_columns(
     batch: int | None = None,
     tol: float = 1e-6,
     kept_rows: np.ndarray | None = None,
+    cancel: Cancel | None = None,
 ) -> ColumnGenerationResult:
     """Solve the LP ``form`` from the columns ``initial`` (bool mask) by column generation.
 
@@ -69,6 +70,8 @@ def solve_by_columns(
     inside = np.asarray(initial, dtype=bool).copy()
     batch = batch or max(2000, int(0.04 * n))
     h = new_highs()
+    if cancel is not None:
+        cancel.register(h)
     h.setOptionValue("output_flag", False)
     if threads:
         h.setOptionValue("threads", int(threads))
@@ -99,7 +102,7 @@ def solve_by_columns(
     AT = A.T.tocsr()
     while True:
         left = None if time_limit is None else time_limit - (time.perf_counter() - t0)
-        if left is not None and left <= 0.05:
+        if (left is not None and left <= 0.05) or (cancel is not None and cancel.cancelled):
             break
         if left is not None:
             h.setOptionValue("time_limit", float(left))

@@ -116,6 +116,30 @@ _BANNER_LOCK = threading.Lock()
 _banner_shown = False
 
 
+class Cancel:
+    """A way to stop HiGHS solves running in another thread (``cancel()``); each solve given
+    this token registers its ``Highs`` here. A solve left running when the process exits would
+    abort it ('terminate called without an active exception')."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._solvers: list[Any] = []
+        self.cancelled = False
+
+    def register(self, h: Any) -> None:
+        h.HandleUserInterrupt = True
+        with self._lock:
+            self._solvers.append(h)
+            if self.cancelled:
+                h.cancelSolve()
+
+    def cancel(self) -> None:
+        with self._lock:
+            self.cancelled = True
+            for h in self._solvers:
+                h.cancelSolve()
+
+
 def new_highs() -> Any:
     """A ``highspy.Highs``; the first one of the process is made with stdout muted, since HiGHS
     prints its copyright banner there, before any option can silence it (it would land in the
@@ -196,6 +220,7 @@ def solve(
     duals: bool = False,
     mip_gap: float | None = None,
     highs_options: dict[str, Any] | None = None,
+    cancel: Cancel | None = None,
 ) -> SolveResult:
     """Solve ``form`` with HiGHS.
 
@@ -208,6 +233,8 @@ def solve(
     t0 = time.perf_counter()
     integer = np.zeros(form.n_cols, dtype=bool) if relax else form.integer
     h = new_highs()
+    if cancel is not None:
+        cancel.register(h)
     log_path = None
     if log:
         fd, log_path = tempfile.mkstemp(prefix="greenopt-highs-", suffix=".log")

