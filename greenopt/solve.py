@@ -354,7 +354,7 @@ def plan_milp(scenario: Scenario, options: Any) -> Plan:
 
         def polish(v: np.ndarray) -> np.ndarray | None:
             left = clock.left(reserve=True)
-            return _polish(form, v, options, None if left is None else 0.5 * left)
+            return highs.polish(form, v, options, None if left is None else 0.5 * left)
 
         lns = fix_and_optimise(
             form,
@@ -403,7 +403,7 @@ def plan_milp(scenario: Scenario, options: Any) -> Plan:
 
     if values is not None and not interrupted and background is None and not lns_path:
         left = clock.left()
-        better = _polish(form, values, options, None if left is None else 0.5 * left)
+        better = highs.polish(form, values, options, None if left is None else 0.5 * left)
         if better is not None and form.objective(better) < form.objective(values) - 1e-9:
             notes.append(
                 f"LP polish with the binaries fixed: {form.objective(values):.6g} → "
@@ -577,31 +577,6 @@ def _infeasible(scenario: Scenario, options: Any, res: SolveResult) -> Plan:
 
         raise explain_hard(scenario, options)
     raise SolverError(f"{res.solver} reports the soft-deadline model infeasible")
-
-
-def _polish(
-    form: StandardForm, values: np.ndarray, options: Any, time_limit: float | None
-) -> np.ndarray | None:
-    """The best continuous part for the incumbent's binaries: an LP with them fixed.
-
-    A solver stopped at a relative gap may leave slack that is cheap in the objective but not in
-    the KPIs — a job short by seconds of work is a deadline miss. Given the binaries, the LP
-    optimum removes it (and never costs more: the incumbent is one of its solutions).
-    """
-    if not np.any(form.integer):
-        return None
-    fixed = np.round(values[form.integer])
-    lb, ub = form.col_lb.copy(), form.col_ub.copy()
-    lb[form.integer] = fixed
-    ub[form.integer] = fixed
-    lp = replace(form, col_lb=lb, col_ub=ub)
-    quiet = replace(options, verbose=False, log_file=None)
-    res = highs.solve(lp, None, quiet, time_limit, relax=True, log=False)
-    if res.status != "optimal" or res.values is None:
-        return None
-    polished = res.values.copy()
-    polished[form.integer] = fixed
-    return polished
 
 
 class _Background:

@@ -154,3 +154,45 @@ def test_state_cost_uses_renewable_first_and_the_objective():
     assert green == pytest.approx(lat[0])  # 2.8 kWh all renewable
     assert grey == pytest.approx(lat[1] + 2.8 * 400 / 1000)
     assert np.all(st.window_hours_rows(np.array([0]))[0] == [1.0, 0.0])
+
+
+# -- LP re-timing (greenopt.heuristics.retime) -------------------------------------------------
+@pytest.mark.parametrize("seed", [0, 1, 2, 3])
+def test_retime_keeps_sites_and_is_never_worse(seed):
+    from greenopt.heuristics.retime import sites_used
+
+    sc = synthetic_scenario(30, 4, 24, seed=seed)
+    g = greenopt.plan(sc, method="greedy", passes=2)
+    r = greenopt.plan(sc, method="greedy", passes=2, retime=True)
+    _valid(sc, r)
+    assert r.kpis["unmet_work_h"] <= g.kpis["unmet_work_h"] + 1e-6
+    assert r.objective <= g.objective + 1e-9
+    # the greedy's moves stay, and its sites (a job may also run at its origin before its move)
+    key = ["job", "slot", "src", "dst"]
+    pd.testing.assert_frame_equal(r.migrations[key], g.migrations[key])
+    origin = [sc.index.site_pos[j.origin] for j in sc.jobs]
+    used_r, used_g = sites_used(sc, r.assignments), sites_used(sc, g.assignments)
+    assert all(a <= b | {o} for a, b, o in zip(used_r, used_g, origin, strict=True))
+    assert any(n.startswith("LP re-timing") for n in r.notes)
+
+
+def test_retime_recovers_curtailed_renewable_on_a_known_instance():
+    sc = synthetic_scenario(30, 4, 24, seed=1)
+    g = greenopt.plan(sc, method="greedy", passes=2)
+    r = greenopt.plan(sc, method="greedy", passes=2, retime=True)
+    best = greenopt.plan(sc, method="milp", mip_gap=1e-6, time_limit=60)
+    assert best.status == "optimal"
+    # measured: greedy 73.43, re-timed 67.33, optimum 65.80 (kg CO2)
+    assert r.objective < g.objective - 0.05 * g.objective
+    assert r.objective >= best.objective - 1e-6
+    assert r.kpis["curtailed_kwh"] < g.kpis["curtailed_kwh"]
+
+
+def test_retime_skips_a_model_above_its_column_limit():
+    from greenopt.heuristics.retime import retime
+    from greenopt.plan import PlanOptions
+
+    sc = greenopt.examples.load("small")
+    a = greedy_assignments(sc, "carbon")
+    assert retime(sc, a, "carbon", "soft", PlanOptions(), max_columns=10) is None
+    assert retime(sc, a, "carbon", "soft", PlanOptions()) is not None

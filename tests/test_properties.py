@@ -168,8 +168,14 @@ def _permuted(draw: st.DrawFn, sc: Scenario) -> Scenario:
 OBJECTIVES = st.sampled_from(["carbon", "cost", "grid", "weighted"])
 
 
+#: Variants of a method checked like the methods themselves (name → method, parameters).
+VARIANTS: dict[str, tuple[str, dict[str, Any]]] = {
+    "greedy+retime": ("greedy", {"passes": 2, "retime": True}),
+}
+
+
 def _plan(sc: Scenario, method: str, objective: str) -> Plan:
-    kw = MILP_KW if method == "milp" else {}
+    method, kw = VARIANTS.get(method, (method, MILP_KW if method == "milp" else {}))
     return greenopt.plan(sc, method, objective=objective, **kw)
 
 
@@ -280,11 +286,11 @@ def test_heuristic_plans_valid_repeatable_and_order_free(data, objective):
     jobs, sites or links are reordered (a copy built anew: no cached index or network shared)."""
     sc = data.draw(scenarios(), label="scenario")
     shuffled = _permuted(data.draw, sc)
-    for method in HEURISTICS:
+    for method in (*HEURISTICS, *VARIANTS):
         p = _plan(sc, method, objective)
         violations = greenopt.validate(sc, p)
         assert violations == [], (method, [str(v) for v in violations[:3]])
-        assert p.method == method
+        assert p.method == VARIANTS.get(method, (method,))[0]
         assert_same_plan(p, _plan(sc, method, objective), f"{method} twice", rows_in_order=True)
         assert_same_plan(p, _plan(shuffled, method, objective), f"{method} reordered")
 

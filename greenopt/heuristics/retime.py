@@ -1,0 +1,76 @@
+"""LP re-timing of a heuristic plan: its locations and moves kept, its slot shares re-optimised.
+
+The greedy places one job at a time, so a job placed early keeps slots that a later job needed
+more, and renewable supply is curtailed beside grid-powered work. Given the plan's discrete
+decisions — where each job is in each slot, which moves happen (the MILP's binaries ``y``, ``z``,
+``u`` of :mod:`greenopt.formulations`) — what is left is a linear programme over the shares
+``x[j, s, t]``, grid import and curtailment:
+
+.. math::
+
+    \\min_{x,\\,g} \\; c^\\top (x, g) \\quad \\text{s.t.} \\quad A (x, g, \\bar b) \\le r,
+    \\qquad b = \\bar b \\ \\text{(the plan's binaries)},
+
+the same rows as the MILP (work, capacity, links, energy balance). The plan itself is one of
+its solutions, so the LP optimum is never worse; it moves work between a job's slots (and
+between its sites in slots where it is at both around a move) onto renewable supply that was
+curtailed. Solved by HiGHS; on 30 jobs × 4 sites × 24 slots it takes ~0.04 s and brought the
+greedy from 11.6 % to 2.3 % above the MILP's optimum (``benchmarks/bench_heuristics.py``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from greenopt import highs
+from greenopt.formulations.build import build_matrix
+from greenopt.formulations.solution import read_assignments, start_vector
+from greenopt.objectives import Objective
+from greenopt.scenario import Scenario
+
+#: The LP is built only up to this many columns (beyond, re-timing is skipped: it would cost
+#: more than the greedy itself).
+RETIME_MAX_COLUMNS = 200_000
+
+
+def sites_used(scenario: Scenario, assignments: pd.DataFrame) -> list[set[int]]:
+    """Per job, the sites the assignments run it at."""
+    idx = scenario.index
+    used: list[set[int]] = [set() for _ in idx.job_names]
+    a = assignments
+    for j, s in zip(a["job"].map(idx.job_pos), a["site"].map(idx.site_pos), strict=True):
+        used[int(j)].add(int(s))
+    return used
+
+
+def retime(
+    scenario: Scenario,
+    assignments: pd.DataFrame,
+    objective: str | Objective,
+    deadlines: str,
+    options: Any,
+    time_limit: float | None = None,
+    max_columns: int = RETIME_MAX_COLUMNS,
+) -> pd.DataFrame | None:
+    """The plan's assignments with the LP-optimal shares for its discrete decisions.
+
+    ``None`` when the LP is not solved: the model is larger than ``max_columns``, the plan uses
+    a run or move the MILP's index sets leave out, or HiGHS stops without an optimum. The caller
+    keeps the better of the two plans (by unmet work, then objective) after evaluating both.
+    """
+    obj = Objective.of(objective)
+    used = sites_used(scenario, assignments)
+    ix, mx = build_matrix(scenario, obj, deadlines, None, keep=used, extra=used)
+    if mx.n_cols > max_columns or mx.n_integer == 0:
+        return None
+    v0 = start_vector(ix, mx, assignments)
+    if v0 is None:
+        return None
+    form = highs.from_matrix(mx)
+    better = highs.polish(form, v0, options, time_limit)
+    if better is None or not np.all(np.isfinite(better)):
+        return None
+    return read_assignments(ix, mx, form.to_matrix_order(better, mx.n_cols))
