@@ -24,6 +24,7 @@ CANDIDATES: tuple[str, ...] = (
     "cbc",
     "glpk",
     "scip",
+    "scip_direct",
     "gurobi",
     "gurobi_direct",
     "gurobi_persistent",
@@ -87,7 +88,9 @@ def check_solver(name: str, time_limit: float = 10.0) -> SolverCheck:
         with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
             result = solver.solve(m, tee=False)
         value = float(pyo.value(m.obj))
-        status = str(result.solver.termination_condition)
+        # the legacy interface nests the status; pyomo.contrib.solver's results carry it
+        holder = getattr(result, "solver", result)
+        status = str(getattr(holder, "termination_condition", "unknown"))
     except Exception as exc:
         return SolverCheck(name, True, False, version, time.perf_counter() - t0, _short(exc))
     works = abs(value - KNOWN_OPTIMUM) < 1e-6
