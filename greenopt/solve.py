@@ -49,6 +49,7 @@ from greenopt.formulations.build import build_matrix, to_pyomo
 from greenopt.formulations.matrix import Matrix
 from greenopt.formulations.relaxation import build_relaxation
 from greenopt.formulations.solution import column_jobs, read_assignments, start_vector
+from greenopt.heuristics.retime import sites_used
 from greenopt.highs import SolveResult, StandardForm
 from greenopt.lns import fix_and_optimise, neighbourhoods_for
 from greenopt.objectives import Objective
@@ -231,7 +232,7 @@ def plan_milp(scenario: Scenario, options: Any) -> Plan:
     notes: list[str] = []
     report = params.get("progress")
     start = start_plan(scenario, options)
-    used = _sites_used(scenario, start)
+    used = sites_used(scenario, start.assignments)
     if solver != "highs":
         return _plan_other(scenario, options, obj, start, used, clock, notes)
 
@@ -511,16 +512,6 @@ def _binaries_estimate(scenario: Scenario) -> int:
     c = idx.allowed.sum(axis=1).astype(float)
     mobile = idx.migratable.astype(float)
     return int(np.sum(win * (mobile * c * (c - 1) + (1 - mobile) * (c - 1))))
-
-
-def _sites_used(scenario: Scenario, plan: Plan) -> list[set[int]]:
-    """Per job, the sites a plan runs it at."""
-    idx = scenario.index
-    used: list[set[int]] = [set() for _ in idx.job_names]
-    a = plan.assignments
-    for j, s in zip(a["job"].map(idx.job_pos), a["site"].map(idx.site_pos), strict=True):
-        used[int(j)].add(int(s))
-    return used
 
 
 def _branch_and_bound(
