@@ -74,6 +74,14 @@ class Plan:
     #: model's size (``binaries``, ``columns``)
     timings: dict[str, float] = field(default_factory=dict)
 
+    def no_worse_than(self, other: Plan) -> bool:
+        """At least as good as ``other``: first by unmet work (under hard deadlines the objective
+        carries no penalty for it), then by objective."""
+        short, was = self.kpis["unmet_work_h"], other.kpis["unmet_work_h"]
+        if abs(short - was) > 1e-6:
+            return short < was
+        return self.kpis["objective"] <= other.kpis["objective"] + 1e-9
+
     @property
     def solver_facts(self) -> dict[str, Any]:
         return {

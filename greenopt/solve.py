@@ -48,8 +48,12 @@ from greenopt.evaluate import evaluate
 from greenopt.formulations.build import build_matrix, to_pyomo
 from greenopt.formulations.matrix import Matrix
 from greenopt.formulations.relaxation import build_relaxation
-from greenopt.formulations.solution import column_jobs, read_assignments, start_vector
-from greenopt.heuristics.retime import sites_used
+from greenopt.formulations.solution import (
+    column_jobs,
+    read_assignments,
+    sites_used,
+    start_vector,
+)
 from greenopt.highs import SolveResult, StandardForm
 from greenopt.lns import fix_and_optimise, neighbourhoods_for
 from greenopt.objectives import Objective
@@ -423,7 +427,7 @@ def plan_milp(scenario: Scenario, options: Any) -> Plan:
     if values is not None:
         assignments = read_assignments(ix, mx, form.to_matrix_order(values, mx.n_cols))
         found = evaluate(scenario, assignments, objective=obj, deadlines=options.deadlines)
-        if _no_worse(found, start):
+        if found.no_worse_than(start):
             plan = found
     if plan is start:
         status = "interrupted" if interrupted else "fallback"
@@ -494,15 +498,6 @@ def _reachable_columns(scenario: Scenario) -> int:
     """Run-share columns of the relaxation: Σ_j (sites j may run at) × (slots of its window)."""
     idx = scenario.index
     return int(np.sum(idx.allowed.sum(axis=1) * (idx.end_slot - idx.first_slot)))
-
-
-def _no_worse(found: Plan, start: Plan) -> bool:
-    """Whether the solved plan is at least as good as the start: first by unmet work (under hard
-    deadlines the objective carries no penalty for it), then by objective."""
-    short, was = found.kpis["unmet_work_h"], start.kpis["unmet_work_h"]
-    if abs(short - was) > 1e-6:
-        return short < was
-    return found.kpis["objective"] <= start.kpis["objective"] + 1e-9
 
 
 def _binaries_estimate(scenario: Scenario) -> int:
@@ -627,7 +622,7 @@ def _plan_other(
             objective=obj,
             deadlines=options.deadlines,
         )
-        if _no_worse(found, start):
+        if found.no_worse_than(start):
             plan, status = found, res.status
     bound = relax.bound if relax is not None else res.bound
     result = evaluate(

@@ -159,7 +159,7 @@ def test_state_cost_uses_renewable_first_and_the_objective():
 # -- LP re-timing (greenopt.heuristics.retime) -------------------------------------------------
 @pytest.mark.parametrize("seed", [0, 1, 2, 3])
 def test_retime_keeps_sites_and_is_never_worse(seed):
-    from greenopt.heuristics.retime import sites_used
+    from greenopt.formulations.solution import sites_used
 
     sc = synthetic_scenario(30, 4, 24, seed=seed)
     g = greenopt.plan(sc, method="greedy", passes=2)

@@ -1,7 +1,7 @@
 """Regression tests of bugs found while testing issue #7 (hard-deadline sweep).
 
 * the MILP kept the greedy start when it left a job undone under hard deadlines: the plans are
-  now compared by unmet work first (``solve._no_worse``);
+  now compared by unmet work first (``Plan.no_worse_than``);
 * the greedy tried pause-free blocks of one shape only (first slot full): it now also tries the
   fractional part first, for a first slot with room for only part of the job.
 

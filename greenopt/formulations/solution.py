@@ -3,10 +3,13 @@
 :func:`start_vector` writes a plan (any method's assignments) as a value for every column — the
 MIP start HiGHS needs, complete or HiGHS finds it infeasible; :func:`read_assignments` reads run
 shares back from a solution, cleaned so that solver tolerances cannot break validity;
-:func:`column_jobs` says which job owns each column (fix-and-optimise frees jobs by it).
+:func:`column_jobs` says which job owns each column (fix-and-optimise frees jobs by it);
+:func:`sites_used` the sites a plan runs each job at (candidate sites of a model).
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -14,6 +17,16 @@ import pandas as pd
 from greenopt.evaluate import SHARE_EPS, derive_migrations, energy_table
 from greenopt.formulations.matrix import Matrix
 from greenopt.formulations.sets import SINGLE, IndexSets
+
+
+def sites_used(scenario: Any, assignments: pd.DataFrame) -> list[set[int]]:
+    """Per job, the sites the assignments run it at."""
+    idx = scenario.index
+    used: list[set[int]] = [set() for _ in idx.job_names]
+    a = assignments
+    for j, s in zip(a["job"].map(idx.job_pos), a["site"].map(idx.site_pos), strict=True):
+        used[int(j)].add(int(s))
+    return used
 
 
 def column_jobs(ix: IndexSets, mx: Matrix) -> np.ndarray:

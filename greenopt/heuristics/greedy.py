@@ -38,6 +38,7 @@ import numpy as np
 import pandas as pd
 
 from greenopt.evaluate import evaluate
+from greenopt.heuristics.retime import retime
 from greenopt.heuristics.state import (
     EPS,
     MIN_SHARE,
@@ -580,37 +581,35 @@ def plan_greedy(scenario: Scenario, options) -> Plan:
     """``plan(method="greedy")``: the feasibility-aware greedy, evaluated like every method."""
     cfg = GreedySettings.from_params(dict(options.params))
     t0 = time.perf_counter()
-    a = greedy_assignments(scenario, options.objective, cfg)
-    notes: list[str] = []
-    if cfg.retime:
-        a, note = _retimed(scenario, a, options)
-        notes.append(note)
-    solve_s = time.perf_counter() - t0
-    plan = evaluate(
+
+    def scored(a: pd.DataFrame) -> Plan:
+        return evaluate(
+            scenario,
+            a,
+            method="greedy",
+            objective=options.objective,
+            deadlines=options.deadlines,
+            status="heuristic",
+            solve_s=time.perf_counter() - t0,
+        )
+
+    plan = scored(greedy_assignments(scenario, options.objective, cfg))
+    if not cfg.retime:
+        return plan
+    b = retime(
         scenario,
-        a,
-        method="greedy",
-        objective=options.objective,
-        deadlines=options.deadlines,
-        status="heuristic",
-        solve_s=solve_s,
+        plan.assignments,
+        options.objective,
+        options.deadlines,
+        options,
+        time_limit=options.time_limit,
     )
-    plan.notes.extend(notes)
-    return plan
-
-
-def _retimed(scenario: Scenario, a: pd.DataFrame, options) -> tuple[pd.DataFrame, str]:
-    """The re-timed assignments when they are no worse (unmet work first, then objective)."""
-    from greenopt.heuristics.retime import retime
-
-    b = retime(scenario, a, options.objective, options.deadlines, options, options.time_limit)
     if b is None:
-        return a, "LP re-timing skipped (model too large, or the LP not solved)"
-    kw = {"objective": options.objective, "deadlines": options.deadlines}
-    before, after = evaluate(scenario, a, **kw).kpis, evaluate(scenario, b, **kw).kpis
-    short, was = after["unmet_work_h"], before["unmet_work_h"]
-    if short < was - 1e-6 or (
-        abs(short - was) <= 1e-6 and after["objective"] <= before["objective"] + 1e-9
-    ):
-        return b, f"LP re-timing: objective {before['objective']:.6g} → {after['objective']:.6g}"
-    return a, "LP re-timing gave no better plan; the greedy's is kept"
+        plan.notes.append("LP re-timing skipped (model too large, or the LP not solved)")
+        return plan
+    retimed = scored(b)
+    if not retimed.no_worse_than(plan):
+        plan.notes.append("LP re-timing gave no better plan; the greedy's is kept")
+        return plan
+    retimed.notes.append(f"LP re-timing: objective {plan.objective:.6g} → {retimed.objective:.6g}")
+    return retimed

@@ -22,28 +22,17 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from greenopt import highs
 from greenopt.formulations.build import build_matrix
-from greenopt.formulations.solution import read_assignments, start_vector
+from greenopt.formulations.solution import read_assignments, sites_used, start_vector
 from greenopt.objectives import Objective
 from greenopt.scenario import Scenario
 
 #: The LP is built only up to this many columns (beyond, re-timing is skipped: it would cost
 #: more than the greedy itself).
 RETIME_MAX_COLUMNS = 200_000
-
-
-def sites_used(scenario: Scenario, assignments: pd.DataFrame) -> list[set[int]]:
-    """Per job, the sites the assignments run it at."""
-    idx = scenario.index
-    used: list[set[int]] = [set() for _ in idx.job_names]
-    a = assignments
-    for j, s in zip(a["job"].map(idx.job_pos), a["site"].map(idx.site_pos), strict=True):
-        used[int(j)].add(int(s))
-    return used
 
 
 def retime(
@@ -58,19 +47,20 @@ def retime(
     """The plan's assignments with the LP-optimal shares for its discrete decisions.
 
     ``None`` when the LP is not solved: the model is larger than ``max_columns``, the plan uses
-    a run or move the MILP's index sets leave out, or HiGHS stops without an optimum. The caller
+    a run or move the MILP's index sets leave out, the model has no binaries to fix, or HiGHS
+    stops without an optimum. The caller
     keeps the better of the two plans (by unmet work, then objective) after evaluating both.
     """
     obj = Objective.of(objective)
     used = sites_used(scenario, assignments)
     ix, mx = build_matrix(scenario, obj, deadlines, None, keep=used, extra=used)
-    if mx.n_cols > max_columns or mx.n_integer == 0:
+    if mx.n_cols > max_columns:
         return None
     v0 = start_vector(ix, mx, assignments)
     if v0 is None:
         return None
     form = highs.from_matrix(mx)
     better = highs.polish(form, v0, options, time_limit)
-    if better is None or not np.all(np.isfinite(better)):
+    if better is None:
         return None
     return read_assignments(ix, mx, form.to_matrix_order(better, mx.n_cols))
