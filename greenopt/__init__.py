@@ -8,7 +8,6 @@
 """
 
 from greenopt import examples
-from greenopt.check import Issue, check_scenario
 from greenopt.errors import (
     GreenoptError,
     InfeasibleError,
@@ -22,6 +21,7 @@ from greenopt.objectives import Objective
 from greenopt.plan import METHODS, plan
 from greenopt.result import Plan
 from greenopt.scenario import Horizon, Job, Scenario, Site
+from greenopt.scenario.check import Issue, check_scenario
 from greenopt.validate import Violation, validate
 
 __version__ = "0.1.0"

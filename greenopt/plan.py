@@ -27,7 +27,7 @@ from greenopt.scenario import Scenario
 
 #: method name → "module:function"
 METHODS: dict[str, str] = {
-    "milp": "greenopt.solve:plan_milp",
+    "milp": "greenopt.milp.pipeline:plan_milp",
     "greedy": "greenopt.heuristics.greedy:plan_greedy",
     "online": "greenopt.heuristics.online:plan_online",
     "run-now": "greenopt.heuristics.baselines:plan_run_now",
@@ -144,7 +144,7 @@ def plan(
     if deadlines == "hard":
         missed = result.jobs.loc[~result.jobs["done"], "job"].tolist()
         if missed:
-            from greenopt.diagnose import infeasible_error, job_reasons
+            from greenopt.milp.diagnose import infeasible_error, job_reasons
 
             alone = job_reasons(canonical)
             why = "not done by its deadline in this plan"

@@ -10,11 +10,11 @@ import pytest
 from typer.testing import CliRunner
 
 import greenopt
-from greenopt.bench import COLUMNS, SUITES, parse_highs_log, run_suite, time_to_gap
-from greenopt.bench import plots as bench_plots
-from greenopt.bench.memory import PeakMemory
-from greenopt.bench.report import add_cuts, headline_markdown, method_summary, solver_detail
-from greenopt.bench.suites import ALL_METHODS, REAL_DAYS, SuiteOptions
+from benchmarks.harness import COLUMNS, SUITES, parse_highs_log, run_suite, time_to_gap
+from benchmarks.harness import plots as bench_plots
+from benchmarks.harness.memory import PeakMemory
+from benchmarks.harness.report import add_cuts, headline_markdown, method_summary, solver_detail
+from benchmarks.harness.suites import ALL_METHODS, REAL_DAYS, SuiteOptions
 from greenopt.cli import app
 
 # a HiGHS log with two runs (LP-guided phase, then the full model), sources, inf and Large
@@ -280,7 +280,7 @@ def test_real_suite_instances(data_dir):
 
 # -- docs/benchmarks.md generation ---------------------------------------------------------------
 def test_docs_blocks_are_regenerated(tmp_path):
-    from greenopt.bench.docs import write_docs
+    from benchmarks.harness.docs import write_docs
     from greenopt.errors import ScenarioError
 
     result = run_suite("quick", out=tmp_path / "results" / "real", methods=["run-now", "greedy"])

@@ -14,7 +14,7 @@ import pytest
 
 import greenopt
 from greenopt import Scenario
-from greenopt.heuristics.synthetic import synthetic_scenario
+from greenopt.examples.synthetic import synthetic_scenario
 from greenopt.plan import canonical_graph, canonical_scenario
 
 

@@ -124,7 +124,7 @@ def test_broken_scenario_file_names_the_culprit(small_dir, tmp_path):
 
 
 def test_plan_milp_with_solver_log(tmp_path):
-    pytest.importorskip("greenopt.solve")
+    pytest.importorskip("greenopt.milp.pipeline")
     log = tmp_path / "solver.log"
     r = _run(
         "plan",

@@ -24,11 +24,11 @@ from typing import Any
 
 import pandas as pd
 
-from greenopt import highs
 from greenopt.formulations.build import build_matrix
 from greenopt.formulations.solution import read_assignments, sites_used, start_vector
 from greenopt.objectives import Objective
 from greenopt.scenario import Scenario
+from greenopt.solvers import highs
 
 #: The LP is built only up to this many columns (beyond, re-timing is skipped: it would cost
 #: more than the greedy itself).

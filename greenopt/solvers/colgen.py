@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from greenopt.highs import Cancel, StandardForm, new_highs
+from greenopt.solvers.highs import Cancel, StandardForm, new_highs
 
 
 @dataclass

@@ -11,7 +11,7 @@ so a suite of large scenarios never holds them all) and the runs to make on each
   Electricity Maps zones), 300 jobs (30 % Philly training jobs, 70 % Alibaba tasks), 24 hourly
   slots, per day and seed; every method, MILP with HiGHS. Skipped (with the reason) when the
   data folder is absent.
-* ``scaling`` — synthetic families (:func:`greenopt.heuristics.synthetic.synthetic_scenario`)
+* ``scaling`` — synthetic families (:func:`greenopt.examples.synthetic.synthetic_scenario`)
   from 25 jobs × 3 sites × 24 slots to 2,000 × 20 × 96; every method, MILP with HiGHS.
 * ``solvers`` — the MILP with every solver Pyomo can reach here (HiGHS, and CBC, GLPK, SCIP,
   Gurobi, CPLEX, Xpress where installed; absent ones are listed in the notes) on the same
@@ -25,8 +25,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from greenopt.data import data_dir as find_data_dir
 from greenopt.errors import ScenarioError
+from greenopt.io.data import data_dir as find_data_dir
 from greenopt.scenario import Scenario
 
 #: Every planning method, in report order (run-now first: the reference of the carbon cut).
@@ -147,7 +147,7 @@ def _real_data(options: SuiteOptions) -> Path | None:
 
 
 def _no_data_reason(options: SuiteOptions) -> str:
-    from greenopt.data import ENV_VAR
+    from greenopt.io.data import ENV_VAR
 
     where = repr(str(options.data_dir)) if options.data_dir else f"${ENV_VAR} or ../shared/data"
     return f"real-data folder not found ({where}); pass --data-dir or set {ENV_VAR}"
@@ -168,8 +168,8 @@ def real_instance(
 
 
 def synthetic_instance(jobs: int, sites: int, slots: int, seed: int) -> Instance:
-    """A :func:`~greenopt.heuristics.synthetic.synthetic_scenario` as a benchmark instance."""
-    from greenopt.heuristics.synthetic import synthetic_scenario
+    """A :func:`~greenopt.examples.synthetic.synthetic_scenario` as a benchmark instance."""
+    from greenopt.examples.synthetic import synthetic_scenario
 
     def build() -> Scenario:
         return synthetic_scenario(jobs, sites, slots, seed)
@@ -211,7 +211,7 @@ def build_scaling(options: SuiteOptions, seeds: tuple[int, ...]) -> SuitePlan:
 
 
 def build_solvers(options: SuiteOptions, seeds: tuple[int, ...]) -> SuitePlan:
-    from greenopt.solve import available_solvers
+    from greenopt.milp.pipeline import available_solvers
 
     notes: list[str] = []
     here = set(available_solvers())

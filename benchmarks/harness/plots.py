@@ -5,7 +5,7 @@
 * :func:`runtime_vs_size` — wall seconds against instance size (jobs × sites × slots) on log-log
   axes, one line per method; MILP runs stopped by their time limit are hollow markers.
 * :func:`gap_vs_time` — the MILP's relative gap (log axis) against seconds, from HiGHS's
-  branch-and-bound log (:mod:`greenopt.bench.highs_log`), one line per instance; the LP-guided
+  branch-and-bound log (:mod:`benchmarks.harness.highs_log`), one line per instance; the LP-guided
   first phase (a restricted model, whose bound is not the full problem's) is dashed.
 
 Each function returns the :class:`~matplotlib.figure.Figure` and, given ``path``, writes a PNG.

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from greenopt.scenario import Scenario
+from greenopt.scenario.models import Scenario
 
 #: Shares at or below this after a move leave no room to run (MODEL.md §5 tolerance).
 _MIN_SHARE = 1e-6

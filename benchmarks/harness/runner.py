@@ -15,8 +15,8 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-from greenopt.bench.memory import PeakMemory
-from greenopt.bench.suites import Instance, Run, SuiteOptions
+from benchmarks.harness.memory import PeakMemory
+from benchmarks.harness.suites import Instance, Run, SuiteOptions
 from greenopt.scenario import Scenario
 
 #: MODEL.md §8 totals copied from ``plan.kpis``.

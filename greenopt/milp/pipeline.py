@@ -11,10 +11,11 @@ One pipeline for every size, each step reusing the last (MODEL.md in
    the MILP is restricted), and the sites it runs each job at are the job's candidates.
 3. **Model**: the MILP over each job's origin, its LP sites and the sites of the start plan,
    built as a Pyomo model once and compiled once to standard form
-   (:func:`greenopt.highs.compile_pyomo`) — that, not HiGHS, is the measured-fastest hand-off.
+   (:func:`greenopt.solvers.highs.compile_pyomo`) — that, not HiGHS, is the measured-fastest
+   hand-off.
 4. **Solve**: up to ``bb_max`` binaries (default :data:`BB_MAX_BINARIES`) HiGHS runs
    branch-and-bound on the whole model from the start plan; above it, fix-and-optimise
-   (:mod:`greenopt.lns`) re-solves it a few jobs at a time, exactly, with HiGHS, while the
+   (:mod:`greenopt.solvers.lns`) re-solves it a few jobs at a time, exactly, with HiGHS, while the
    bound LP with the presence rows runs beside it in a second thread.
 5. **Read back** the run shares (binaries rounded, tolerance noise cleaned) and score them
    with the shared evaluator, so the MILP's KPIs are computed like every other method's; the
@@ -41,8 +42,6 @@ from typing import Any
 
 import numpy as np
 
-from greenopt import highs
-from greenopt.colgen import solve_by_columns
 from greenopt.errors import SolverError
 from greenopt.evaluate import evaluate
 from greenopt.formulations.build import build_matrix, to_pyomo
@@ -54,11 +53,13 @@ from greenopt.formulations.solution import (
     sites_used,
     start_vector,
 )
-from greenopt.highs import SolveResult, StandardForm
-from greenopt.lns import fix_and_optimise, neighbourhoods_for
 from greenopt.objectives import Objective
 from greenopt.result import Plan
 from greenopt.scenario import Scenario
+from greenopt.solvers import highs
+from greenopt.solvers.colgen import solve_by_columns
+from greenopt.solvers.highs import SolveResult, StandardForm
+from greenopt.solvers.lns import fix_and_optimise, neighbourhoods_for
 
 #: Solvers tried when listing what is available.
 KNOWN_SOLVERS = ("highs", "appsi_highs", "cbc", "glpk", "scip", "gurobi", "cplex", "xpress")
@@ -115,7 +116,7 @@ def solve_relaxation(
     """Solve the LP of :mod:`greenopt.formulations.relaxation` (its optimum bounds every plan).
 
     Above :data:`COLGEN_MIN_COLS` columns (and without the presence rows) it is solved by column
-    generation (:mod:`greenopt.colgen`) from the job-site ``pairs`` ((J, S) bool: e.g. each
+    generation (:mod:`greenopt.solvers.colgen`) from the job-site ``pairs`` ((J, S) bool: e.g. each
     job's origin and the sites of a start plan): a valid bound after every round, the LP
     optimum once converged.
     """
@@ -230,7 +231,7 @@ def plan_milp(scenario: Scenario, options: Any) -> Plan:
             f"solver {solver!r} is not available; available: {', '.join(available_solvers())}"
         )
     if options.deadlines == "hard":
-        from greenopt.diagnose import precheck_hard
+        from greenopt.milp.diagnose import precheck_hard
 
         precheck_hard(scenario)
     notes: list[str] = []
@@ -559,7 +560,7 @@ def _bound_with_every_move(
 
 def _infeasible(scenario: Scenario, options: Any, res: SolveResult) -> Plan:
     if options.deadlines == "hard":
-        from greenopt.diagnose import explain_hard
+        from greenopt.milp.diagnose import explain_hard
 
         raise explain_hard(scenario, options)
     raise SolverError(f"{res.solver} reports the soft-deadline model infeasible")

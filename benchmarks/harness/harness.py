@@ -28,11 +28,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from greenopt.bench import plots as bench_plots
-from greenopt.bench.highs_log import LOG_COLUMNS, parse_highs_log, read_log_text
-from greenopt.bench.report import add_cuts, invalid_lines, markdown_report
-from greenopt.bench.runner import COLUMNS, instance_facts, run_one
-from greenopt.bench.suites import Instance, SuiteOptions, SuiteSkipped, suite
+from benchmarks.harness import plots as bench_plots
+from benchmarks.harness.highs_log import LOG_COLUMNS, parse_highs_log, read_log_text
+from benchmarks.harness.report import add_cuts, invalid_lines, markdown_report
+from benchmarks.harness.runner import COLUMNS, instance_facts, run_one
+from benchmarks.harness.suites import Instance, SuiteOptions, SuiteSkipped, suite
 from greenopt.result import _atomic, _jsonable
 from greenopt.scenario import Scenario
 
@@ -85,7 +85,7 @@ def machine_facts() -> dict[str, Any]:
 
 
 def package_versions() -> dict[str, str | None]:
-    from greenopt.doctor import package_versions as versions
+    from greenopt.solvers.doctor import package_versions as versions
 
     out = {"greenopt": None}
     out.update(versions(("greenopt", "pyomo", "highspy", "pandas", "numpy")))
@@ -201,10 +201,10 @@ def run_suite(
     objective: str = "carbon",
     progress: Progress | None = None,
 ) -> SuiteResult:
-    """Run suite ``name`` (see :mod:`greenopt.bench.suites`) and return its :class:`SuiteResult`.
+    """Run suite ``name`` (:mod:`benchmarks.harness.suites`) and return its :class:`SuiteResult`.
 
     ``None`` options take the suite's defaults; ``data_dir`` is found as
-    :func:`greenopt.data.data_dir` does (explicit, ``$GREENOPT_DATA``, ``../shared/data``).
+    :func:`greenopt.io.data.data_dir` does (explicit, ``$GREENOPT_DATA``, ``../shared/data``).
     A suite that cannot run here (``real`` without the data folder) returns an empty table with
     ``skipped`` saying why. Every plan is validated; ``result.invalid`` lists the failures.
     With ``out``, writes the files listed in this module's docstring.

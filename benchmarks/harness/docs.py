@@ -7,7 +7,7 @@ The document is hand-written prose with generated blocks between markers::
     <!-- /bench:real-headline -->
 
 :func:`write_docs` reads each suite's output folder (``bench.parquet``, ``gap_progress.csv``,
-``meta.json`` as written by :func:`greenopt.bench.run_suite`), renders every block of
+``meta.json`` as written by :func:`benchmarks.harness.run_suite`), renders every block of
 :data:`BLOCKS` and redraws the plots as small PNGs into the images folder. A block whose suite
 has no results says how to produce them. Unknown or unbalanced markers are an error, so the
 prose and the generator cannot drift apart silently.
@@ -25,9 +25,9 @@ from typing import Any
 
 import pandas as pd
 
-from greenopt.bench import plots as bench_plots
-from greenopt.bench.harness import progress_table
-from greenopt.bench.report import (
+from benchmarks.harness import plots as bench_plots
+from benchmarks.harness.harness import progress_table
+from benchmarks.harness.report import (
     fmt_num,
     fmt_pct,
     fmt_s,

@@ -37,7 +37,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from greenopt.highs import StandardForm
+from greenopt.solvers.highs import StandardForm
 
 
 @dataclass

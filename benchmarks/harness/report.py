@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from greenopt.bench.suites import ALL_METHODS
+from benchmarks.harness.suites import ALL_METHODS
 
 
 # -- formatting ------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ from pathlib import Path
 from greenopt.errors import ScenarioError
 
 ENV_VAR = "GREENOPT_DATA"
-_REPO_ROOT = Path(__file__).resolve().parents[1]
+_REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 def _candidates(path: str | os.PathLike[str] | None) -> list[Path]:

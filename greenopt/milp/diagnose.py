@@ -170,7 +170,7 @@ def explain_hard(scenario: Scenario, options: Any) -> InfeasibleError:
 
 def _unmet(scenario: Scenario, options: Any) -> dict[str, float]:
     """Hours of work each job leaves undone in the soft-deadline MILP optimum."""
-    from greenopt.solve import plan_milp
+    from greenopt.milp.pipeline import plan_milp
 
     soft = plan_milp(scenario, options)
     return {

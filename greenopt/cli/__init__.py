@@ -485,8 +485,8 @@ def bench(
     objective: Annotated[str, typer.Option("--objective", "-o", help="Objective.")] = "carbon",
 ) -> None:
     """Run a benchmark suite: every method, each plan validated; exit 1 if any plan is invalid."""
-    from greenopt.bench import run_suite
-    from greenopt.bench.report import method_summary, solver_summary
+    from benchmarks.harness import run_suite
+    from benchmarks.harness.report import method_summary, solver_summary
 
     with Progress(
         TextColumn("[progress.description]{task.description}"),
@@ -580,7 +580,7 @@ def bench(
 def doctor() -> None:
     """Which MILP solvers Pyomo can use here — each must really solve a tiny MILP — and versions."""
     from greenopt import __version__
-    from greenopt.doctor import check_solvers, package_versions
+    from greenopt.solvers.doctor import check_solvers, package_versions
 
     console.print(f"greenopt {__version__}, Python {sys.version.split()[0]}", highlight=False)
     pk = Table(title="Packages", show_edge=False)
