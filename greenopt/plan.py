@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from greenopt.errors import GreenoptError, ScenarioError, SolverError
+from greenopt.milp.diagnose import infeasible_error, job_reasons
 from greenopt.objectives import Objective
 from greenopt.result import Plan
 from greenopt.scenario import Scenario
@@ -144,8 +145,6 @@ def plan(
     if deadlines == "hard":
         missed = result.jobs.loc[~result.jobs["done"], "job"].tolist()
         if missed:
-            from greenopt.milp.diagnose import infeasible_error, job_reasons
-
             alone = job_reasons(canonical)
             why = "not done by its deadline in this plan"
             raise infeasible_error(

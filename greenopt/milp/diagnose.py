@@ -25,14 +25,21 @@ short are short of ``capacity``. Each relaxation is one more soft solve, only wh
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import networkx as nx
 import numpy as np
 
 from greenopt.errors import InfeasibleError
 from greenopt.scenario import Scenario
+
+if TYPE_CHECKING:
+    from greenopt.result import Plan
+
+#: ``plan_soft(scenario, options) -> Plan``: a soft-deadline plan (the MILP's)
+SoftPlanner = Callable[[Scenario, Any], "Plan"]
 
 REASONS = ("capacity", "window", "residency", "bandwidth", "grid")
 #: Work (hours) below which a job counts as done, as in the evaluator.
@@ -136,10 +143,14 @@ def precheck_hard(scenario: Scenario) -> None:
         raise infeasible_error(jobs, "found before solving")
 
 
-def explain_hard(scenario: Scenario, options: Any) -> InfeasibleError:
-    """The InfeasibleError for a hard-deadline model the solver found infeasible."""
+def explain_hard(scenario: Scenario, options: Any, plan_soft: SoftPlanner) -> InfeasibleError:
+    """The InfeasibleError for a hard-deadline model the solver found infeasible.
+
+    ``plan_soft(scenario, options)`` plans under soft deadlines (the MILP pipeline passes
+    itself, so that this module does not import it).
+    """
     soft_options = replace(options, deadlines="soft")
-    unmet = _unmet(scenario, soft_options)
+    unmet = _unmet(scenario, soft_options, plan_soft)
     short = {name: h for name, h in unmet.items() if h > _TOL}
     if not short:
         return infeasible_error(
@@ -156,7 +167,7 @@ def explain_hard(scenario: Scenario, options: Any) -> InfeasibleError:
         left = [n for n in short if n not in reasons]
         if not left:
             break
-        relaxed_unmet = _unmet(relaxed, soft_options)
+        relaxed_unmet = _unmet(relaxed, soft_options, plan_soft)
         if sum(relaxed_unmet.values()) >= total - _TOL:
             continue
         for name in left:
@@ -168,11 +179,9 @@ def explain_hard(scenario: Scenario, options: Any) -> InfeasibleError:
     return infeasible_error(ordered, f"{len(short)} job(s) short of {total:.4g} h of work")
 
 
-def _unmet(scenario: Scenario, options: Any) -> dict[str, float]:
+def _unmet(scenario: Scenario, options: Any, plan_soft: SoftPlanner) -> dict[str, float]:
     """Hours of work each job leaves undone in the soft-deadline MILP optimum."""
-    from greenopt.milp.pipeline import plan_milp
-
-    soft = plan_milp(scenario, options)
+    soft = plan_soft(scenario, options)
     return {
         str(name): float(h) for name, h in zip(soft.jobs["job"], soft.jobs["unmet_h"], strict=True)
     }

@@ -53,6 +53,7 @@ from greenopt.formulations.solution import (
     sites_used,
     start_vector,
 )
+from greenopt.milp.diagnose import explain_hard, precheck_hard
 from greenopt.objectives import Objective
 from greenopt.result import Plan
 from greenopt.scenario import Scenario
@@ -231,8 +232,6 @@ def plan_milp(scenario: Scenario, options: Any) -> Plan:
             f"solver {solver!r} is not available; available: {', '.join(available_solvers())}"
         )
     if options.deadlines == "hard":
-        from greenopt.milp.diagnose import precheck_hard
-
         precheck_hard(scenario)
     notes: list[str] = []
     report = params.get("progress")
@@ -560,9 +559,7 @@ def _bound_with_every_move(
 
 def _infeasible(scenario: Scenario, options: Any, res: SolveResult) -> Plan:
     if options.deadlines == "hard":
-        from greenopt.milp.diagnose import explain_hard
-
-        raise explain_hard(scenario, options)
+        raise explain_hard(scenario, options, plan_milp)
     raise SolverError(f"{res.solver} reports the soft-deadline model infeasible")
 
 

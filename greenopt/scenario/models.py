@@ -32,6 +32,7 @@ from pydantic import (
 )
 
 from greenopt.errors import ScenarioError
+from greenopt.network.wan import Network
 
 JOB_KINDS = ("latency_critical", "nearline", "training", "evaluation")
 
@@ -404,9 +405,8 @@ class Scenario(StrictModel):
         return _build_index(self)
 
     @cached_property
-    def network(self):  # -> greenopt.network.Network (imported lazily: network imports us)
-        from greenopt.network import Network
-
+    def network(self) -> Network:
+        """Routes, bottlenecks and link capacities between the sites (built once)."""
         return Network(self)
 
     def with_jobs(self, jobs: list[Job], **changes: Any) -> Scenario:
