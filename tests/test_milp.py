@@ -239,7 +239,8 @@ def test_missing_solver_is_named():
 
 
 def test_direct_and_pyomo_handoff_build_the_same_matrix():
-    from greenopt.formulations.build import build_matrix, to_pyomo
+    from greenopt.formulations.build import build_matrix
+    from greenopt.formulations.pyomo_model import to_pyomo
     from greenopt.objectives import Objective
     from greenopt.solvers.highs import compile_pyomo
 
@@ -268,10 +269,10 @@ def test_appsi_highs_through_pyomo_agrees_with_the_highs_pipeline():
 
 
 def test_other_solver_on_cut_candidate_sites_reports_the_relaxation_bound(monkeypatch):
-    import greenopt.milp.pipeline as solve
+    import greenopt.milp.candidates as candidates
 
     # every job sees only its origin and one more site: the model's optimum bounds nothing
-    monkeypatch.setattr(solve, "AUTO_MOVE_BUDGET", 0)
+    monkeypatch.setattr(candidates, "AUTO_MOVE_BUDGET", 0)
     sc = load("small")
     p = greenopt.plan(sc, method="milp", solver="appsi_highs", time_limit=60)
     assert greenopt.validate(sc, p) == []

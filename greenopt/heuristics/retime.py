@@ -53,7 +53,7 @@ def retime(
     """
     obj = Objective.of(objective)
     used = sites_used(scenario, assignments)
-    ix, mx = build_matrix(scenario, obj, deadlines, None, keep=used, extra=used)
+    ix, mx = build_matrix(scenario, obj, deadlines, keep=used)
     if mx.n_cols > max_columns:
         return None
     v0 = start_vector(ix, mx, assignments)

@@ -44,14 +44,23 @@ import numpy as np
 
 from greenopt.errors import SolverError
 from greenopt.evaluate import evaluate
-from greenopt.formulations.build import build_matrix, to_pyomo
+from greenopt.formulations.build import build_matrix
 from greenopt.formulations.matrix import Matrix
+from greenopt.formulations.pyomo_model import to_pyomo
 from greenopt.formulations.relaxation import build_relaxation
 from greenopt.formulations.solution import (
     column_jobs,
     read_assignments,
     sites_used,
     start_vector,
+)
+from greenopt.milp.candidates import (
+    auto_candidates,
+    best_by_score,
+    binaries_estimate,
+    candidate_pairs,
+    lp_sites,
+    reachable_columns,
 )
 from greenopt.milp.diagnose import explain_hard, precheck_hard
 from greenopt.objectives import Objective
@@ -85,8 +94,6 @@ START_PASSES = 2
 COLGEN_MIN_COLS = 20_000
 #: Above this many run-share columns the relaxation is solved beside the search, not before.
 HUGE_COLS = 250_000
-#: A job's LP sites: those carrying at least this share of its LP work.
-LP_SITE_SHARE = 0.05
 #: Share of the time limit (at least ``_RESERVE_MIN_S``) kept back for the final LP polish,
 #: reading back and evaluating the plan, so that the whole call ends within the limit.
 _RESERVE = 0.05
@@ -256,9 +263,9 @@ def plan_milp(scenario: Scenario, options: Any) -> Plan:
             )
         )
 
-    n_reach = _reachable_columns(scenario)
+    n_reach = reachable_columns(scenario)
     background: _Background | None = None
-    pairs = _candidate_pairs(scenario, obj, used, top=int(params.get("candidates", 2)))
+    pairs = candidate_pairs(scenario, obj, used, top=int(params.get("candidates", 2)))
     if n_reach > HUGE_COLS:
         # too large to solve before the MILP: candidates from the start plan and the sites'
         # scores, and the bound by column generation beside the search, on its own core
@@ -275,19 +282,13 @@ def plan_milp(scenario: Scenario, options: Any) -> Plan:
             f"relaxation LP ({'with' if presence else 'without'} presence rows): "
             f"{relax.status}, bound {relax.bound}, {relax.seconds:.2f} s"
         )
-        keep = [set(s) for s in used]
-        if relax.work is not None:
-            share = relax.work / np.maximum(relax.work.sum(axis=1, keepdims=True), 1e-12)
-            for j, row in enumerate(share):
-                keep[j] |= set(np.flatnonzero(row >= LP_SITE_SHARE).tolist())
+        keep = lp_sites(used, relax.work)
 
     # -- 3. the model, built and compiled once ----------------------------------------------
     bb_max = int(params.get("bb_max", BB_MAX_BINARIES))
     t_build = time.perf_counter()
-    whole = _binaries_estimate(scenario) <= bb_max  # small: every reachable site, a true bound
-    ix, mx = build_matrix(
-        scenario, obj, options.deadlines, None, keep=None if whole else keep, extra=used
-    )
+    whole = binaries_estimate(scenario) <= bb_max  # small: every reachable site, a true bound
+    ix, mx = build_matrix(scenario, obj, options.deadlines, keep=None if whole else keep)
     timings = {"matrix_s": time.perf_counter() - t_build}
     if params.get("handoff") == "direct":
         form = highs.from_matrix(mx)
@@ -469,46 +470,6 @@ def _fraction(clock: _Clock, share: float) -> float | None:
     return None if left is None else max(share * left, 0.5)
 
 
-def _candidate_pairs(
-    scenario: Scenario, obj: Objective, used: list[set[int]], top: int
-) -> np.ndarray:
-    """(J, S) bool: each job's origin, the sites the start plan uses and its ``top`` allowed
-    sites with the lowest mean :func:`~greenopt.formulations.sets._site_scores` over its window."""
-    from greenopt.formulations.sets import _site_scores
-
-    idx = scenario.index
-    J, S = len(idx.job_names), len(idx.site_names)
-    pairs = np.zeros((J, S), dtype=bool)
-    pairs[np.arange(J), idx.origin] = True
-    for j, sites in enumerate(used):
-        pairs[j, list(sites)] = True
-    scores = _site_scores(scenario, obj)
-    csum = np.concatenate([np.zeros((S, 1)), np.cumsum(scores, axis=1)], axis=1)
-    width = np.maximum(idx.end_slot - idx.first_slot, 1)
-    mean = (csum[:, idx.end_slot] - csum[:, idx.first_slot]) / width  # (S, J)
-    mean = np.where(idx.allowed.T, mean, np.inf)
-    best = np.argsort(mean, axis=0, kind="stable")[:top].T  # (J, top)
-    rows = np.repeat(np.arange(J), best.shape[1])
-    ok = np.isfinite(mean[best.ravel(), rows])
-    pairs[rows[ok], best.ravel()[ok]] = True
-    return pairs & (idx.allowed | (np.arange(S)[None, :] == idx.origin[:, None]))
-
-
-def _reachable_columns(scenario: Scenario) -> int:
-    """Run-share columns of the relaxation: Σ_j (sites j may run at) × (slots of its window)."""
-    idx = scenario.index
-    return int(np.sum(idx.allowed.sum(axis=1) * (idx.end_slot - idx.first_slot)))
-
-
-def _binaries_estimate(scenario: Scenario) -> int:
-    """Move binaries of the model over every allowed site (an upper bound of the true count)."""
-    idx = scenario.index
-    win = (idx.end_slot - idx.first_slot).astype(float)
-    c = idx.allowed.sum(axis=1).astype(float)
-    mobile = idx.migratable.astype(float)
-    return int(np.sum(win * (mobile * c * (c - 1) + (1 - mobile) * (c - 1))))
-
-
 def _branch_and_bound(
     form: StandardForm,
     start: np.ndarray | None,
@@ -594,8 +555,9 @@ def _plan_other(
     notes: list[str],
 ) -> Plan:
     """A Pyomo solver other than HiGHS: the model with each job's best few sites, one solve."""
-    candidates = _auto_candidates(scenario)
-    ix, mx = build_matrix(scenario, obj, options.deadlines, candidates, extra=used)
+    candidates = auto_candidates(scenario)
+    choose = None if candidates is None else best_by_score(scenario, obj, candidates, used)
+    ix, mx = build_matrix(scenario, obj, options.deadlines, choose=choose)
     t0 = time.perf_counter()
     model = to_pyomo(mx, scenario.name)
     build_s = time.perf_counter() - t0
@@ -604,7 +566,7 @@ def _plan_other(
     if ix.restricted:
         # the restricted model's optimum bounds nothing: the relaxation LP over every
         # reachable site does (HiGHS, always installed), as on the HiGHS path
-        presence = _reachable_columns(scenario) <= PRESENCE_MAX_COLS
+        presence = reachable_columns(scenario) <= PRESENCE_MAX_COLS
         relax = solve_relaxation(
             scenario, obj, options.deadlines, options, presence, _fraction(clock, 0.2)
         )
@@ -651,24 +613,6 @@ def _plan_other(
         notes.append(f"candidate sites cut to origin + {candidates}: bound from the relaxation")
     result.notes.extend(notes)
     return result
-
-
-#: Above this many move binaries, a solver other than HiGHS sees fewer candidate sites.
-AUTO_MOVE_BUDGET = 60_000
-
-
-def _auto_candidates(scenario: Scenario) -> int | None:
-    """All sites while the move binaries stay within :data:`AUTO_MOVE_BUDGET`, else fewer."""
-    idx = scenario.index
-    win = (idx.end_slot - idx.first_slot).astype(float)
-    mig = idx.migratable.astype(float)
-    n_allowed = idx.allowed.sum(axis=1).astype(float)
-    for k in (None, 4, 3, 2, 1):
-        c = n_allowed if k is None else np.minimum(n_allowed, k + 1)
-        moves = float(np.sum(mig * win * c * (c - 1) + (1 - mig) * win * (c - 1)))
-        if moves <= AUTO_MOVE_BUDGET:
-            return k
-    return 1
 
 
 # -- other Pyomo solvers ------------------------------------------------------------------------
