@@ -11,6 +11,7 @@ from greenopt import examples
 from greenopt.errors import (
     GreenoptError,
     InfeasibleError,
+    OptionsError,
     PlanError,
     ScenarioError,
     SolverError,
@@ -18,8 +19,9 @@ from greenopt.errors import (
 from greenopt.evaluate import evaluate
 from greenopt.io.files import load_scenario, save_scenario
 from greenopt.objectives import Objective
+from greenopt.options import PlanOptions
 from greenopt.plan import METHODS, plan
-from greenopt.result import Plan
+from greenopt.result import Plan, PlanStatus, SolverInfo
 from greenopt.scenario import Horizon, Job, Scenario, Site
 from greenopt.scenario.check import Issue, check_scenario
 from greenopt.validate import Violation, validate
@@ -34,12 +36,16 @@ __all__ = [
     "Issue",
     "Job",
     "Objective",
+    "OptionsError",
     "Plan",
     "PlanError",
+    "PlanOptions",
+    "PlanStatus",
     "Scenario",
     "ScenarioError",
     "Site",
     "SolverError",
+    "SolverInfo",
     "Violation",
     "check_scenario",
     "evaluate",

@@ -23,6 +23,15 @@ class ScenarioError(GreenoptError, ValueError):
         self.culprit = culprit
 
 
+class OptionsError(ScenarioError):
+    """A planning option (a keyword of ``plan()``, a scenario file's ``plan:`` section, a flag
+    or ``--param``) is unknown, of the wrong type, out of range, or not allowed where it was given.
+
+    ``culprit`` is the option's name. A subclass of :class:`ScenarioError`, since the options of a
+    scenario file are part of it.
+    """
+
+
 class PlanError(GreenoptError, ValueError):
     """A plan (its assignments table) is malformed: unknown job or site, bad columns."""
 

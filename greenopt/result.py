@@ -1,4 +1,5 @@
-"""The :class:`Plan` result type shared by every planning method."""
+"""The :class:`Plan` result type shared by every planning method, its :class:`PlanStatus` and
+the :class:`SolverInfo` a method reports beside the plan's tables."""
 
 from __future__ import annotations
 
@@ -6,24 +7,99 @@ import json
 import math
 import os
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, replace
+from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 
 import pandas as pd
 
 if TYPE_CHECKING:
     from greenopt.objectives import Objective
 
-#: Plan statuses. ``optimal``/``feasible``: a solver's answer (feasible = stopped at the gap);
-#: ``time_limit``: best plan found when time ran out; ``fallback``: the solver found nothing and
-#: the greedy plan was returned instead; ``heuristic``: produced by a heuristic or baseline.
-STATUSES = ("optimal", "feasible", "time_limit", "fallback", "heuristic", "interrupted")
+
+class PlanStatus(StrEnum):
+    """How a plan came about. A ``str``, so ``plan.status == "optimal"`` holds and it is written
+    as its value to JSON, CSV and the terminal."""
+
+    #: the solver closed the gap to a true lower bound of every plan
+    OPTIMAL = "optimal"
+    #: the solver stopped within ``mip_gap``, or fix-and-optimise found no further improvement
+    FEASIBLE = "feasible"
+    #: the best plan found when the time limit ran out
+    TIME_LIMIT = "time_limit"
+    #: the solver found nothing better than its start plan (the greedy's), which is returned
+    FALLBACK = "fallback"
+    #: produced by a heuristic or a baseline
+    HEURISTIC = "heuristic"
+    #: Ctrl-C during the solve: the best plan found so far
+    INTERRUPTED = "interrupted"
+
+
+#: Plan statuses, as strings (see :class:`PlanStatus`).
+STATUSES = tuple(s.value for s in PlanStatus)
 
 TABLES = ("assignments", "migrations", "energy", "jobs")
 
 
 @dataclass
+class SolverInfo:
+    """What a method (and its solver) reported about a plan, apart from the plan's tables.
+
+    ``bound``: a lower bound of every plan's objective (``None``: none known); ``gap``:
+    ``(objective − bound) / |objective|`` (``None`` exactly when there is no bound — never NaN);
+    ``build_s``/``solve_s``/``wall_s``: seconds building the model, solving, and of the whole
+    ``plan()`` call; ``solver``/``solver_version``; MILP only: ``solver_objective`` (the model's
+    own value of the plan it solved), ``start_accepted`` (did HiGHS take the MIP start),
+    ``history`` (the incumbent's objective over time ``[(seconds, objective), ...]``) and
+    ``timings`` (seconds of each build step, the model's size); ``notes`` in plain words.
+    """
+
+    status: PlanStatus = PlanStatus.HEURISTIC
+    bound: float | None = None
+    gap: float | None = None
+    build_s: float = 0.0
+    solve_s: float = 0.0
+    wall_s: float = 0.0
+    solver: str | None = None
+    solver_version: str | None = None
+    solver_objective: float | None = None
+    start_accepted: bool | None = None
+    history: list[tuple[float, float]] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name == "status":
+            value = PlanStatus(value)
+        elif name == "gap" and value is not None and math.isnan(value):
+            value = None  # one representation of "no gap"
+        object.__setattr__(self, name, value)
+
+
+_INFO_FIELDS = frozenset(f.name for f in fields(SolverInfo))
+T = TypeVar("T")
+
+
+class _Fact(Generic[T]):
+    """A :class:`Plan` attribute kept in its :class:`SolverInfo` (``plan.bound`` is
+    ``plan.info.bound``), so the names INTERFACE.md gives keep working."""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    @overload
+    def __get__(self, plan: None, owner: type | None = None) -> _Fact[T]: ...
+    @overload
+    def __get__(self, plan: Plan, owner: type | None = None) -> T: ...
+    def __get__(self, plan: Plan | None, owner: type | None = None) -> T | _Fact[T]:
+        return self if plan is None else getattr(plan.info, self.name)
+
+    def __set__(self, plan: Plan, value: T) -> None:
+        setattr(plan.info, self.name, value)
+
+
+@dataclass(init=False)
 class Plan:
     """A plan and everything derived from it (MODEL.md §5, §6, §8).
 
@@ -37,9 +113,13 @@ class Plan:
       ``unmet_h``, ``completion_h``, ``deferred``)
     * ``scorecard``: per job kind and overall (MODEL.md §8)
 
-    ``kpis`` holds the totals of MODEL.md §8. Solver facts: ``status``, ``objective`` (the
-    objective recomputed from this plan, MODEL.md §7), ``bound``, ``gap``, ``build_s``,
-    ``solve_s``, ``solver``, ``solver_version``.
+    ``kpis`` holds the totals of MODEL.md §8; ``objective`` is the objective recomputed from this
+    plan (MODEL.md §7) and ``objective_spec`` the full objective (name, weights, penalties) it was
+    computed with, so that validate() recomputes it the same way. ``info`` holds the solver facts
+    (:class:`SolverInfo`); each is also an attribute of the plan: ``status``, ``bound``, ``gap``,
+    ``build_s``, ``solve_s``, ``wall_s``, ``solver``, ``solver_version``, ``solver_objective``,
+    ``start_accepted``, ``history``, ``timings``, ``notes``. ``Plan(..., status=..., bound=...)``
+    fills ``info`` from such keywords.
     """
 
     assignments: pd.DataFrame
@@ -49,30 +129,58 @@ class Plan:
     kpis: dict[str, float]
     scorecard: pd.DataFrame
     method: str = "custom"
-    status: str = "heuristic"
     objective_name: str = "carbon"
     deadlines: str = "soft"
     objective: float | None = None
-    bound: float | None = None
-    gap: float | None = None
-    build_s: float = 0.0
-    solve_s: float = 0.0
-    wall_s: float = 0.0
-    solver: str | None = None
-    solver_version: str | None = None
-    notes: list[str] = field(default_factory=list)
-    #: the full objective (name, weights, penalties) ``objective`` was computed with, so that
-    #: validate() recomputes it the same way; ``objective_name`` alone loses the weights
     objective_spec: Objective | None = None
-    #: MILP only: the model's own objective value of the plan it solved (equals ``objective``
-    #: up to solver tolerances), whether HiGHS accepted the MIP start, and the incumbent's
-    #: objective over time ``[(seconds, objective), ...]`` of an improvement search
-    solver_objective: float | None = None
-    start_accepted: bool | None = None
-    history: list[tuple[float, float]] = field(default_factory=list)
-    #: MILP only: seconds of each build step (``matrix_s``, ``pyomo_s``, ``compile_s``) and the
-    #: model's size (``binaries``, ``columns``)
-    timings: dict[str, float] = field(default_factory=dict)
+    info: SolverInfo = field(default_factory=SolverInfo)
+
+    status = _Fact[PlanStatus]()
+    bound = _Fact[float | None]()
+    gap = _Fact[float | None]()
+    build_s = _Fact[float]()
+    solve_s = _Fact[float]()
+    wall_s = _Fact[float]()
+    solver = _Fact[str | None]()
+    solver_version = _Fact[str | None]()
+    solver_objective = _Fact[float | None]()
+    start_accepted = _Fact[bool | None]()
+    history = _Fact[list[tuple[float, float]]]()
+    timings = _Fact[dict[str, float]]()
+    notes = _Fact[list[str]]()
+
+    def __init__(
+        self,
+        assignments: pd.DataFrame,
+        migrations: pd.DataFrame,
+        energy: pd.DataFrame,
+        jobs: pd.DataFrame,
+        kpis: dict[str, float],
+        scorecard: pd.DataFrame,
+        method: str = "custom",
+        objective_name: str = "carbon",
+        deadlines: str = "soft",
+        objective: float | None = None,
+        objective_spec: Objective | None = None,
+        info: SolverInfo | None = None,
+        **facts: Any,
+    ) -> None:
+        unknown = sorted(set(facts) - _INFO_FIELDS)
+        if unknown:
+            raise TypeError(f"Plan() got unexpected keyword argument(s) {unknown}")
+        self.assignments = assignments
+        self.migrations = migrations
+        self.energy = energy
+        self.jobs = jobs
+        self.kpis = kpis
+        self.scorecard = scorecard
+        self.method = method
+        self.objective_name = objective_name
+        self.deadlines = deadlines
+        self.objective = objective
+        self.objective_spec = objective_spec
+        # a copy, so that dataclasses.replace(plan) gives a plan with facts of its own
+        self.info = replace(info) if info is not None else SolverInfo(**facts)
 
     def no_worse_than(self, other: Plan) -> bool:
         """At least as good as ``other``: first by unmet work (under hard deadlines the objective

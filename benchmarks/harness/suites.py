@@ -28,6 +28,7 @@ from typing import Any
 from greenopt.errors import ScenarioError
 from greenopt.io.data import data_dir as find_data_dir
 from greenopt.scenario import Scenario
+from greenopt.solvers import SOLVERS
 
 #: Every planning method, in report order (run-now first: the reference of the carbon cut).
 ALL_METHODS: tuple[str, ...] = (
@@ -39,18 +40,8 @@ ALL_METHODS: tuple[str, ...] = (
     "greedy",
     "milp",
 )
-#: MILP solvers the ``solvers`` suite tries (Pyomo names); ``scip_direct`` is SCIP via pyscipopt.
-SOLVER_CANDIDATES: tuple[str, ...] = (
-    "highs",
-    "appsi_highs",
-    "cbc",
-    "glpk",
-    "scip",
-    "scip_direct",
-    "gurobi",
-    "cplex",
-    "xpress",
-)
+#: MILP solvers the ``solvers`` suite tries: greenopt's one list of solver names.
+SOLVER_CANDIDATES: tuple[str, ...] = SOLVERS
 #: Real-trace days of the ``real`` suite: a summer day inside the Solcast file (measured solar at
 #: four sites), and days of winter, spring and autumn (pvlib clear-sky solar).
 REAL_DAYS: tuple[str, ...] = ("2022-06-21", "2023-01-15", "2023-04-02", "2023-09-10")
@@ -211,7 +202,7 @@ def build_scaling(options: SuiteOptions, seeds: tuple[int, ...]) -> SuitePlan:
 
 
 def build_solvers(options: SuiteOptions, seeds: tuple[int, ...]) -> SuitePlan:
-    from greenopt.milp.pipeline import available_solvers
+    from greenopt.solvers.pyomo_any import available_solvers
 
     notes: list[str] = []
     here = set(available_solvers())

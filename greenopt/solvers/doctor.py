@@ -17,22 +17,11 @@ import io
 import time
 from dataclasses import asdict, dataclass
 
-#: Pyomo solver names tried by ``greenopt doctor`` (``highs`` is the MILP default).
-CANDIDATES: tuple[str, ...] = (
-    "highs",
-    "appsi_highs",
-    "cbc",
-    "glpk",
-    "scip",
-    "scip_direct",
-    "gurobi",
-    "gurobi_direct",
-    "gurobi_persistent",
-    "cplex",
-    "cplex_direct",
-    "xpress_direct",
-    "mosek",
-)
+from greenopt.solvers import SOLVERS
+
+#: Pyomo solver names tried by ``greenopt doctor``: greenopt's one list (``highs`` is the MILP
+#: default).
+CANDIDATES: tuple[str, ...] = SOLVERS
 
 #: Python packages whose versions the report lists.
 PACKAGES: tuple[str, ...] = ("pyomo", "highspy", "numpy", "pandas", "networkx", "dask")
