@@ -16,10 +16,6 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-import networkx as nx
-import numpy as np
-import pandas as pd
-
 from greenopt.errors import ScenarioError
 from greenopt.heuristics.baselines import (
     plan_follow_renewables,
@@ -33,6 +29,7 @@ from greenopt.milp.diagnose import infeasible_error, job_reasons
 from greenopt.options import METHODS, PlanOptions
 from greenopt.result import Plan
 from greenopt.scenario import Scenario
+from greenopt.scenario.canonical import canonical_scenario, present_in_order_of
 
 __all__ = ["METHODS", "PlanOptions", "canonical_scenario", "plan", "planner", "present_in_order_of"]
 
@@ -109,85 +106,3 @@ def plan(scenario: Scenario, method: str | None = None, **options: Any) -> Plan:
                 headline="the plan misses hard deadlines",
             )
     return result
-
-
-# -- canonical order ------------------------------------------------------------------------------
-def canonical_scenario(scenario: Scenario) -> Scenario:
-    """``scenario`` with its sites and jobs sorted by name and its WAN in sorted order.
-
-    The WAN is rebuilt with its nodes added in sorted order and its links ``(u, v)``, ``u < v``,
-    in sorted order, so node, neighbour and link iteration are all sorted. Returns ``scenario``
-    itself when it is already in that order (the common case: no copy, its cached index and
-    network are reused); otherwise a copy that shares the (already validated) site and job
-    objects and is not validated again.
-    """
-    sites_sorted = _names_sorted(s.name for s in scenario.sites)
-    jobs_sorted = _names_sorted(j.name for j in scenario.jobs)
-    if sites_sorted and jobs_sorted and _graph_is_canonical(scenario.wan):
-        return scenario
-    return Scenario.model_construct(
-        name=scenario.name,
-        horizon=scenario.horizon,
-        sites=sorted(scenario.sites, key=lambda s: s.name),
-        jobs=sorted(scenario.jobs, key=lambda j: j.name),
-        wan=canonical_graph(scenario.wan),
-        wan_share=scenario.wan_share,
-        net_kwh_per_gb=scenario.net_kwh_per_gb,
-    )
-
-
-def canonical_graph(graph: nx.Graph) -> nx.Graph:
-    """A copy of ``graph`` with nodes, then links ``(min, max)``, added in sorted order."""
-    g = nx.Graph()
-    g.graph.update(graph.graph)
-    for node in sorted(graph.nodes):
-        g.add_node(node, **graph.nodes[node])
-    edges = sorted((min(a, b), max(a, b), d) for a, b, d in graph.edges(data=True))
-    for a, b, d in edges:
-        g.add_edge(a, b, **dict(sorted(d.items())))
-    return g
-
-
-def _names_sorted(names: Any) -> bool:
-    prev: str | None = None
-    for name in names:
-        if prev is not None and not prev < name:
-            return False
-        prev = name
-    return True
-
-
-def _graph_is_canonical(graph: nx.Graph) -> bool:
-    if not _names_sorted(graph.nodes):
-        return False
-    return all(_names_sorted(nbrs) for nbrs in graph.adj.values())
-
-
-def present_in_order_of(scenario: Scenario, result: Plan) -> Plan:
-    """Reorder ``result``'s tables (planned on the canonical form) into ``scenario``'s order.
-
-    Only row order changes: ``assignments``/``migrations`` by job in ``scenario.jobs`` order,
-    then slot; ``energy`` by site in ``scenario.sites`` order, then slot; ``jobs`` in
-    ``scenario.jobs`` order. KPIs, objective and solver facts are untouched. In place; returns
-    ``result``.
-    """
-    job_pos = {j.name: k for k, j in enumerate(scenario.jobs)}
-    site_pos = {s.name: k for k, s in enumerate(scenario.sites)}
-    result.assignments = _stable_by(result.assignments, "job", job_pos)
-    result.migrations = _stable_by(result.migrations, "job", job_pos)
-    result.jobs = _stable_by(result.jobs, "job", job_pos)
-    result.energy = _stable_by(result.energy, "site", site_pos)
-    return result
-
-
-def _stable_by(df: pd.DataFrame, column: str, pos: dict[str, int]) -> pd.DataFrame:
-    """``df`` stably sorted by the position of its ``column`` values in ``pos``.
-
-    The canonical tables are already sorted by slot within each job or site, so a stable sort on
-    the position alone gives "by position, then slot".
-    """
-    if len(df) < 2:
-        return df
-    keys = np.fromiter((pos[v] for v in df[column]), dtype=np.int64, count=len(df))
-    order = np.argsort(keys, kind="stable")
-    return df.take(order).reset_index(drop=True)

@@ -15,7 +15,7 @@ import pytest
 import greenopt
 from greenopt import Scenario
 from greenopt.examples.synthetic import synthetic_scenario
-from greenopt.plan import canonical_graph, canonical_scenario
+from greenopt.scenario.canonical import canonical_graph, canonical_scenario
 
 
 def _reversed(sc: Scenario) -> Scenario:
@@ -99,7 +99,7 @@ def test_canonical_order_costs_little_on_2000_jobs():
     c = canonical_scenario(sc)
     _ = c.index, c.network
     p = greenopt.plan(c, "run-now")
-    from greenopt.plan import present_in_order_of
+    from greenopt.scenario.canonical import present_in_order_of
 
     t1 = time.perf_counter()
     present_in_order_of(sc, p)

@@ -1,6 +1,6 @@
 """Benchmarks: solvers, heuristics and baselines compared on real traces and scaling families.
 
-``run_suite(name, out=...)`` (also ``greenopt bench --suite NAME`` and
+``run_suite(name, out=...)`` (also ``python -m benchmarks --suite NAME`` and
 ``python benchmarks/run_benchmarks.py``) plans every instance of a suite with every method,
 validates every plan, and writes a tidy results table (CSV, Parquet), a Markdown report and
 plots. Modules, one concern each:
@@ -11,7 +11,8 @@ plots. Modules, one concern each:
 * :mod:`~benchmarks.harness.highs_log` — HiGHS's branch-and-bound log → gap against time;
 * :mod:`~benchmarks.harness.plots`, :mod:`~benchmarks.harness.report` — plots and Markdown;
 * :mod:`~benchmarks.harness.harness` — :func:`run_suite` and the output folder;
-* :mod:`~benchmarks.harness.docs` — regenerates ``docs/benchmarks.md`` from suite results.
+* :mod:`~benchmarks.harness.docs` — regenerates ``docs/benchmarks.md`` from suite results;
+* :mod:`~benchmarks.harness.cli` — the command line, ``python -m benchmarks``.
 """
 
 from __future__ import annotations

@@ -6,13 +6,13 @@ whose message names the field and the site or job at fault. Per-slot series are 
 aligned to the horizon's slots; the WAN is an undirected NetworkX graph.
 
 Derived, read-only arrays for the planners (windows, allowed sites, per-slot series stacked per
-site) live in :attr:`Scenario.index`, built once on first use.
+site) live in :attr:`Scenario.index` (:mod:`.index`), built once on first use; the rules that
+tie sites, jobs and the WAN together are checked by :mod:`.consistency`.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cached_property
 from typing import Annotated, Any
@@ -33,12 +33,10 @@ from pydantic import (
 
 from greenopt.errors import ScenarioError
 from greenopt.network.wan import Network
+from greenopt.scenario.consistency import check_consistency
+from greenopt.scenario.index import ScenarioIndex, build_index
 
 JOB_KINDS = ("latency_critical", "nearline", "training", "evaluation")
-
-# Grid intensities are gCO2/kWh; real grids range ~10–1000. A series whose largest value is below
-# this was almost surely given in kg/kWh (e.g. WattTime MOER, 0.2–0.9) and is refused.
-_KG_SUSPECT_MAX = 1.5
 
 
 def _to_float_array(value: Any) -> np.ndarray:
@@ -338,45 +336,6 @@ class Job(StrictModel):
         return self
 
 
-@dataclass(frozen=True, eq=False)
-class ScenarioIndex:
-    """Read-only arrays derived from a scenario, shared by every planner and the evaluator.
-
-    Shapes: S sites, J jobs, T slots. Job windows are ``[first_slot, end_slot)``.
-    """
-
-    T: int
-    dt_h: float
-    site_names: tuple[str, ...]
-    site_pos: dict[str, int]
-    job_names: tuple[str, ...]
-    job_pos: dict[str, int]
-    site_gpus: np.ndarray  # (S,) int
-    pue: np.ndarray  # (S,)
-    idle_kw: np.ndarray  # (S,)
-    grid_kw_max: np.ndarray  # (S,) inf where unlimited
-    renewable_kw: np.ndarray  # (S, T)
-    carbon: np.ndarray  # (S, T) g/kWh
-    price: np.ndarray  # (S, T)
-    first_slot: np.ndarray  # (J,) int
-    end_slot: np.ndarray  # (J,) int, exclusive
-    work_h: np.ndarray
-    gpus: np.ndarray
-    power_kw: np.ndarray
-    state_gb: np.ndarray
-    restore_h: np.ndarray
-    migratable: np.ndarray  # bool
-    preemptible: np.ndarray  # bool
-    priority: np.ndarray
-    origin: np.ndarray  # (J,) site position
-    release_h: np.ndarray  # hours since horizon start
-    deadline_h: np.ndarray
-    allowed: np.ndarray  # (J, S) bool: region allowed and enough GPUs
-
-    def in_window(self, j: int, t: int) -> bool:
-        return bool(self.first_slot[j] <= t < self.end_slot[j])
-
-
 class Scenario(StrictModel):
     """A planning problem: horizon, sites with their per-slot series, a WAN, jobs (MODEL.md)."""
 
@@ -402,7 +361,8 @@ class Scenario(StrictModel):
 
     @cached_property
     def index(self) -> ScenarioIndex:
-        return _build_index(self)
+        """Read-only arrays for the planners and the evaluator (built once)."""
+        return build_index(self)
 
     @cached_property
     def network(self) -> Network:
@@ -468,205 +428,3 @@ def _graph_key(g: nx.Graph) -> tuple:
         )
     )
     return nodes, edges
-
-
-def job_window(horizon: Horizon, job: Job) -> tuple[int, int]:
-    """Slots ``[first, end)`` that start at/after release and end at/before deadline (§4)."""
-    dt = horizon.dt_h
-    rel = horizon.hours_since_start(job.release) / dt
-    dl = horizon.hours_since_start(job.deadline) / dt
-    first = max(0, math.ceil(rel - 1e-9))
-    end = min(horizon.slots, math.floor(dl + 1e-9))
-    return first, max(first, end)
-
-
-def check_consistency(sc: Scenario) -> None:
-    """Every cross-object rule of MODEL.md §1–4; raises one ScenarioError listing all problems."""
-    problems: list[tuple[str, str]] = []  # (culprit, message)
-    T = sc.horizon.slots
-
-    names = [s.name for s in sc.sites]
-    for dup in sorted({n for n in names if names.count(n) > 1}):
-        problems.append((dup, f"site name {dup!r} is used more than once"))
-    jnames = [j.name for j in sc.jobs]
-    seen: set[str] = set()
-    for n in jnames:
-        if n in seen:
-            problems.append((n, f"job name {n!r} is used more than once"))
-        seen.add(n)
-
-    for s in sc.sites:
-        for field in ("renewable_kw", "carbon", "price"):
-            arr = getattr(s, field)
-            if len(arr) != T:
-                problems.append(
-                    (s.name, f"site {s.name!r} field '{field}' has {len(arr)} values for {T} slots")
-                )
-        if len(s.carbon) and 0 < float(np.max(s.carbon)) <= _KG_SUSPECT_MAX:
-            problems.append(
-                (
-                    s.name,
-                    f"site {s.name!r} field 'carbon' peaks at {float(np.max(s.carbon)):.3g}: "
-                    "intensities are gCO2/kWh; this looks like kg/kWh (multiply by 1000)",
-                )
-            )
-
-    problems += _check_wan(sc)
-
-    site_by_name = {s.name: s for s in sc.sites}
-    for j in sc.jobs:
-        if j.origin not in site_by_name:
-            problems.append((j.name, f"job {j.name!r} field 'origin': unknown site {j.origin!r}"))
-            continue
-        allowed = [
-            s for s in sc.sites if j.allowed_regions is None or s.region in j.allowed_regions
-        ]
-        if not allowed:
-            problems.append(
-                (
-                    j.name,
-                    f"job {j.name!r} field 'allowed_regions' {list(j.allowed_regions or [])} "
-                    "matches no site's region",
-                )
-            )
-            continue
-        if max(s.gpus for s in allowed) < j.gpus:
-            problems.append(
-                (
-                    j.name,
-                    f"job {j.name!r} field 'gpus' ({j.gpus}) exceeds every allowed site's "
-                    f"capacity (largest {max(s.gpus for s in allowed)})",
-                )
-            )
-        first, end = job_window(sc.horizon, j)
-        window_h = (end - first) * sc.horizon.dt_h
-        if end <= first:
-            problems.append(
-                (
-                    j.name,
-                    f"job {j.name!r} fields 'release'/'deadline': no whole slot of the horizon "
-                    f"lies between {j.release.isoformat()} and {j.deadline.isoformat()}",
-                )
-            )
-        elif j.work_h > window_h + 1e-9:
-            problems.append(
-                (
-                    j.name,
-                    f"job {j.name!r} field 'work_h' ({j.work_h:g} h) is longer than its window "
-                    f"({window_h:g} h of whole slots between release and deadline)",
-                )
-            )
-    # a duplicated site name would otherwise report the same WAN problem once per copy
-    problems = list(dict.fromkeys(problems))
-    if problems:
-        msg = "; ".join(m for _, m in problems)
-        if len(problems) > 1:
-            msg = f"{len(problems)} problems in scenario {sc.name!r}: {msg}"
-        raise ScenarioError(msg, culprit=problems[0][0])
-
-
-def _check_wan(sc: Scenario) -> list[tuple[str, str]]:
-    problems: list[tuple[str, str]] = []
-    g = sc.wan
-    with_lat = 0
-    for a, b, d in g.edges(data=True):
-        link = f"WAN link {a}–{b}"
-        unknown = set(d) - {"gbps", "latency_ms"}
-        if unknown:
-            problems.append((f"{a}–{b}", f"{link} has unknown attribute(s) {sorted(unknown)}"))
-        gbps = d.get("gbps")
-        if gbps is None:
-            problems.append((f"{a}–{b}", f"{link} field 'gbps' is missing"))
-        elif not _finite_number(gbps) or float(gbps) <= 0:
-            problems.append((f"{a}–{b}", f"{link} field 'gbps' must be > 0, got {gbps!r}"))
-        if "latency_ms" in d:
-            with_lat += 1
-            lat = d["latency_ms"]
-            if not _finite_number(lat) or float(lat) < 0:
-                problems.append(
-                    (f"{a}–{b}", f"{link} field 'latency_ms' must be >= 0, got {lat!r}")
-                )
-    if 0 < with_lat < g.number_of_edges():
-        problems.append(
-            (
-                "wan",
-                f"WAN: 'latency_ms' is given on {with_lat} of {g.number_of_edges()} links; "
-                "give it on every link or on none",
-            )
-        )
-    if len(sc.sites) > 1:
-        site_names = [s.name for s in sc.sites]
-        for s in site_names:
-            if s not in g:
-                problems.append((s, f"site {s!r} is not a node of the WAN: it cannot be reached"))
-        present = [s for s in site_names if s in g]
-        for s in present:
-            comp = nx.node_connected_component(g, s)
-            if not any(o in comp for o in present if o != s):
-                problems.append(
-                    (s, f"site {s!r} has no WAN route to any other site: it cannot be reached")
-                )
-    return problems
-
-
-def _finite_number(x: Any) -> bool:
-    try:
-        return math.isfinite(float(x)) and not isinstance(x, bool)
-    except (TypeError, ValueError):
-        return False
-
-
-def _build_index(sc: Scenario) -> ScenarioIndex:
-    S, J, T = len(sc.sites), len(sc.jobs), sc.horizon.slots
-    site_pos = {s.name: i for i, s in enumerate(sc.sites)}
-    windows = [job_window(sc.horizon, j) for j in sc.jobs]
-    regions = [s.region for s in sc.sites]
-    site_gpus = np.array([s.gpus for s in sc.sites], dtype=np.int64)
-    allowed = np.zeros((J, S), dtype=bool)
-    for k, j in enumerate(sc.jobs):
-        for i in range(S):
-            allowed[k, i] = (
-                j.allowed_regions is None or regions[i] in j.allowed_regions
-            ) and site_gpus[i] >= j.gpus
-
-    def arr(values: list[Any], dtype: Any = float) -> np.ndarray:
-        a = np.array(values, dtype=dtype)
-        a.setflags(write=False)
-        return a
-
-    def stack(field: str) -> np.ndarray:
-        a = np.vstack([getattr(s, field) for s in sc.sites]) if S else np.zeros((0, T))
-        a = a.astype(float)
-        a.setflags(write=False)
-        return a
-
-    allowed.setflags(write=False)
-    return ScenarioIndex(
-        T=T,
-        dt_h=sc.horizon.dt_h,
-        site_names=tuple(s.name for s in sc.sites),
-        site_pos=site_pos,
-        job_names=tuple(j.name for j in sc.jobs),
-        job_pos={j.name: k for k, j in enumerate(sc.jobs)},
-        site_gpus=site_gpus,
-        pue=arr([s.pue for s in sc.sites]),
-        idle_kw=arr([s.idle_kw for s in sc.sites]),
-        grid_kw_max=arr([np.inf if s.grid_kw_max is None else s.grid_kw_max for s in sc.sites]),
-        renewable_kw=stack("renewable_kw"),
-        carbon=stack("carbon"),
-        price=stack("price"),
-        first_slot=arr([w[0] for w in windows], np.int64),
-        end_slot=arr([w[1] for w in windows], np.int64),
-        work_h=arr([j.work_h for j in sc.jobs]),
-        gpus=arr([j.gpus for j in sc.jobs], np.int64),
-        power_kw=arr([j.power_kw for j in sc.jobs]),
-        state_gb=arr([j.state_gb for j in sc.jobs]),
-        restore_h=arr([j.restore_h for j in sc.jobs]),
-        migratable=arr([j.migratable for j in sc.jobs], bool),
-        preemptible=arr([j.preemptible for j in sc.jobs], bool),
-        priority=arr([j.priority for j in sc.jobs]),
-        origin=arr([site_pos[j.origin] for j in sc.jobs], np.int64),
-        release_h=arr([sc.horizon.hours_since_start(j.release) for j in sc.jobs]),
-        deadline_h=arr([sc.horizon.hours_since_start(j.deadline) for j in sc.jobs]),
-        allowed=allowed,
-    )
