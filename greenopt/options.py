@@ -28,6 +28,7 @@ schema says what each one is and which values it takes.
 from __future__ import annotations
 
 import difflib
+import json
 import math
 import numbers
 import os
@@ -199,10 +200,12 @@ class Option:
                 raise self._error(f"must be true or false, got {text!r}")
             return words[raw.lower()]
         if kind == "mapping":
+            # JSON, not YAML: YAML 1.1 reads HiGHS's "off" as false
             try:
-                value = yaml.safe_load(raw)
-            except yaml.YAMLError:
-                value = raw
+                value = json.loads(raw)
+            except json.JSONDecodeError:
+                example = '{"presolve": "off"}'
+                raise self._error(f"must be a JSON object like {example}, got {text!r}") from None
             return self.check(value, "command line")
         if kind == "callable":
             raise self._error("cannot be given on the command line")

@@ -87,7 +87,6 @@ def test_quick_suite_every_plan_is_valid(tmp_path):
     for name in ("carbon_grid", "runtime", "gap"):
         assert (tmp_path / "plots" / f"{name}.png").stat().st_size > 1000
         assert f"plots/{name}.png" in report
-    assert result.meta["elapsed_s"] < 120
 
 
 # -- HiGHS log -----------------------------------------------------------------------------------

@@ -71,7 +71,7 @@ def solve_relaxation(
             block = mx.cols[name]
             if block.n:
                 initial[block.cols(np.arange(block.n))] = pairs[block.keys[:, 0], block.keys[:, 1]]
-        work_rows = _row_positions(mx, "work")
+        work_rows = row_positions(mx, "work")
         with solver_faults("highs"):
             cg = solve_by_columns(
                 form,
@@ -120,7 +120,7 @@ def solve_relaxation(
     )
 
 
-def _row_positions(mx: Matrix, name: str) -> np.ndarray:
+def row_positions(mx: Matrix, name: str) -> np.ndarray:
     """Positions of row block ``name`` among all rows of ``mx`` (in ``row_arrays`` order)."""
     offset = 0
     for block_name, block in mx.rows.items():
