@@ -20,13 +20,12 @@ greedy from 11.6 % to 2.3 % above the MILP's optimum (``benchmarks/bench_heurist
 
 from __future__ import annotations
 
-from typing import Any
-
 import pandas as pd
 
 from greenopt.formulations.build import build_matrix
 from greenopt.formulations.solution import read_assignments, sites_used, start_vector
 from greenopt.objectives import Objective
+from greenopt.options import PlanOptions
 from greenopt.scenario import Scenario
 from greenopt.solvers import highs
 
@@ -40,7 +39,7 @@ def retime(
     assignments: pd.DataFrame,
     objective: str | Objective,
     deadlines: str,
-    options: Any,
+    options: PlanOptions,
     time_limit: float | None = None,
     max_columns: int = RETIME_MAX_COLUMNS,
 ) -> pd.DataFrame | None:

@@ -27,19 +27,20 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import networkx as nx
 import numpy as np
 
 from greenopt.errors import InfeasibleError
+from greenopt.options import PlanOptions
 from greenopt.scenario import Scenario
 
 if TYPE_CHECKING:
     from greenopt.result import Plan
 
 #: ``plan_soft(scenario, options) -> Plan``: a soft-deadline plan (the MILP's)
-SoftPlanner = Callable[[Scenario, Any], "Plan"]
+SoftPlanner = Callable[[Scenario, PlanOptions], "Plan"]
 
 REASONS = ("capacity", "window", "residency", "bandwidth", "grid")
 #: Work (hours) below which a job counts as done, as in the evaluator.
@@ -143,7 +144,9 @@ def precheck_hard(scenario: Scenario) -> None:
         raise infeasible_error(jobs, "found before solving")
 
 
-def explain_hard(scenario: Scenario, options: Any, plan_soft: SoftPlanner) -> InfeasibleError:
+def explain_hard(
+    scenario: Scenario, options: PlanOptions, plan_soft: SoftPlanner
+) -> InfeasibleError:
     """The InfeasibleError for a hard-deadline model the solver found infeasible.
 
     ``plan_soft(scenario, options)`` plans under soft deadlines (the MILP pipeline passes
@@ -179,7 +182,7 @@ def explain_hard(scenario: Scenario, options: Any, plan_soft: SoftPlanner) -> In
     return infeasible_error(ordered, f"{len(short)} job(s) short of {total:.4g} h of work")
 
 
-def _unmet(scenario: Scenario, options: Any, plan_soft: SoftPlanner) -> dict[str, float]:
+def _unmet(scenario: Scenario, options: PlanOptions, plan_soft: SoftPlanner) -> dict[str, float]:
     """Hours of work each job leaves undone in the soft-deadline MILP optimum."""
     soft = plan_soft(scenario, options)
     return {

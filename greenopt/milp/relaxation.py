@@ -19,6 +19,7 @@ import numpy as np
 from greenopt.formulations.matrix import Matrix
 from greenopt.formulations.relaxation import build_relaxation
 from greenopt.objectives import Objective
+from greenopt.options import PlanOptions
 from greenopt.scenario import Scenario
 from greenopt.solvers import highs, solver_faults
 from greenopt.solvers.colgen import solve_by_columns
@@ -48,7 +49,7 @@ def solve_relaxation(
     scenario: Scenario,
     objective: Objective,
     deadlines: str,
-    options: Any,
+    options: PlanOptions,
     presence: bool,
     time_limit: float | None,
     pairs: np.ndarray | None = None,

@@ -11,13 +11,16 @@ from __future__ import annotations
 
 import math
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from greenopt.errors import SolverError
 from greenopt.solvers import SOLVERS
 from greenopt.solvers.highs import SolveResult
+
+if TYPE_CHECKING:
+    from greenopt.options import PlanOptions  # a layer above: for type checkers only
 
 #: Time-limit option names of common Pyomo solvers.
 _TIME_OPTION = {
@@ -31,7 +34,7 @@ _TIME_OPTION = {
 
 
 def solve_other(
-    model: Any, start: np.ndarray | None, options: Any, time_limit: float | None
+    model: Any, start: np.ndarray | None, options: PlanOptions, time_limit: float | None
 ) -> SolveResult:
     """Solve ``model`` with the Pyomo solver ``options.solver`` (``appsi_highs`` takes the warm
     start ``start``, in ``model._columns`` order) within ``time_limit`` seconds and
