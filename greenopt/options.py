@@ -33,7 +33,7 @@ import math
 import numbers
 import os
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -448,10 +448,6 @@ class PlanOptions:
             else:
                 raise unknown_option(name, chosen)
         return cls(method=chosen, params=params, **common)
-
-    def with_(self, **changes: Any) -> PlanOptions:
-        """A copy with ``changes`` (checked again)."""
-        return replace(self, **changes)
 
 
 def defaults() -> dict[str, Any]:

@@ -108,15 +108,15 @@ def plan_milp(scenario: Scenario, options: PlanOptions) -> Plan:
         other = plan_other(scenario, options, start, used, clock, notes)
         return other if isinstance(other, Plan) else _infeasible(scenario, options, other)
     # -- 2. the relaxation: bound and candidate sites
-    relax = _relaxation(scenario, options, used, clock, notes)
+    step = _relaxation(scenario, options, used, clock, notes)
     # -- 3. the model, built and compiled once
-    model = _model(scenario, options, relax.keep, start, notes)
+    model = _model(scenario, options, step.keep, start, notes)
     # -- 4. search
-    search = _search(scenario, options, relax, model, clock, notes)
+    search = _search(scenario, options, step, model, clock, notes)
     if search.infeasible is not None:
         return _infeasible(scenario, options, search.infeasible)
-    bound = _bound(relax, search, notes)
-    values = _polish(model, search, options, relax.beside is None, clock, notes)
+    bound = _bound(step, search, notes)
+    values = _polish(model, search, options, step.beside is None, clock, notes)
     # -- 5. read back, score, settle bound, gap and status
     ix, mx, form = model.ix, model.mx, model.form
     full = None if values is None else form.to_matrix_order(values, mx.n_cols)
