@@ -41,3 +41,8 @@ class InfeasibleError(GreenoptError):
 
 class SolverError(GreenoptError):
     """A solver is missing, or failed in a way that left no plan to return."""
+
+
+class MissingDependencyError(GreenoptError, ImportError):
+    """An optional package a feature needs is not installed; the message names the extra that
+    brings it (``pip install 'greenopt[EXTRA]'``)."""
