@@ -10,8 +10,10 @@
 from greenopt import examples
 from greenopt.check import Issue, check_scenario
 from greenopt.errors import (
+    DataSourceError,
     GreenoptError,
     InfeasibleError,
+    MissingDependencyError,
     PlanError,
     ScenarioError,
     SolverError,
@@ -28,11 +30,13 @@ __version__ = "0.1.0"
 
 __all__ = [
     "METHODS",
+    "DataSourceError",
     "GreenoptError",
     "Horizon",
     "InfeasibleError",
     "Issue",
     "Job",
+    "MissingDependencyError",
     "Objective",
     "Plan",
     "PlanError",

@@ -46,3 +46,7 @@ class SolverError(GreenoptError):
 class MissingDependencyError(GreenoptError, ImportError):
     """An optional package a feature needs is not installed; the message names the extra that
     brings it (``pip install 'greenopt[EXTRA]'``)."""
+
+
+class DataSourceError(GreenoptError):
+    """A live data source could not be used: its key is not set, or the request failed."""

@@ -1,5 +1,11 @@
 """Scenario files and real-format loaders."""
 
+from greenopt.io.carbon_sources import (
+    carbon_from_carbon_aware_sdk,
+    carbon_from_electricitymaps,
+    carbon_from_entsoe,
+    carbon_from_watttime,
+)
 from greenopt.io.files import load_scenario, save_scenario
 from greenopt.io.formats import (
     read_electricitymaps,
@@ -23,6 +29,10 @@ from greenopt.io.traces import (
 __all__ = [
     "JobRules",
     "build_real_scenario",
+    "carbon_from_carbon_aware_sdk",
+    "carbon_from_electricitymaps",
+    "carbon_from_entsoe",
+    "carbon_from_watttime",
     "jobs_from_alibaba",
     "jobs_from_philly",
     "jobs_from_table",
