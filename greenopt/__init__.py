@@ -9,8 +9,10 @@
 
 from greenopt import examples
 from greenopt.errors import (
+    DataSourceError,
     GreenoptError,
     InfeasibleError,
+    MissingDependencyError,
     OptionsError,
     PlanError,
     ScenarioError,
@@ -30,11 +32,13 @@ __version__ = "0.1.0"
 
 __all__ = [
     "METHODS",
+    "DataSourceError",
     "GreenoptError",
     "Horizon",
     "InfeasibleError",
     "Issue",
     "Job",
+    "MissingDependencyError",
     "Objective",
     "OptionsError",
     "Plan",

@@ -50,3 +50,12 @@ class InfeasibleError(GreenoptError):
 
 class SolverError(GreenoptError):
     """A solver is missing, or failed in a way that left no plan to return."""
+
+
+class MissingDependencyError(GreenoptError, ImportError):
+    """An optional package a feature needs is not installed; the message names the extra that
+    brings it (``pip install 'greenopt[EXTRA]'``)."""
+
+
+class DataSourceError(GreenoptError):
+    """A live data source could not be used: its key is not set, or the request failed."""

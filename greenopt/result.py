@@ -10,11 +10,15 @@ import tempfile
 from dataclasses import dataclass, field, fields, replace
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar, overload
 
 import pandas as pd
 
+from greenopt.errors import PlanError
+
 if TYPE_CHECKING:
+    import xarray
+
     from greenopt.objectives import Objective
 
 
@@ -40,6 +44,72 @@ class PlanStatus(StrEnum):
 STATUSES = tuple(s.value for s in PlanStatus)
 
 TABLES = ("assignments", "migrations", "energy", "jobs")
+
+#: Stands for the scenario's currency in :data:`UNITS` (see :meth:`Plan.unit`).
+CURRENCY = "{currency}"
+
+#: The unit of every quantity a plan reports — table columns, KPIs and scorecard columns — in
+#: MODEL.md's fixed units. ``{currency}`` is the scenario's ``currency`` (:meth:`Plan.unit`).
+UNITS: dict[str, str] = {
+    # keys and times
+    "job": "name",
+    "site": "name",
+    "src": "site name",
+    "dst": "site name",
+    "kind": "label",
+    "slot": "slot index",
+    "time": "slot start (timezone-aware timestamp)",
+    "start_slot": "slot index (-1: never ran)",
+    "end_slot": "slot index (-1: never ran)",
+    # assignments and migrations
+    "share": "fraction of the slot",
+    "gb": "GB",
+    "disruption_h": "h",
+    # energy (per site and slot) and the matching totals
+    "facility_kwh": "kWh",
+    "renewable_kwh": "kWh",
+    "grid_kwh": "kWh",
+    "curtailed_kwh": "kWh",
+    "carbon_kg": "kg CO2",
+    "cost": CURRENCY,
+    # jobs
+    "done": "true/false",
+    "deferred": "true/false",
+    "delay_h": "h",
+    "migrations": "count",
+    "work_done_h": "h",
+    "unmet_h": "h",
+    "completion_h": "h from the horizon start",
+    # KPIs
+    "renewable_share": "fraction of facility energy",
+    "jobs": "count",
+    "jobs_done": "count",
+    "deadline_misses": "count",
+    "unmet_work_h": "h",
+    "migrated_gb": "GB",
+    "mean_delay_h": "h",
+    "p95_delay_h": "h",
+    "objective": "objective units (MODEL.md §7: the objective's own mix of kg CO2, cost, kWh)",
+    # scorecard
+    "carbon_kg_per_1000_jobs": "kg CO2 per 1,000 jobs",
+    "cost_per_1000_jobs": CURRENCY + " per 1,000 jobs",
+    "sla_attainment": "fraction of jobs",
+    "deferred_jobs": "count",
+    "deferred_on_time": "fraction of deferred jobs",
+}
+
+#: Units of quantities not listed in :data:`UNITS`, by the naming convention of their name
+#: (the first suffix that matches).
+_SUFFIX_UNITS = (
+    ("_per_kwh", "per kWh"),
+    ("_kwh", "kWh"),
+    ("_kw", "kW"),
+    ("_kg", "kg CO2"),
+    ("_gb", "GB"),
+    ("_h", "h"),
+    ("_s", "s"),
+    ("_share", "fraction"),
+)
 
 
 @dataclass
@@ -105,10 +175,14 @@ class Plan:
 
     Tables (pandas DataFrames, one row per fact):
 
-    * ``assignments``: ``job, slot, site, share``
-    * ``migrations``: ``job, slot, src, dst, gb, disruption_h``
+    * ``assignments``: ``job, slot, site, share, time``
+    * ``migrations``: ``job, slot, src, dst, gb, disruption_h, time``
     * ``energy``: ``site, slot, facility_kwh, renewable_kwh, grid_kwh, curtailed_kwh, carbon_kg,
-      cost``
+      cost, time``
+
+    ``time`` is the slot's start, timezone-aware (in the horizon's time zone). Every quantity's
+    unit is in :data:`UNITS` (:meth:`unit`, :attr:`units`; ``cost`` is in ``currency``);
+    :meth:`to_xarray` gives the energy table on ``site × time``.
     * ``jobs``: ``job, kind, done, start_slot, end_slot, delay_h, migrations`` (+ ``work_done_h``,
       ``unmet_h``, ``completion_h``, ``deferred``)
     * ``scorecard``: per job kind and overall (MODEL.md §8)
@@ -134,6 +208,8 @@ class Plan:
     objective: float | None = None
     objective_spec: Objective | None = None
     info: SolverInfo = field(default_factory=SolverInfo)
+    #: the scenario's currency (the unit of ``cost``), None when it gives none
+    currency: str | None = None
 
     status = _Fact[PlanStatus]()
     bound = _Fact[float | None]()
@@ -163,6 +239,7 @@ class Plan:
         objective: float | None = None,
         objective_spec: Objective | None = None,
         info: SolverInfo | None = None,
+        currency: str | None = None,
         **facts: Any,
     ) -> None:
         unknown = sorted(set(facts) - _INFO_FIELDS)
@@ -179,8 +256,73 @@ class Plan:
         self.deadlines = deadlines
         self.objective = objective
         self.objective_spec = objective_spec
+        self.currency = currency
         # a copy, so that dataclasses.replace(plan) gives a plan with facts of its own
         self.info = replace(info) if info is not None else SolverInfo(**facts)
+
+    UNITS: ClassVar[dict[str, str]] = UNITS
+
+    def unit(self, name: str) -> str | None:
+        """The unit of the quantity ``name`` (a column or KPI), with the currency filled in
+        (``"currency (unspecified)"`` when the scenario gives none); None if unknown."""
+        unit = UNITS.get(name)
+        if unit is None:
+            if name.startswith("cost"):
+                unit = CURRENCY
+            else:
+                unit = next((u for sfx, u in _SUFFIX_UNITS if name.endswith(sfx)), None)
+        if unit is None:
+            return None
+        return unit.replace(CURRENCY, self.currency or "currency (unspecified)")
+
+    @property
+    def units(self) -> dict[str, str | None]:
+        """The unit of every column of the plan's tables and of every KPI."""
+        names: dict[str, None] = {}
+        for table in (*TABLES, "scorecard"):
+            names.update(dict.fromkeys(str(c) for c in getattr(self, table).columns))
+        names.update(dict.fromkeys(self.kpis))
+        return {n: self.unit(n) for n in names}
+
+    def to_xarray(self) -> xarray.Dataset:
+        """The energy table as an xarray Dataset on ``site × time`` (needs xarray).
+
+        One variable per energy column (``facility_kwh``, ..., ``cost``) with its ``units``
+        attribute; coordinates ``site`` (in the table's order), ``time`` (slot starts, tz-aware)
+        and ``slot`` along ``time``; the plan's method, status, objective and currency as
+        attributes. Install xarray with ``pip install 'greenopt[xarray]'``.
+        """
+        from greenopt.optional import require
+
+        xr = require("xarray", "Plan.to_xarray()", extra="xarray")
+        e = self.energy
+        if "time" not in e.columns:
+            raise PlanError(
+                "Plan.to_xarray(): the energy table has no 'time' column (a plan made by "
+                "greenopt.plan or greenopt.evaluate has one)"
+            )
+        sites = list(dict.fromkeys(e["site"]))
+        slots = e[["time", "slot"]].drop_duplicates().sort_values("slot")
+        values = [
+            str(c)
+            for c in e.columns
+            if c not in ("site", "slot", "time") and pd.api.types.is_numeric_dtype(e[c])
+        ]
+        ds = xr.Dataset.from_dataframe(e.set_index(["site", "time"])[values])
+        ds = ds.reindex(site=sites, time=pd.DatetimeIndex(slots["time"]))
+        ds = ds.assign_coords(slot=("time", slots["slot"].to_numpy()))
+        for name in values:
+            ds[name].attrs["units"] = self.unit(name)
+        ds["time"].attrs["description"] = "slot start"
+        ds.attrs.update(
+            {
+                "method": self.method,
+                "status": self.status,
+                "objective_name": self.objective_name,
+                "currency": self.currency or "unspecified",
+            }
+        )
+        return ds
 
     def no_worse_than(self, other: Plan) -> bool:
         """At least as good as ``other``: first by unmet work (under hard deadlines the objective

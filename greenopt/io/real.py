@@ -47,9 +47,9 @@ import pandas as pd
 from greenopt.errors import ScenarioError
 from greenopt.io.data import require_data_dir
 from greenopt.io.formats import read_electricitymaps, read_solcast
-from greenopt.io.resample import resample_to_horizon
 from greenopt.io.traces import JobRules, gpu_hours, jobs_from_table, read_alibaba, read_philly
 from greenopt.scenario import Horizon, Scenario, Site
+from greenopt.scenario.resample import resample_to_horizon
 
 
 @dataclass(frozen=True)

@@ -32,15 +32,15 @@ def canonical_scenario(scenario: Scenario) -> Scenario:
     jobs_sorted = _names_sorted(j.name for j in scenario.jobs)
     if sites_sorted and jobs_sorted and _graph_is_canonical(scenario.wan):
         return scenario
-    return Scenario.model_construct(
-        name=scenario.name,
-        horizon=scenario.horizon,
+    # every field is carried (a field added later can never be lost here); only the order of
+    # sites, jobs and the WAN changes
+    fields = {name: getattr(scenario, name) for name in type(scenario).model_fields}
+    fields.update(
         sites=sorted(scenario.sites, key=lambda s: s.name),
         jobs=sorted(scenario.jobs, key=lambda j: j.name),
         wan=canonical_graph(scenario.wan),
-        wan_share=scenario.wan_share,
-        net_kwh_per_gb=scenario.net_kwh_per_gb,
     )
+    return Scenario.model_construct(**fields)
 
 
 def canonical_graph(graph: nx.Graph) -> nx.Graph:

@@ -40,7 +40,14 @@ def check_consistency(sc: Scenario) -> None:
             arr = getattr(s, field)
             if len(arr) != T:
                 problems.append(
-                    (s.name, f"site {s.name!r} field '{field}' has {len(arr)} values for {T} slots")
+                    (
+                        s.name,
+                        (
+                            f"site {s.name!r} field '{field}' has {len(arr)} values for {T} slots "
+                            "(a series at another resolution needs its times: give a pandas "
+                            "Series with a timezone-aware index)"
+                        ),
+                    )
                 )
         if len(s.carbon) and 0 < float(np.max(s.carbon)) <= _KG_SUSPECT_MAX:
             problems.append(

@@ -3,7 +3,8 @@
 Strict pydantic v2 models (unknown fields rejected, NaN/inf rejected). Every rule of MODEL.md §1–4
 is checked when a scenario is built; a violation raises :class:`~greenopt.errors.ScenarioError`
 whose message names the field and the site or job at fault. Per-slot series are numpy arrays
-aligned to the horizon's slots; the WAN is an undirected NetworkX graph.
+aligned to the horizon's slots — given per slot, or by time and resampled to the slots when the
+scenario is built (:mod:`greenopt.scenario.timeseries`); the WAN is an undirected NetworkX graph.
 
 Derived, read-only arrays for the planners (windows, allowed sites, per-slot series stacked per
 site) live in :attr:`Scenario.index` (:mod:`.index`), built once on first use; the rules that
@@ -26,7 +27,9 @@ from pydantic import (
     ConfigDict,
     Field,
     PlainSerializer,
+    PlainValidator,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -35,6 +38,12 @@ from greenopt.errors import ScenarioError
 from greenopt.network.wan import Network
 from greenopt.scenario.consistency import check_consistency
 from greenopt.scenario.index import ScenarioIndex, build_index
+from greenopt.scenario.timeseries import (
+    as_time_series,
+    is_time_indexed,
+    site_aligned,
+    split_signals,
+)
 
 JOB_KINDS = ("latency_critical", "nearline", "training", "evaluation")
 
@@ -55,9 +64,20 @@ def _to_float_array(value: Any) -> np.ndarray:
     return arr
 
 
+def _to_slot_series(value: Any, info: ValidationInfo) -> np.ndarray | pd.Series:
+    """One value per slot (a float array), or a time series kept until the scenario aligns it."""
+    if is_time_indexed(value):
+        site = str((info.data or {}).get("name", "?"))
+        return as_time_series(value, f"site {site!r} field {info.field_name!r}", culprit=site)
+    return _to_float_array(value)
+
+
+#: A site signal: a read-only float array with one value per slot — or, on a Site validated on its
+#: own, a time-indexed pandas Series (UTC) until its Scenario resamples it
+#: (greenopt.scenario.timeseries).
 SlotSeries = Annotated[
-    np.ndarray,
-    BeforeValidator(_to_float_array),
+    np.ndarray | pd.Series,
+    PlainValidator(_to_slot_series),
     PlainSerializer(lambda a: [float(x) for x in a], return_type=list),
 ]
 
@@ -233,7 +253,13 @@ class Horizon(StrictModel):
 
 
 class Site(StrictModel):
-    """A (micro-)datacenter (MODEL.md §2). ``latitude``/``longitude`` are an extension."""
+    """A (micro-)datacenter (MODEL.md §2). ``latitude``/``longitude`` are an extension.
+
+    ``renewable_kw``, ``carbon`` and ``price`` are one value per slot, or time series at any
+    resolution (a tz-aware pandas Series or xarray DataArray; or all at once as
+    ``signals=<DataFrame with those columns>``) that the Scenario resamples to its horizon
+    (:mod:`greenopt.scenario.timeseries`).
+    """
 
     name: str = Field(min_length=1)
     region: str = Field(default="", description="residency region; defaults to the site name")
@@ -247,6 +273,23 @@ class Site(StrictModel):
     latitude: float | None = Field(default=None, ge=-90, le=90)
     longitude: float | None = Field(default=None, ge=-180, le=180)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _signals_frame(cls, data: Any) -> Any:
+        """``signals=<DataFrame>``: its columns become the site's signals."""
+        if not isinstance(data, dict) or "signals" not in data:
+            return data
+        data = dict(data)
+        name = str(data.get("name", "?"))
+        for field, series in split_signals(data.pop("signals"), name).items():
+            if data.get(field) is not None:
+                raise ScenarioError(
+                    f"site {name!r} field {field!r} is given twice: in 'signals' and on its own",
+                    name,
+                )
+            data[field] = series
+        return data
+
     @field_validator("gpus", mode="before")
     @classmethod
     def _integer_gpus(cls, v: Any) -> Any:
@@ -259,17 +302,17 @@ class Site(StrictModel):
     def _fill(self) -> Site:
         if not self.region:
             self.region = self.name
-        if np.any(self.renewable_kw < 0):
-            t = int(np.flatnonzero(self.renewable_kw < 0)[0])
-            raise ScenarioError(
-                f"site {self.name!r} field 'renewable_kw' is negative at slot {t}", self.name
-            )
-        if np.any(self.carbon < 0):
-            t = int(np.flatnonzero(self.carbon < 0)[0])
-            raise ScenarioError(
-                f"site {self.name!r} field 'carbon' is negative at slot {t}", self.name
-            )
-        if self.price is None:
+        for field in ("renewable_kw", "carbon"):
+            values = getattr(self, field)
+            negative = np.asarray(values) < 0
+            if negative.any():
+                k = int(np.flatnonzero(negative)[0])
+                at = values.index[k].isoformat() if isinstance(values, pd.Series) else f"slot {k}"
+                raise ScenarioError(
+                    f"site {self.name!r} field {field!r} is negative at {at}", self.name
+                )
+        # a time-indexed carbon series has no slots yet: the Scenario fills the price then
+        if self.price is None and not isinstance(self.carbon, pd.Series):
             self.price = _to_float_array(np.zeros_like(self.carbon))
         return self
 
@@ -346,9 +389,13 @@ class Scenario(StrictModel):
     wan: WanGraph = Field(default_factory=nx.Graph)
     wan_share: float = Field(default=1.0, gt=0, le=1)
     net_kwh_per_gb: float = Field(default=0.005, ge=0)
+    #: the unit of ``price`` and of every cost (e.g. "EUR"); None when unspecified
+    currency: str | None = Field(default=None, min_length=1)
 
     @model_validator(mode="after")
     def _consistent(self) -> Scenario:
+        # sites given by time are resampled to the horizon (copies: a Site may serve many)
+        self.sites = [site_aligned(s, self.horizon) for s in self.sites]
         check_consistency(self)
         return self
 
@@ -379,6 +426,7 @@ class Scenario(StrictModel):
             "wan": self.wan,
             "wan_share": self.wan_share,
             "net_kwh_per_gb": self.net_kwh_per_gb,
+            "currency": self.currency,
         }
         data.update(changes)
         return Scenario(**data)
@@ -393,6 +441,7 @@ class Scenario(StrictModel):
             and self.jobs == other.jobs
             and self.wan_share == other.wan_share
             and self.net_kwh_per_gb == other.net_kwh_per_gb
+            and self.currency == other.currency
             and _graph_key(self.wan) == _graph_key(other.wan)
         )
 

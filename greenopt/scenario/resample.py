@@ -7,11 +7,15 @@ series must reach the horizon's end: one that does not cover it is an error, nev
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import pandas as pd
 
 from greenopt.errors import ScenarioError
-from greenopt.scenario import Horizon
+
+if TYPE_CHECKING:
+    from greenopt.scenario import Horizon
 
 
 def to_utc_index(index: pd.Index, what: str) -> pd.DatetimeIndex:
