@@ -22,7 +22,7 @@ from greenopt.evaluate import evaluate
 from greenopt.io.files import load_scenario, save_scenario
 from greenopt.objectives import Objective
 from greenopt.options import PlanOptions
-from greenopt.plan import METHODS, plan
+from greenopt.plan import METHODS, build_model, plan
 from greenopt.result import Plan, PlanStatus, SolverInfo
 from greenopt.scenario import Horizon, Job, Scenario, Site
 from greenopt.scenario.check import Issue, check_scenario
@@ -51,6 +51,7 @@ __all__ = [
     "SolverError",
     "SolverInfo",
     "Violation",
+    "build_model",
     "check_scenario",
     "evaluate",
     "examples",

@@ -317,8 +317,16 @@ METHOD_PARAMS: dict[str, dict[str, Option]] = {
         Option(
             "handoff",
             "choice",
-            "pyomo: the model through Pyomo; direct: the same arrays straight to HiGHS",
-            choices=("pyomo", "direct"),
+            "auto: the labelled Pyomo model only when it is needed (extend, a solver other than "
+            "HiGHS); pyomo: always, handed to HiGHS from it; direct: the arrays, never Pyomo",
+            choices=("auto", "pyomo", "direct"),
+        ),
+        Option(
+            "extend",
+            "callable",
+            "called as extend(model) with the labelled model (greenopt.build_model's) before it "
+            "is solved: add constraints, variables or objective terms to model.pyomo",
+            caller_only=_PYTHON_ONLY,
         ),
         Option("lns_size", "int", "jobs per fix-and-optimise neighbourhood", low=1),
         Option(

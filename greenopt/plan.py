@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from greenopt.errors import ScenarioError
 from greenopt.heuristics.baselines import (
@@ -25,13 +25,24 @@ from greenopt.heuristics.baselines import (
 )
 from greenopt.heuristics.greedy import plan_greedy
 from greenopt.heuristics.online import plan_online
-from greenopt.milp.diagnose import infeasible_error, job_reasons
+from greenopt.milp.diagnose import raise_if_missed
 from greenopt.options import METHODS, PlanOptions
 from greenopt.result import Plan
 from greenopt.scenario import Scenario
 from greenopt.scenario.canonical import canonical_scenario, present_in_order_of
 
-__all__ = ["METHODS", "PlanOptions", "canonical_scenario", "plan", "planner", "present_in_order_of"]
+if TYPE_CHECKING:
+    from greenopt.milp.model import MilpModel
+
+__all__ = [
+    "METHODS",
+    "PlanOptions",
+    "build_model",
+    "canonical_scenario",
+    "plan",
+    "planner",
+    "present_in_order_of",
+]
 
 Planner = Callable[[Scenario, PlanOptions], Plan]
 
@@ -51,6 +62,32 @@ def planner(method: str) -> Planner:
         "follow-renewables": plan_follow_renewables,
     }
     return heuristics[method]
+
+
+def build_model(
+    scenario: Scenario, objective: Any = "carbon", deadlines: str = "soft", **options: Any
+) -> MilpModel:
+    """The MILP of ``scenario`` as a labelled Pyomo model you can read, write, extend and solve
+    (a :class:`~greenopt.milp.model.MilpModel`): ``model.pyomo`` is the ``ConcreteModel``,
+    ``model.solve(...)`` returns the :class:`Plan` through the pipeline of
+    ``plan(method="milp")`` with whatever was added to the model first, ``model.write(path)``
+    writes it as an LP file.
+
+    ``options`` are those of ``plan(method="milp")`` (checked the same way); those that shape
+    the model (``candidates``, ``presence``, ...) are given here, the others may also be given to
+    ``solve``. Like ``plan()``, the model is of the scenario's canonical form (names are
+    unchanged) and the plan is presented in the scenario's order. Building runs the MILP's first
+    steps: the greedy start plan, and the relaxation that bounds it and, on large models, picks
+    each job's candidate sites.
+    """
+    if not isinstance(scenario, Scenario):
+        raise ScenarioError(
+            f"build_model() needs a greenopt.Scenario, got {type(scenario).__name__}", "scenario"
+        )
+    opts = PlanOptions.from_call("milp", objective=objective, deadlines=deadlines, **options)
+    from greenopt.milp.model import build_model as build  # Pyomo: only when a model is asked for
+
+    return build(scenario, opts)
 
 
 def plan(scenario: Scenario, method: str | None = None, **options: Any) -> Plan:
@@ -96,13 +133,5 @@ def plan(scenario: Scenario, method: str | None = None, **options: Any) -> Plan:
         present_in_order_of(scenario, result)
     result.wall_s = time.perf_counter() - t0
     if opts.deadlines == "hard":
-        missed = result.jobs.loc[~result.jobs["done"], "job"].tolist()
-        if missed:
-            alone = job_reasons(canonical)
-            why = "not done by its deadline in this plan"
-            raise infeasible_error(
-                {name: alone.get(name, why) for name in missed},
-                f"{opts.method}, status {result.status}",
-                headline="the plan misses hard deadlines",
-            )
+        raise_if_missed(canonical, result, opts.method)
     return result

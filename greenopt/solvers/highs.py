@@ -35,7 +35,8 @@ class StandardForm:
     """``min c·x + offset``, ``row_lb ≤ A x ≤ row_ub``, ``col_lb ≤ x ≤ col_ub``, ``integer``.
 
     ``col_index[k]`` is the formulation column (:class:`~greenopt.formulations.matrix.Matrix`
-    order) of column ``k``; the standard-form compiler may order or drop columns.
+    order) of column ``k``, or −1 for a column the formulation does not have (a variable a
+    caller added to the model); the standard-form compiler may order or drop columns.
     """
 
     c: np.ndarray
@@ -56,10 +57,20 @@ class StandardForm:
         return float(self.c @ v) + self.offset
 
     def to_matrix_order(self, values: np.ndarray, n: int) -> np.ndarray:
-        """Values in formulation column order (columns the compiler dropped are 0)."""
+        """Values in formulation column order (columns the compiler dropped are 0; columns the
+        formulation does not have are left out)."""
         full = np.zeros(n)
-        full[self.col_index] = values
+        ours = self.col_index >= 0
+        full[self.col_index[ours]] = values[ours]
         return full
+
+    def from_matrix_order(self, values: np.ndarray) -> np.ndarray:
+        """Formulation-order ``values`` in this form's column order (0 for columns the
+        formulation does not have)."""
+        out = np.zeros(self.n_cols)
+        ours = self.col_index >= 0
+        out[ours] = values[self.col_index[ours]]
+        return out
 
 
 @dataclass
@@ -92,14 +103,14 @@ def compile_pyomo(model: Any) -> StandardForm:
     """Compile a Pyomo model with Pyomo's standard-form compiler (``mixed_form``: ranges kept).
 
     ``model._columns`` lists the model's variables in formulation order (see
-    :func:`greenopt.formulations.build.to_pyomo`).
+    :func:`greenopt.formulations.pyomo_model.to_pyomo`); any other variable gets column −1.
     """
     from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
 
     info = LinearStandardFormCompiler().write(model, mixed_form=True, set_sense=None)
     cols = info.columns
     pos = {id(v): i for i, v in enumerate(model._columns)}
-    col_index = np.fromiter((pos[id(v)] for v in cols), dtype=np.int64, count=len(cols))
+    col_index = np.fromiter((pos.get(id(v), -1) for v in cols), dtype=np.int64, count=len(cols))
     lb = np.array([-np.inf if v.lb is None else v.lb for v in cols], dtype=float)
     ub = np.array([np.inf if v.ub is None else v.ub for v in cols], dtype=float)
     integer = np.fromiter((v.is_integer() for v in cols), dtype=bool, count=len(cols))
