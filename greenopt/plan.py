@@ -101,8 +101,11 @@ def plan(scenario: Scenario, method: str | None = None, **options: Any) -> Plan:
     :class:`~greenopt.options.PlanOptions`'s — and the method's own parameters
     (:data:`greenopt.options.METHOD_PARAMS`). An unknown name, a value of the wrong type or out
     of range raises :class:`~greenopt.errors.OptionsError` naming it (with the closest known
-    name). ``deadlines="hard"`` raises :class:`~greenopt.errors.InfeasibleError` naming the jobs
-    that cannot be met.
+    name). ``method="milp"`` also takes ``extend=fn``: ``fn(model)`` is called with the MILP as
+    :func:`build_model` returns it, before it is solved, to add constraints, variables or
+    objective terms to ``model.pyomo`` (a Python function only: a scenario file cannot set it).
+    ``deadlines="hard"`` raises :class:`~greenopt.errors.InfeasibleError` naming the jobs that
+    cannot be met.
 
     **Order does not matter.** The method plans :func:`canonical_scenario` of ``scenario``:
     sites sorted by name, jobs sorted by name, the WAN with its nodes and links in sorted order.

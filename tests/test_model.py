@@ -377,3 +377,25 @@ def test_odd_names_still_give_a_valid_lp_file(tmp_path):
     p = model.solve()
     # the file is the model: HiGHS solves it to the model's optimum
     assert h.getInfo().objective_function_value == pytest.approx(p.solver_objective, abs=1e-6)
+
+
+def test_the_formulation_page_extend_example_runs_and_is_obeyed():
+    import re
+    from pathlib import Path
+
+    page = Path(greenopt.__file__).parent / "formulations" / "MODEL.md"
+    blocks = re.findall(r"```python\n(.*?)```", page.read_text(), flags=re.DOTALL)
+    example = next(b for b in blocks if "model.solve" in b)
+    namespace: dict = {}
+    exec(compile(example, str(page), "exec"), namespace)
+    plan, scenario = namespace["plan"], namespace["scenario"]
+    assert greenopt.validate(scenario, plan) == []
+    assert plan.kpis["migrations"] <= 3
+    assert not (plan.assignments.query("job == 'j04-train'")["site"] == "oslo").any()
+    kw = {j.name: j.power_kw for j in scenario.jobs}
+    a = plan.assignments[plan.assignments["site"] == "frankfurt"]
+    drawn = (a["share"] * a["job"].map(kw)).groupby(a["slot"]).sum()
+    assert (drawn <= 20 + 1e-6).all()
+    assert plan.solver_objective == pytest.approx(
+        plan.kpis["objective"] + 0.5 * plan.kpis["migrations"], abs=1e-3
+    )

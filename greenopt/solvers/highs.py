@@ -2,10 +2,11 @@
 
 :class:`StandardForm` is a MILP (or LP) as HiGHS takes it —
 ``min c·x + offset`` s.t. ``row_lb ≤ A x ≤ row_ub``, ``col_lb ≤ x ≤ col_ub``, some columns
-integer. It comes either from a Pyomo model through Pyomo's ``LinearStandardFormCompiler``
-(:func:`compile_pyomo`, the measured-fastest Pyomo path to highspy: ~7× faster than the appsi
-persistent interface) or straight from the formulation's numpy arrays (:func:`from_matrix`,
-used for the bound LP and, by the benchmark, to measure Pyomo's overhead).
+integer. It comes straight from the formulation's numpy arrays (:func:`from_matrix`), from the
+labelled Pyomo model (:func:`greenopt.formulations.pyomo_model.compile_model`: those arrays for
+what nobody changed, Pyomo's ``LinearStandardFormCompiler`` for the rest), or from any Pyomo model
+through that compiler alone (:func:`compile_pyomo`: ~7× faster than the appsi persistent
+interface; the reference the labelled model's hand-off is tested against).
 
 :func:`solve` passes it to highspy with the time limit, gap, threads and seed asked for, an
 optional MIP start, and maps HiGHS's status: ``optimal`` (gap closed), ``feasible`` (stopped at
