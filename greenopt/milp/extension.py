@@ -35,7 +35,9 @@ from dataclasses import replace
 import numpy as np
 import scipy.sparse as sp
 
+from greenopt.formulations.matrix import Matrix
 from greenopt.formulations.pyomo_model import Compiled
+from greenopt.formulations.sets import IndexSets
 from greenopt.formulations.solution import start_vector
 from greenopt.options import PlanOptions
 from greenopt.result import Plan
@@ -146,7 +148,12 @@ def _own_values(
 
 
 def breaks(
-    scenario: Scenario, compiled: Compiled, ix: object, mx: object, plan: Plan, values: np.ndarray
+    scenario: Scenario,
+    compiled: Compiled,
+    ix: IndexSets,
+    mx: Matrix,
+    plan: Plan,
+    values: np.ndarray,
 ) -> list[str]:
     """How ``plan`` (read back from the solver's ``values``, compiled order) breaks the changed
     model: the caller's rows and bounds at the plan's own column values, and, when the model was
