@@ -217,6 +217,8 @@ def plan_milp(scenario: Scenario, options: Any) -> Plan:
     ``options.params``: ``bb_max`` (binaries up to which branch-and-bound solves the whole
     model), ``handoff="direct"`` (skip Pyomo; the benchmark's comparison), ``lns_size`` and
     ``lns_sub_time`` (jobs per neighbourhood and seconds per sub-MILP of fix-and-optimise),
+    ``lns_neighbourhoods`` (a work-based budget: stop fix-and-optimise after that many
+    neighbourhoods, sub-MILPs without a time limit — the same plan on any thread or machine),
     ``presence`` (force the relaxation's presence rows on or off), ``highs_options``,
     ``progress`` (called as ``progress(seconds, best objective, bound or None)`` while
     fix-and-optimise improves the plan — the command line shows it).
@@ -346,7 +348,7 @@ def plan_milp(scenario: Scenario, options: Any) -> Plan:
         t_solve = time.perf_counter()
         sub_options = replace(options, threads=1, verbose=False, log_file=None)
 
-        def solve_sub(sub: StandardForm, x0: np.ndarray, limit: float):
+        def solve_sub(sub: StandardForm, x0: np.ndarray, limit: float | None):
             r = highs.solve(sub, x0, sub_options, limit, log=False, mip_gap=1e-4)
             return r.values, r.status, r.interrupted
 
@@ -371,7 +373,8 @@ def plan_milp(scenario: Scenario, options: Any) -> Plan:
             budget_s=math.inf if budget is None else budget,
             seed=int(options.seed),
             size=int(params.get("lns_size", 12)),
-            sub_time=float(params.get("lns_sub_time", 2.0)),
+            sub_time=_sub_time(params),
+            max_neighbourhoods=params.get("lns_neighbourhoods"),
             target=target,
             unmet_col=unmet_col,
             polish=polish,
@@ -391,7 +394,8 @@ def plan_milp(scenario: Scenario, options: Any) -> Plan:
         status = "interrupted" if interrupted else ("time_limit" if ran_out else "feasible")
         notes.append(
             f"fix-and-optimise: {lns.iterations} neighbourhoods, {lns.improvements} "
-            f"improvements, {lns.seconds:.1f} s ({mx.n_integer} binaries in the model)"
+            f"improvements, {lns.seconds:.1f} s ({mx.n_integer} binaries in the model); "
+            f"sub-MILPs: {dict(sorted(lns.sub_status.items()))}"
         )
     bounds = [b for b in (relax.bound, bound_model) if b is not None]
     if background is not None:
@@ -464,6 +468,14 @@ def plan_milp(scenario: Scenario, options: Any) -> Plan:
 
 
 # -- the pieces of plan_milp ----------------------------------------------------------------------
+def _sub_time(params: dict[str, Any]) -> float | None:
+    """Seconds per fix-and-optimise sub-MILP: ``lns_sub_time``, else 2 s — or no limit when the
+    search is bounded by ``lns_neighbourhoods`` (a work-based budget: no clock in the result)."""
+    if "lns_sub_time" in params:
+        return float(params["lns_sub_time"])
+    return None if params.get("lns_neighbourhoods") is not None else 2.0
+
+
 def _fraction(clock: _Clock, share: float) -> float | None:
     left = clock.left()
     return None if left is None else max(share * left, 0.5)
