@@ -272,6 +272,19 @@ def solve(
     has_sol = info.primal_solution_status == 2
     is_mip = bool(np.any(integer))
     MS = highspy.HighsModelStatus
+    if ms == MS.kModelEmpty:
+        # nothing to decide (e.g. a day without jobs): the optimum is the constant
+        return SolveResult(
+            status="optimal",
+            values=np.zeros(form.n_cols),
+            objective=float(form.offset),
+            bound=float(form.offset),
+            solver="highs",
+            version=highs_version(),
+            solve_s=time.perf_counter() - t1,
+            handoff_s=handoff,
+            row_duals=np.zeros(0) if duals else None,
+        )
     if interrupted:
         status = "interrupted" if has_sol else "no_solution"
     elif ms == MS.kOptimal:

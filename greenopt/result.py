@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from greenopt.io.spreadsheet import write_csv
+
 if TYPE_CHECKING:
     from greenopt.objectives import Objective
 
@@ -118,6 +120,9 @@ class Plan:
     def to_dir(self, out: str | os.PathLike[str], parquet: bool = False) -> list[Path]:
         """Write the four tables (CSV, and Parquet if asked) and ``kpis.json`` into ``out``.
 
+        CSV text cells that a spreadsheet would take for a formula are quoted
+        (:mod:`greenopt.io.spreadsheet`); Parquet keeps every value exactly.
+
         Each file is written to a temporary name and renamed, so a reader never sees half a file.
         """
         out = Path(out)
@@ -125,7 +130,8 @@ class Plan:
         written: list[Path] = []
         for name in (*TABLES, "scorecard"):
             df: pd.DataFrame = getattr(self, name)
-            written.append(_atomic(out / f"{name}.csv", lambda p, df=df: df.to_csv(p, index=False)))
+            # text cells spreadsheet-safe (a job named "=HYPERLINK(...)" stays text)
+            written.append(_atomic(out / f"{name}.csv", lambda p, df=df: write_csv(df, p)))
             if parquet:
                 written.append(
                     _atomic(out / f"{name}.parquet", lambda p, df=df: df.to_parquet(p, index=False))

@@ -235,6 +235,13 @@ def plan_milp(scenario: Scenario, options: Any) -> Plan:
         from greenopt.diagnose import precheck_hard
 
         precheck_hard(scenario)
+    if not scenario.jobs:  # an idle day (MODEL.md §4): nothing to decide, whatever the solver
+        idle = evaluate(
+            scenario, [], method="milp", objective=obj, deadlines=options.deadlines, solver=solver
+        )
+        idle.status, idle.bound, idle.gap = "optimal", idle.kpis["objective"], 0.0
+        idle.notes.append("no jobs: the plan is the sites' idle energy")
+        return idle
     notes: list[str] = []
     report = params.get("progress")
     start = start_plan(scenario, options)
