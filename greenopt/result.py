@@ -136,14 +136,16 @@ class Plan:
                 written.append(
                     _atomic(out / f"{name}.parquet", lambda p, df=df: df.to_parquet(p, index=False))
                 )
-        payload = {"kpis": self.kpis, **self.solver_facts}
-        written.append(
-            _atomic(
-                out / "kpis.json",
-                lambda p: Path(p).write_text(json.dumps(_jsonable(payload), indent=2) + "\n"),
-            )
-        )
+        written.append(self.write_facts(out))
         return written
+
+    def write_facts(self, out: str | os.PathLike[str]) -> Path:
+        """Write ``kpis.json`` (KPIs and solver facts, notes included) into ``out``."""
+        payload = {"kpis": self.kpis, **self.solver_facts}
+        return _atomic(
+            Path(out) / "kpis.json",
+            lambda p: Path(p).write_text(json.dumps(_jsonable(payload), indent=2) + "\n"),
+        )
 
 
 def _atomic(target: Path, write) -> Path:

@@ -387,6 +387,28 @@ class Scenario(StrictModel):
     wan_share: float = Field(default=1.0, gt=0, le=1)
     net_kwh_per_gb: float = Field(default=0.005, ge=0)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _not_too_large(cls, data: Any) -> Any:
+        """The memory limit (:mod:`greenopt.limits`), before any job or site is validated."""
+        if isinstance(data, dict):
+            horizon = data.get("horizon")
+            slots = (
+                horizon.get("slots")
+                if isinstance(horizon, dict)
+                else getattr(horizon, "slots", None)
+            )
+            jobs, sites = data.get("jobs") or [], data.get("sites") or []
+            if (
+                isinstance(slots, int)
+                and isinstance(jobs, list | tuple)
+                and isinstance(sites, list | tuple)
+            ):
+                from greenopt.limits import check_scenario
+
+                check_scenario(len(jobs), len(sites), slots)
+        return data
+
     @model_validator(mode="after")
     def _consistent(self) -> Scenario:
         check_consistency(self)
@@ -620,6 +642,9 @@ def _finite_number(x: Any) -> bool:
 
 def _build_index(sc: Scenario) -> ScenarioIndex:
     S, J, T = len(sc.sites), len(sc.jobs), sc.horizon.slots
+    from greenopt.limits import check_scenario
+
+    check_scenario(J, S, T)  # before any J×T array of a planner: a clear error, not a swap storm
     site_pos = {s.name: i for i, s in enumerate(sc.sites)}
     windows = [job_window(sc.horizon, j) for j in sc.jobs]
     regions = [s.region for s in sc.sites]

@@ -41,7 +41,7 @@ from typing import Any
 
 import numpy as np
 
-from greenopt import highs
+from greenopt import highs, limits
 from greenopt.colgen import solve_by_columns
 from greenopt.errors import SolverError
 from greenopt.evaluate import evaluate
@@ -235,6 +235,7 @@ def plan_milp(scenario: Scenario, options: Any) -> Plan:
         from greenopt.diagnose import precheck_hard
 
         precheck_hard(scenario)
+    limits.check_milp(scenario, int(params.get("bb_max", BB_MAX_BINARIES)))  # before building
     if not scenario.jobs:  # an idle day (MODEL.md §4): nothing to decide, whatever the solver
         idle = evaluate(
             scenario, [], method="milp", objective=obj, deadlines=options.deadlines, solver=solver

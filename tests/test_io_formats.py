@@ -137,9 +137,7 @@ def test_a_gap_longer_than_the_usual_spacing_is_an_error(tmp_path):
     # missing sample (an error naming the missing time), never stretched over it
     f = tmp_path / "ger_ci.csv"
     times = ["00:00", "00:15", "00:30", "00:45", "01:15", "01:30", "01:45"]
-    f.write_text(
-        "Time,Carbon Intensity\n" + "".join(f"2020-03-01 {t}:00,100\n" for t in times)
-    )
+    f.write_text("Time,Carbon Intensity\n" + "".join(f"2020-03-01 {t}:00,100\n" for t in times))
     s = read_entsoe_ci(f)
     with pytest.raises(ScenarioError, match="2020-03-01T01:00:00") as err:
         scenario_with(Horizon(start=s.index[0], slot_minutes=60, slots=2), carbon=s)

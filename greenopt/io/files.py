@@ -40,6 +40,7 @@ import yaml
 from greenopt.errors import ScenarioError, shown
 from greenopt.io.resample import resample_to_horizon
 from greenopt.io.spreadsheet import unescape_frame, write_csv
+from greenopt.limits import check_scenario
 from greenopt.scenario import Horizon, Job, Scenario, Site
 
 # ``plan`` holds planning options (method, objective, ...) read by the command line, not here.
@@ -107,7 +108,11 @@ def load_scenario(path: str | os.PathLike[str], *, allow_outside: bool = False) 
             raise ScenarioError(f"{path.name}: key {key!r} is missing", key)
     files = _Folder(path.parent, allow_outside)
     horizon = Horizon(**_mapping(doc["horizon"], "horizon"))
-    site_rows = _records(doc["sites"], files, "sites", SITE_COLUMNS, _REQUIRED_SITE)
+    site_table = _table(doc["sites"], files, "sites", SITE_COLUMNS, _REQUIRED_SITE)
+    job_table = _table(doc.get("jobs", []), files, "jobs", JOB_COLUMNS, _REQUIRED_JOB)
+    # before tens of thousands of models are built: a scenario too large fails in seconds
+    check_scenario(len(job_table), len(site_table), horizon.slots)
+    site_rows = _rows(site_table)
     series = _site_series(doc.get("timeseries"), files, horizon, [r.get("name") for r in site_rows])
     sites = []
     for row in site_rows:
@@ -115,8 +120,7 @@ def load_scenario(path: str | os.PathLike[str], *, allow_outside: bool = False) 
         name = row.get("name")
         row = {**series.get(name, {}), **row}
         sites.append(Site(**row))
-    jobs_raw = doc.get("jobs", [])
-    jobs = [_job(r) for r in _records(jobs_raw, files, "jobs", JOB_COLUMNS, _REQUIRED_JOB)]
+    jobs = [_job(r) for r in _rows(job_table)]
     wan = _wan(doc.get("wan"), files)
     extra = {k: doc[k] for k in ("name", "wan_share", "net_kwh_per_gb") if k in doc}
     return Scenario(horizon=horizon, sites=sites, jobs=jobs, wan=wan, **extra)
@@ -267,23 +271,31 @@ def check_header(
         )
 
 
-def _records(
+def _table(
     value: Any, files: _Folder, what: str, columns: list[str], required: list[str]
-) -> list[dict[str, Any]]:
+) -> pd.DataFrame | list[dict[str, Any]]:
+    """The ``what`` table a scenario names (a checked CSV file) or lists inline."""
     if isinstance(value, str):
         # a jobs table with a header and no rows is an idle day (MODEL.md §4)
         df = read_table(files.resolve(value, what), what, allow_empty=what == "jobs")
         check_header(df, what, value, columns, required)
-        return [
-            {k: (None if _is_missing(v) else v) for k, v in rec.items()}
-            for rec in df.to_dict("records")
-        ]
+        return df
     if isinstance(value, list):
         for i, rec in enumerate(value):
             if not isinstance(rec, dict):
                 raise ScenarioError(f"{what}[{i}] must be a mapping", what)
         return list(value)
     raise ScenarioError(f"{what!r} must be a CSV file name or a list of mappings", what)
+
+
+def _rows(table: pd.DataFrame | list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A table's rows as mappings, empty cells as ``None``."""
+    if isinstance(table, list):
+        return table
+    return [
+        {k: (None if _is_missing(v) else v) for k, v in rec.items()}
+        for rec in table.to_dict("records")
+    ]
 
 
 def _site_series(

@@ -23,6 +23,7 @@ the quoting on a table read back.
 
 from __future__ import annotations
 
+import csv
 import os
 from typing import Any
 
@@ -53,12 +54,9 @@ def _quoted(char: str) -> bool:
     return char in TRIGGERS or char == QUOTE
 
 
-def _escape_cell(value: Any) -> Any:
-    return escape_text(value) if isinstance(value, str) else value
-
-
-def _unescape_cell(value: Any) -> Any:
-    return unescape_text(value) if isinstance(value, str) else value
+#: Text cells :func:`escape_text` quotes / :func:`unescape_text` unquotes (the same rules).
+_NEEDS_QUOTE = r"^(?:[=+\-@\t\r]|'[=+\-@\t\r'])"
+_QUOTED = r"^'[=+\-@\t\r']"
 
 
 def escape_frame(df: pd.DataFrame) -> pd.DataFrame:
@@ -66,23 +64,42 @@ def escape_frame(df: pd.DataFrame) -> pd.DataFrame:
     the column names, which greenopt chooses, are left as they are)."""
     out = df.copy()
     for col in out.columns:
-        if _is_text(out[col]):
-            out[col] = out[col].map(_escape_cell)
+        text = _text(out[col])
+        if text is not None:
+            hit = text.str.contains(_NEEDS_QUOTE, regex=True, na=False).to_numpy(dtype=bool)
+            if hit.any():
+                out[col] = out[col].astype(object)
+                out.loc[hit, col] = QUOTE + text[hit]
     return out
 
 
 def unescape_frame(df: pd.DataFrame) -> pd.DataFrame:
     """``df`` (read from a CSV) with every text cell unescaped, in place; returns it."""
     for col in df.columns:
-        if _is_text(df[col]):
-            df[col] = df[col].map(_unescape_cell)
+        text = _text(df[col])
+        if text is not None:
+            hit = text.str.contains(_QUOTED, regex=True, na=False).to_numpy(dtype=bool)
+            if hit.any():
+                df.loc[hit, col] = text[hit].str.slice(1)
     return df
 
 
-def _is_text(column: pd.Series) -> bool:
-    return pd.api.types.is_object_dtype(column) or pd.api.types.is_string_dtype(column)
+def _text(column: pd.Series) -> pd.Series | None:
+    """The column's text cells as strings (other cells missing), or ``None`` for a column that
+    holds no text (numbers, booleans, times)."""
+    if pd.api.types.is_string_dtype(column) and not pd.api.types.is_object_dtype(column):
+        return column
+    if not pd.api.types.is_object_dtype(column):
+        return None
+    if pd.api.types.infer_dtype(column, skipna=True) in ("string", "empty"):
+        return column
+    return column.map(lambda v: v if isinstance(v, str) else None)
 
 
 def write_csv(df: pd.DataFrame, path: str | os.PathLike[str], **kwargs: Any) -> None:
-    """Write ``df`` to ``path`` as CSV (no index) with its text cells escaped."""
-    escape_frame(df).to_csv(path, index=False, **kwargs)
+    """Write ``df`` to ``path`` as CSV (no index) with its text cells escaped and quoted.
+
+    Every text cell is written in double quotes (numbers bare): Python's CSV writer leaves a
+    cell with a carriage return unquoted otherwise, and a reader would split the row there.
+    """
+    escape_frame(df).to_csv(path, index=False, quoting=csv.QUOTE_NONNUMERIC, **kwargs)
