@@ -945,3 +945,34 @@ def test_catalogue_covers_every_kind_the_issue_lists():
     for kind, cases in KINDS.items():
         missing = [c for c in cases if c not in ids]
         assert not missing, (kind, missing)
+
+
+# -- sizes beyond the memory budget (greenopt.limits) -------------------------------------------
+SIZE_CASES = [
+    # (id, jobs, slots, budget): each names the sizes and fails before any large allocation
+    ("year_of_hourly_slots_87600_jobs", 87_600, 8_760, None),
+    ("many_jobs_small_budget", 5_000, 96, "1MiB"),
+    ("long_horizon_small_budget", 10, 100_000, "1MiB"),
+]
+
+
+@pytest.mark.parametrize(
+    ("jobs", "slots", "budget"), [c[1:] for c in SIZE_CASES], ids=[c[0] for c in SIZE_CASES]
+)
+def test_oversize_scenario(jobs, slots, budget):
+    from greenopt.errors import SizeError
+    from greenopt.limits import check_scenario
+
+    with pytest.raises(SizeError) as info:
+        check_scenario(jobs, 6, slots, budget)
+    msg = str(info.value)
+    assert f"{jobs:,} jobs" in msg and f"{slots:,} slots" in msg and "budget" in msg
+
+
+def test_bad_memory_budget():
+    from greenopt.limits import parse_bytes
+
+    for value in ("lots", "-1GiB", 0, True, "GiB"):
+        with pytest.raises(ScenarioError) as info:
+            parse_bytes(value)
+        assert info.value.culprit == "memory_budget"

@@ -17,8 +17,9 @@ So ``unescape_text(escape_text(s)) == s`` for every string ``s``. A hand-written
 scenario file reads as ``=a``, as a spreadsheet shows it; a quote before anything else (``'a``)
 is kept.
 
-:func:`write_csv` is the one way greenopt writes a table to CSV; :func:`unescape_frame` undoes
-the quoting on a table read back.
+:func:`write_csv` is the one way greenopt writes a table to CSV; :func:`read_csv` reads one back
+(a plan's ``assignments.csv`` for :func:`greenopt.evaluate`) and :func:`unescape_frame` undoes the
+quoting on a table read otherwise.
 """
 
 from __future__ import annotations
@@ -103,3 +104,9 @@ def write_csv(df: pd.DataFrame, path: str | os.PathLike[str], **kwargs: Any) -> 
     cell with a carriage return unquoted otherwise, and a reader would split the row there.
     """
     escape_frame(df).to_csv(path, index=False, quoting=csv.QUOTE_NONNUMERIC, **kwargs)
+
+
+def read_csv(path: str | os.PathLike[str], **kwargs: Any) -> pd.DataFrame:
+    """A CSV file greenopt wrote (e.g. a plan's ``assignments.csv``), its text cells unquoted:
+    the names come back exactly as they were planned."""
+    return unescape_frame(pd.read_csv(path, **kwargs))

@@ -79,8 +79,8 @@ def literal_text(fn: F) -> F:
 
 def name(text: Any) -> str:
     """A user string for a plot: as it is (drawn literally), at most :data:`NAME_CHARS`
-    characters, line breaks as spaces."""
-    s = " ".join(str(text).splitlines())
+    characters, line breaks, tabs and other control characters as spaces."""
+    s = "".join(c if c.isprintable() else " " for c in str(text))
     return s if len(s) <= NAME_CHARS else s[: NAME_CHARS - 1] + "…"
 
 
@@ -191,7 +191,9 @@ def gantt(
         )
     if handles:
         fig.legend(handles=handles, loc="upper right", fontsize=8, ncols=min(len(handles), 6))
-    fig.suptitle(f"Plan by site — {plan.method} ({plan.objective_name})", x=0.02, ha="left")
+    fig.suptitle(
+        f"Plan by site — {name(plan.method)} ({name(plan.objective_name)})", x=0.02, ha="left"
+    )
     fig.tight_layout(rect=(0, 0, 1, 0.96))
     return _save(fig, path, dpi)
 
@@ -243,7 +245,7 @@ def _gantt_by_kind(scenario: Scenario, plan: Plan, per: int) -> Figure:
     if handles:
         fig.legend(handles=handles, loc="upper right", fontsize=8, ncols=min(len(handles), 6))
     fig.suptitle(
-        f"GPUs in use by job kind — {plan.method} ({plan.objective_name}); "
+        f"GPUs in use by job kind — {name(plan.method)} ({name(plan.objective_name)}); "
         f"{len(idx.job_names):,} jobs" + (f", {per} slots per step" if per > 1 else ""),
         x=0.02,
         ha="left",
@@ -327,7 +329,9 @@ def energy_stack(
             ax.legend(h1 + h2, l1 + l2, fontsize=7, loc="upper left", ncols=4)
     axes[-1, 0].set_xlim(0, T * dt)
     axes[-1, 0].set_xlabel(_time_label(scenario))
-    fig.suptitle(f"Energy by site — {plan.method} ({plan.objective_name})", x=0.02, ha="left")
+    fig.suptitle(
+        f"Energy by site — {name(plan.method)} ({name(plan.objective_name)})", x=0.02, ha="left"
+    )
     fig.tight_layout(rect=(0, 0, 1, 0.97))
     return _save(fig, path, dpi)
 
@@ -453,7 +457,9 @@ def wan_map(
         ax.set_yticks([])
     n_mig = len(plan.migrations)
     gb = float(plan.migrations["gb"].sum()) if n_mig else 0.0
-    ax.set_title(f"WAN and migrations: {n_mig} moves, {gb:.0f} GB ({plan.method})", fontsize=10)
+    ax.set_title(
+        f"WAN and migrations: {n_mig} moves, {gb:.0f} GB ({name(plan.method)})", fontsize=10
+    )
     ax.margins(0.15)
     fig.tight_layout()
     return _save(fig, path, dpi)
