@@ -352,7 +352,10 @@ def _run_interruptible(h: Any) -> bool:
     """
     import highspy
 
-    h.HandleUserInterrupt = True  # before the run starts: cancelSolve() can then stop it
+    if threading.current_thread() is threading.main_thread():
+        # before the run starts, so that Ctrl-C's cancelSolve() can stop it (elsewhere only a
+        # Cancel token turns this on: each check is a call into Python, under the GIL)
+        h.HandleUserInterrupt = True
     outcome: list[Any] = []
     done = threading.Event()
 
