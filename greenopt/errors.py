@@ -41,3 +41,10 @@ class InfeasibleError(GreenoptError):
 
 class SolverError(GreenoptError):
     """A solver is missing, or failed in a way that left no plan to return."""
+
+
+class ForecastError(ScenarioError):
+    """Forecasts (or a forecast file) are malformed, or cannot answer what was asked of them.
+
+    ``culprit`` names the site, signal, time or file at fault, when there is one.
+    """

@@ -106,6 +106,15 @@ def _to_graph(value: Any) -> Any:
 WanGraph = Annotated[nx.Graph, BeforeValidator(_to_graph)]
 
 
+def _to_forecasts(value: Any) -> Any:
+    """``None`` or a :class:`greenopt.forecasts.Forecasts` (imported here: it builds on us)."""
+    from greenopt.forecasts.data import Forecasts
+
+    if value is not None and not isinstance(value, Forecasts):
+        raise ValueError(f"must be a greenopt.forecasts.Forecasts, got {type(value).__name__}")
+    return value
+
+
 class StrictModel(BaseModel):
     """Unknown fields are rejected; NaN and infinities are rejected; errors are ScenarioErrors."""
 
@@ -386,10 +395,14 @@ class Scenario(StrictModel):
     wan: WanGraph = Field(default_factory=nx.Graph)
     wan_share: float = Field(default=1.0, gt=0, le=1)
     net_kwh_per_gb: float = Field(default=0.005, ge=0)
+    #: forecasts issued for this horizon and the actuals known before it (MODEL.md §11), if any
+    forecasts: Annotated[Any, BeforeValidator(_to_forecasts)] = None
 
     @model_validator(mode="after")
     def _consistent(self) -> Scenario:
         check_consistency(self)
+        if self.forecasts is not None:  # same horizon; reordered (padded) to the sites' order
+            self.forecasts = self.forecasts.aligned_to(self.horizon, [s.name for s in self.sites])
         return self
 
     # -- lookups ---------------------------------------------------------------------------
@@ -419,6 +432,7 @@ class Scenario(StrictModel):
             "wan": self.wan,
             "wan_share": self.wan_share,
             "net_kwh_per_gb": self.net_kwh_per_gb,
+            "forecasts": self.forecasts,
         }
         data.update(changes)
         return Scenario(**data)
@@ -433,6 +447,7 @@ class Scenario(StrictModel):
             and self.jobs == other.jobs
             and self.wan_share == other.wan_share
             and self.net_kwh_per_gb == other.net_kwh_per_gb
+            and self.forecasts == other.forecasts
             and _graph_key(self.wan) == _graph_key(other.wan)
         )
 
