@@ -166,7 +166,7 @@ class Forecasts:
             raise ForecastError(
                 f"forecast of {signal!r} at site {self.sites[s]!r} issued at "
                 f"{self.issue_times[i].isoformat()} for the slot starting {self._slot_time(t)} is "
-                f"{arr[i, s, t]!r}: {_rule(signal)}",
+                f"{float(arr[i, s, t])!r}: {_rule(signal)}",
                 self.sites[s],
             )
         before = np.arange(arr.shape[2])[None, :] < first_slot[:, None]  # (I, T)
@@ -191,7 +191,7 @@ class Forecasts:
             )
             raise ForecastError(
                 f"history of {signal!r} at site {self.sites[s]!r} for the slot starting "
-                f"{when.tz_convert('UTC').isoformat()} is {arr[s, h]!r}: {_rule(signal)}",
+                f"{when.tz_convert('UTC').isoformat()} is {float(arr[s, h])!r}: {_rule(signal)}",
                 self.sites[s],
             )
 

@@ -170,7 +170,9 @@ def read_forecasts_csv(
     neg = df["signal"].isin(NONNEGATIVE).to_numpy() & (values < 0)
     if neg.any():
         r = int(np.flatnonzero(neg)[0])
-        raise ForecastError(f"{what}: {row(r)} is {values[r]!r}: it must be >= 0", row.culprit(r))
+        raise ForecastError(
+            f"{what}: {row(r)} is {float(values[r])!r}: it must be >= 0", row.culprit(r)
+        )
     early = time < issue
     if early.any():
         r = int(np.flatnonzero(early)[0])
@@ -250,7 +252,9 @@ def read_history_csv(
         vals = _numbers(df[signal], f"{what} file {path.name!r}", row)
         if signal in NONNEGATIVE and (vals < 0).any():
             r = int(np.flatnonzero(vals < 0)[0])
-            raise ForecastError(f"{what}: {row(r)} is {vals[r]!r}: it must be >= 0", row.culprit(r))
+            raise ForecastError(
+                f"{what}: {row(r)} is {float(vals[r])!r}: it must be >= 0", row.culprit(r)
+            )
         for n, site in enumerate(sites):
             rows = np.flatnonzero((df["site"] == site).to_numpy())
             if rows.size:
