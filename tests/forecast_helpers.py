@@ -18,6 +18,7 @@ def scenario(
     slot_minutes: int = 60,
     names: list[str] | None = None,
     forecasts=None,
+    start: pd.Timestamp = START,
 ) -> Scenario:
     """A job-free scenario whose S sites carry the given (S, T) signals, in a WAN ring."""
     renewable = np.atleast_2d(np.asarray(renewable, dtype=float))
@@ -34,7 +35,7 @@ def scenario(
         wan = wan[:1]
     return Scenario(
         name="forecast-test",
-        horizon=Horizon(start=START, slot_minutes=slot_minutes, slots=T),
+        horizon=Horizon(start=start, slot_minutes=slot_minutes, slots=T),
         sites=sites,
         wan=wan,
         forecasts=forecasts,
