@@ -204,3 +204,30 @@ def test_malformed_vessim_archives(tmp_path):
     sol_fc = "datetime,period_end,Oslo\n2022-06-08 00:00:00,2022-06-08 00:05:00,0.4\n"
     with pytest.raises(ForecastError, match="series 'Oslo' has values outside 0–1"):
         read_solcast_archive(_zip(tmp_path, sol_act, sol_fc, "solcast_test.zip"))
+
+
+@pytest.mark.realdata
+def test_real_trace_scenarios_get_the_day_before_and_solcast_forecasts(data_dir):
+    from greenopt.io.real import build_real_scenario
+    from greenopt.io.real_forecasts import real_forecasts
+
+    sc = build_real_scenario(data_dir, "2022-06-20", n_sites=3, n_jobs=20)
+    fc = real_forecasts(sc, data_dir)
+    day_before = build_real_scenario(data_dir, "2022-06-19", n_sites=3, n_jobs=20)
+    np.testing.assert_array_equal(fc.history["carbon"], day_before.index.carbon)
+    np.testing.assert_allclose(fc.history["renewable_kw"], day_before.index.renewable_kw)
+    assert set(fc.values) == {"renewable_kw"}  # Solcast sites only: sao-paulo, oslo
+    madrid = sc.index.site_pos["madrid"]
+    assert np.isnan(fc.values["renewable_kw"][:, madrid]).all()  # pvlib solar: no forecast
+    sc = sc.with_jobs(sc.jobs, forecasts=fc)
+    ops = make_forecasts(sc, "scenario")
+    pers = make_forecasts(sc, "persistence")
+    ks = known_signals(sc, ops, 12)
+    oslo = sc.index.site_pos["oslo"]
+    assert ks.renewable_kw[oslo, 12] == pytest.approx(fc.as_of(12)["renewable_kw"][oslo, 12])
+    np.testing.assert_array_equal(ks.carbon, known_signals(sc, pers, 12).carbon)
+    np.testing.assert_array_equal(
+        pers.as_of(3)["carbon"][:, 3:], fc.history["carbon"][:, 3:]
+    )  # the day before
+    with pytest.raises(ForecastError, match="not a site of the real-trace"):
+        real_forecasts(scenario(np.zeros((1, 24)), np.ones((1, 24)) * 9), data_dir)
