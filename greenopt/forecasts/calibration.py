@@ -239,3 +239,54 @@ def simulated_lead_errors(
     with np.errstate(invalid="ignore", divide="ignore"):
         nrmse = np.sqrt(sq / cnt) / scale
     return pd.Series(nrmse, index=pd.Index(np.round(archive.lead_hours, 6), name="lead_h"))
+
+
+def slot_mean_errors(archive: ForecastArchive, slot_minutes: int = 60) -> pd.Series:
+    """nRMSE of the archive's forecasts averaged over slots of ``slot_minutes`` (the slots from
+    each issue time on that its leads fully cover), by slot lead in hours; normalised by the RMS
+    of the actuals averaged the same way. A check of how the model's 5-minute error averages
+    over longer slots (it is not fitted to it)."""
+    n = int(pd.Timedelta(minutes=slot_minutes) / archive.step)
+    steps = np.rint(archive.lead_hours * 60 / (archive.step.total_seconds() / 60)).astype(int)
+    err = archive.errors()
+    acts = archive.actuals.to_numpy(dtype=float)
+    means = acts[: len(acts) // n * n].reshape(-1, n, acts.shape[1]).mean(axis=1)
+    scale = _rms(means)
+    out = {}
+    for j in range(int(steps.max()) // n + 1):
+        cols = [np.flatnonzero(steps == j * n + q) for q in range(n)]
+        if any(c.size == 0 for c in cols):
+            continue
+        e = err[:, [c[0] for c in cols]].mean(axis=1)
+        out[j * slot_minutes / 60] = _rms(e) / scale
+    return pd.Series(out, name="nrmse").rename_axis("lead_h")
+
+
+def simulated_slot_mean_errors(
+    model: ErrorModel, archive: ForecastArchive, slot_minutes: int = 60, *, seed: int = 0
+) -> pd.Series:
+    """The error model's nRMSE on the archive's actuals averaged to ``slot_minutes`` slots
+    (issues at every slot start, day by day, the day before as history), by slot lead."""
+    n = int(pd.Timedelta(minutes=slot_minutes) / archive.step)
+    acts = archive.actuals.to_numpy(dtype=float)
+    means = acts[: len(acts) // n * n].reshape(-1, n, acts.shape[1]).mean(axis=1).T  # (N, slots)
+    per_day = 1440 // slot_minutes
+    leads = slot_mean_errors(archive, slot_minutes).index.to_numpy()
+    js = np.rint(leads * 60 / slot_minutes).astype(int)
+    sq, cnt = np.zeros(len(js)), np.zeros(len(js))
+    for day, lo in enumerate(range(0, means.shape[1] - per_day + 1, per_day)):
+        actual = means[:, lo : lo + per_day]
+        fc = model.simulate(
+            archive.signal,
+            actual,
+            slot_minutes=slot_minutes,
+            issue_slots=np.arange(per_day),
+            seed=seed + day,
+            site_keys=archive.series,
+            history=means[:, lo - per_day : lo] if lo >= per_day else None,
+        )
+        for m, j in enumerate(js):
+            e = np.diagonal(fc, offset=j, axis1=0, axis2=2) - actual[:, j:]
+            sq[m] += np.sum(e**2)
+            cnt[m] += e.size
+    return pd.Series(np.sqrt(sq / cnt) / _rms(means), index=pd.Index(leads, name="lead_h"))
