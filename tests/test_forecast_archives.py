@@ -20,8 +20,8 @@ from greenopt.io.forecast_archives import (
     read_solcast_archive,
     read_watttime_archive,
 )
-from greenopt.io.resample import resample_to_horizon
 from greenopt.scenario import Horizon
+from greenopt.scenario.resample import resample_to_horizon
 from tests.forecast_helpers import scenario
 
 FIVE = pd.Timedelta(minutes=5)

@@ -32,8 +32,8 @@ from greenopt.forecasts import (
     scenario_with_signals,
 )
 from greenopt.forecasts.resample import samples_to_slots
-from greenopt.io.resample import resample_to_horizon
 from greenopt.scenario import Horizon
+from greenopt.scenario.resample import resample_to_horizon
 from tests.forecast_helpers import START, random_scenario, scenario
 
 PROPERTY = settings(max_examples=100, derandomize=True, deadline=None)

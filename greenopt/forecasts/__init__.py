@@ -21,10 +21,10 @@ from greenopt.forecasts.error_model import CARBON, PRICE, SOLAR, ErrorModel, Err
 from greenopt.forecasts.forecasters import (
     FORECASTERS,
     completed_forecasts,
-    make_forecasts,
     oracle_forecasts,
     persistence_forecasts,
 )
+from greenopt.forecasts.registry import make_forecasts
 
 __all__ = [
     "CARBON",

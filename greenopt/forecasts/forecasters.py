@@ -180,50 +180,7 @@ def completed_forecasts(
     return _issued(scenario, ks, values, dict(primary.history))
 
 
-def make_forecasts(
-    scenario: Scenario,
-    forecast: str | Forecasts = "persistence",
-    *,
-    seed: int = 0,
-    history: Mapping[str, np.ndarray] | None = None,
-    issue_slots: Iterable[int] | None = None,
-    model=None,  # greenopt.forecasts.error_model.ErrorModel; None: the calibrated default
-) -> Forecasts:
-    """Forecasts of ``scenario``'s signals by the forecaster named ``forecast``
-    (:data:`FORECASTERS`) or, given a :class:`Forecasts`, those completed by persistence (like
-    ``"scenario"``).
-
-    ``seed`` drives ``"error-model"`` (same seed, same forecasts); ``history`` overrides the
-    scenario's actuals before the horizon; ``issue_slots`` are the decision slots forecasts are
-    issued at (all by default).
-    """
-    if isinstance(forecast, Forecasts):
-        carried = forecast.aligned_to(scenario.horizon, scenario.index.site_names)
-        return _complete(scenario, carried, history, issue_slots)
-    if forecast == "oracle":
-        return oracle_forecasts(scenario, issue_slots=issue_slots)
-    if forecast == "persistence":
-        return persistence_forecasts(scenario, history=history, issue_slots=issue_slots)
-    if forecast == "error-model":
-        from greenopt.forecasts.error_model import ErrorModel
-
-        chosen = ErrorModel() if model is None else model
-        return chosen.forecasts(scenario, seed=seed, history=history, issue_slots=issue_slots)
-    if forecast == "scenario":
-        if scenario.forecasts is None:
-            raise ForecastError(
-                f"scenario {scenario.name!r} carries no forecasts; choose one of "
-                f"{[f for f in FORECASTERS if f != 'scenario']}",
-                "forecasts",
-            )
-        return _complete(scenario, scenario.forecasts, history, issue_slots)
-    raise ForecastError(
-        f"unknown forecaster {forecast!r}; choose one of {list(FORECASTERS)} or pass Forecasts",
-        str(forecast),
-    )
-
-
-def _complete(
+def complete_forecasts(
     scenario: Scenario,
     carried: Forecasts,
     history: Mapping[str, np.ndarray] | None,

@@ -1,5 +1,11 @@
 """Scenario files and real-format loaders."""
 
+from greenopt.io.carbon_sources import (
+    carbon_from_carbon_aware_sdk,
+    carbon_from_electricitymaps,
+    carbon_from_entsoe,
+    carbon_from_watttime,
+)
 from greenopt.io.files import load_scenario, save_scenario
 from greenopt.io.forecast_archives import (
     calibration_archives,
@@ -17,7 +23,6 @@ from greenopt.io.formats import (
 )
 from greenopt.io.real import build_real_scenario
 from greenopt.io.real_forecasts import real_forecasts
-from greenopt.io.resample import resample_to_horizon
 from greenopt.io.topology import pick_sites, read_topology_zoo
 from greenopt.io.traces import (
     JobRules,
@@ -27,11 +32,16 @@ from greenopt.io.traces import (
     read_alibaba,
     read_philly,
 )
+from greenopt.scenario.resample import resample_to_horizon
 
 __all__ = [
     "JobRules",
     "build_real_scenario",
     "calibration_archives",
+    "carbon_from_carbon_aware_sdk",
+    "carbon_from_electricitymaps",
+    "carbon_from_entsoe",
+    "carbon_from_watttime",
     "jobs_from_alibaba",
     "jobs_from_philly",
     "jobs_from_table",

@@ -5,6 +5,7 @@ name: example
 horizon: {start: "2023-06-01T00:00:00Z", slot_minutes: 60, slots: 24}
 wan_share: 1.0
 net_kwh_per_gb: 0.005
+currency: EUR             # optional: the unit of price and cost
 sites: sites.csv          # or a list of mappings
 timeseries: timeseries.csv  # time, site, renewable_kw, carbon[, price]
 wan: wan.graphml          # or a list of {a, b, gbps, latency_ms}
@@ -29,8 +30,8 @@ import yaml
 
 from greenopt.errors import ScenarioError
 from greenopt.io.forecasts import read_forecasts_entry, write_forecasts
-from greenopt.io.resample import resample_to_horizon
 from greenopt.scenario import Horizon, Job, Scenario, Site
+from greenopt.scenario.resample import resample_to_horizon
 
 # ``plan`` holds planning options (method, objective, ...) read by the command line, not here.
 TOP_KEYS = {
@@ -38,6 +39,7 @@ TOP_KEYS = {
     "horizon",
     "wan_share",
     "net_kwh_per_gb",
+    "currency",
     "sites",
     "timeseries",
     "wan",
@@ -88,7 +90,7 @@ def load_scenario(path: str | os.PathLike[str]) -> Scenario:
     jobs_raw = doc.get("jobs", [])
     jobs = [_job(r) for r in _records(jobs_raw, base, "jobs", JOB_COLUMNS, _REQUIRED_JOB)]
     wan = _wan(doc.get("wan"), base)
-    extra = {k: doc[k] for k in ("name", "wan_share", "net_kwh_per_gb") if k in doc}
+    extra = {k: doc[k] for k in ("name", "wan_share", "net_kwh_per_gb", "currency") if k in doc}
     names = [s.name for s in sites]
     forecasts = read_forecasts_entry(doc.get("forecasts"), base, horizon, names)
     return Scenario(horizon=horizon, sites=sites, jobs=jobs, wan=wan, forecasts=forecasts, **extra)
@@ -132,6 +134,7 @@ def save_scenario(scenario: Scenario, folder: str | os.PathLike[str]) -> Path:
         },
         "wan_share": scenario.wan_share,
         "net_kwh_per_gb": scenario.net_kwh_per_gb,
+        **({"currency": scenario.currency} if scenario.currency else {}),
         "sites": "sites.csv",
         "timeseries": "timeseries.csv",
         "wan": "wan.graphml",

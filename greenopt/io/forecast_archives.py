@@ -36,9 +36,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from greenopt.data import require_data_dir
 from greenopt.errors import ForecastError
 from greenopt.forecasts.archive import ForecastArchive
+from greenopt.io.data import require_data_dir
 
 STEP = pd.Timedelta(minutes=5)
 SGIP_FILES = {

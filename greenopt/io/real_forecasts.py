@@ -23,9 +23,9 @@ import os
 import numpy as np
 import pandas as pd
 
-from greenopt.data import require_data_dir
 from greenopt.errors import ForecastError, ScenarioError
 from greenopt.forecasts.data import Forecasts, merge_forecasts
+from greenopt.io.data import require_data_dir
 from greenopt.io.forecast_archives import SOLCAST_ZIPS, read_solcast_archive
 from greenopt.io.real import ZONES, site_solar, zone_carbon
 from greenopt.scenario import Horizon, Scenario
