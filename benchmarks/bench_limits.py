@@ -94,7 +94,7 @@ def oversize(jobs: int, slots: int, sites: int) -> None:
 
 def year_plots() -> None:
     import greenopt
-    from greenopt.heuristics.synthetic import synthetic_scenario
+    from greenopt.examples.synthetic import synthetic_scenario
     from greenopt.report import plots
 
     for slots in (876, 8760):

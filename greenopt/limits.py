@@ -3,7 +3,7 @@ machine that swaps for minutes and then dies.
 
 Three places allocate memory that grows with the size of a scenario:
 
-* **the scenario's arrays** (:func:`check_scenario`, when :attr:`Scenario.index` is built —
+* **the scenario's arrays** (:func:`check_scenario_size`, when :attr:`Scenario.index` is built —
   before any planner runs): the index itself (J×S, S×T), the network's per-job move times
   (J×S×S) and the dense per-job, per-slot weights the greedy start, the heuristics and the
   MILP's objective build (J×T floats, with the temporaries that compute them);
@@ -161,7 +161,7 @@ _SCENARIO_ADVICE = (
 )
 
 
-def check_scenario(J: int, S: int, T: int, budget: Any | None = None) -> None:
+def check_scenario_size(J: int, S: int, T: int, budget: Any | None = None) -> None:
     """Raise :class:`SizeError` before a scenario's arrays are built if they would not fit."""
     scenario_estimate(J, S, T).check(budget, _SCENARIO_ADVICE)
 

@@ -961,10 +961,10 @@ SIZE_CASES = [
 )
 def test_oversize_scenario(jobs, slots, budget):
     from greenopt.errors import SizeError
-    from greenopt.limits import check_scenario
+    from greenopt.limits import check_scenario_size
 
     with pytest.raises(SizeError) as info:
-        check_scenario(jobs, 6, slots, budget)
+        check_scenario_size(jobs, 6, slots, budget)
     msg = str(info.value)
     assert f"{jobs:,} jobs" in msg and f"{slots:,} slots" in msg and "budget" in msg
 

@@ -30,8 +30,8 @@ import greenopt
 from greenopt import SolverError
 from greenopt.cli import app
 from greenopt.examples import load
+from greenopt.milp.pipeline import START_PASSES
 from greenopt.result import TABLES
-from greenopt.solve import START_PASSES
 
 runner = CliRunner()
 
@@ -170,7 +170,7 @@ _CHILD = f"""
 import json, signal, sys
 signal.signal(signal.SIGINT, signal.default_int_handler)
 import greenopt
-from greenopt.heuristics.synthetic import synthetic_scenario
+from greenopt.examples.synthetic import synthetic_scenario
 sc = {_LONG}
 p = greenopt.plan(sc, "milp", time_limit=300, mip_gap=1e-9, log_file=sys.argv[1])
 print(json.dumps({{"status": p.status, "violations": len(greenopt.validate(sc, p)),
@@ -222,7 +222,7 @@ def test_ctrl_c_during_a_solve_returns_the_best_plan_marked_interrupted(tmp_path
 
 
 def test_ctrl_c_during_cli_plan_writes_the_interrupted_plan_and_exits_130(tmp_path):
-    from greenopt.heuristics.synthetic import synthetic_scenario
+    from greenopt.examples.synthetic import synthetic_scenario
 
     sc = synthetic_scenario(jobs=80, sites=5, slots=48, seed=3)
     path = greenopt.save_scenario(sc, tmp_path / "scenario")

@@ -13,7 +13,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from greenopt.data import data_dir, require_data_dir
 from greenopt.errors import ScenarioError
 from greenopt.io import (
     JobRules,
@@ -30,6 +29,7 @@ from greenopt.io import (
     read_watttime,
     resample_to_horizon,
 )
+from greenopt.io.data import data_dir, require_data_dir
 from greenopt.io.topology import fibre_latency_ms, great_circle_km
 from greenopt.scenario import Horizon, Job, Scenario, Site
 

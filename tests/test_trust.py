@@ -29,7 +29,7 @@ from hypothesis import strategies as st
 import greenopt
 from greenopt import ScenarioError
 from greenopt.errors import SizeError
-from greenopt.heuristics.synthetic import synthetic_scenario
+from greenopt.examples.synthetic import synthetic_scenario
 from greenopt.io import spreadsheet
 from greenopt.report.report import write_outputs
 
@@ -133,7 +133,7 @@ REFS = {
 }
 
 
-@pytest.mark.parametrize("field", ["sites", "timeseries", "jobs", "wan"])
+@pytest.mark.parametrize("field", ["sites", "timeseries", "jobs", "wan", "forecasts"])
 @pytest.mark.parametrize("kind", list(REFS))
 def test_a_reference_outside_the_folder_is_refused_naming_field_and_path(
     shared, field, kind, monkeypatch
@@ -152,6 +152,20 @@ def test_a_reference_outside_the_folder_is_refused_naming_field_and_path(
     assert SECRET not in msg and "AKIA" not in msg
 
 
+@pytest.mark.parametrize("key", ["issued", "history"])
+def test_a_forecast_file_outside_the_folder_is_refused(shared, key):
+    _, path = shared
+    _point(path, "forecasts", {key: "../../secret.env"})
+    with pytest.raises(ScenarioError) as info:
+        greenopt.load_scenario(path)
+    msg = str(info.value)
+    assert f"forecasts.{key}" in msg and "outside" in msg and SECRET not in msg, msg
+    assert info.value.culprit == f"forecasts.{key}"
+    with pytest.raises(ScenarioError) as info:  # trusted: read, but never quoted
+        greenopt.load_scenario(path, allow_outside=True)
+    assert SECRET not in str(info.value) and "AKIA" not in str(info.value)
+
+
 def test_references_inside_the_folder_and_trusted_ones_still_load(shared):
     home, path = shared
     original = greenopt.load_scenario(path)
@@ -166,7 +180,7 @@ def test_references_inside_the_folder_and_trusted_ones_still_load(shared):
     assert greenopt.load_scenario(path, allow_outside=True) == original
 
 
-@pytest.mark.parametrize("field", ["sites", "timeseries", "jobs", "wan"])
+@pytest.mark.parametrize("field", ["sites", "timeseries", "jobs", "wan", "forecasts"])
 def test_an_allowed_reference_to_a_secret_never_echoes_it(shared, field):
     # even when the caller allows files outside, an error about the file is not its content
     _, path = shared
@@ -410,20 +424,20 @@ def test_every_method_plans_an_idle_day_from_a_header_only_jobs_file(tmp_path):
 def _lns_plan(sc: greenopt.Scenario, seen: list, **kwargs) -> greenopt.Plan:
     """The MILP forced onto fix-and-optimise (bb_max below its binaries), bounded by a count
     of neighbourhoods (no clock), recording each sub-MILP status."""
-    import greenopt.solve as solve
+    import greenopt.milp.search as search
 
-    real = solve.fix_and_optimise
+    real = search.fix_and_optimise
 
     def spy(*args, **kw):
         res = real(*args, **kw)
         seen.append(dict(res.sub_status))
         return res
 
-    solve.fix_and_optimise = spy
+    search.fix_and_optimise = spy
     try:
         return greenopt.plan(sc, "milp", bb_max=10, lns_neighbourhoods=6, lns_size=5, **kwargs)
     finally:
-        solve.fix_and_optimise = real
+        search.fix_and_optimise = real
 
 
 @pytest.fixture(scope="module")
@@ -497,7 +511,7 @@ def test_an_oversize_scenario_fails_before_any_large_allocation():
 
 
 def test_the_milp_size_is_checked_before_the_start_plan(monkeypatch):
-    import greenopt.solve as solve
+    import greenopt.milp.pipeline as pipeline
     from greenopt import limits
 
     sc = synthetic_scenario(jobs=200, sites=4, slots=48, seed=0)
@@ -505,7 +519,7 @@ def test_the_milp_size_is_checked_before_the_start_plan(monkeypatch):
     def no_start(*args, **kwargs):
         raise AssertionError("the start plan was built before the size check")
 
-    monkeypatch.setattr(solve, "start_plan", no_start)
+    monkeypatch.setattr(pipeline, "start_plan", no_start)
     limits.set_memory_budget("20MiB")
     try:
         with pytest.raises(SizeError) as info:

@@ -5,10 +5,12 @@ name: example
 horizon: {start: "2023-06-01T00:00:00Z", slot_minutes: 60, slots: 24}
 wan_share: 1.0
 net_kwh_per_gb: 0.005
+currency: EUR             # optional: the unit of price and cost
 sites: sites.csv          # or a list of mappings
 timeseries: timeseries.csv  # time, site, renewable_kw, carbon[, price]
 wan: wan.graphml          # or a list of {a, b, gbps, latency_ms}
 jobs: jobs.csv            # or a list of mappings; allowed_regions separated by "|"
+forecasts: {issued: forecasts.csv, history: history.csv}  # optional (greenopt.io.forecasts)
 ```
 
 **A scenario file is data.** The files it names resolve inside the YAML file's folder (after
@@ -38,10 +40,11 @@ import pandas as pd
 import yaml
 
 from greenopt.errors import ScenarioError, shown
-from greenopt.io.resample import resample_to_horizon
+from greenopt.io.forecasts import read_forecasts_entry, write_forecasts
 from greenopt.io.spreadsheet import unescape_frame, write_csv
-from greenopt.limits import check_scenario
+from greenopt.limits import check_scenario_size
 from greenopt.scenario import Horizon, Job, Scenario, Site
+from greenopt.scenario.resample import resample_to_horizon
 
 # ``plan`` holds planning options (method, objective, ...) read by the command line, not here.
 TOP_KEYS = {
@@ -49,10 +52,12 @@ TOP_KEYS = {
     "horizon",
     "wan_share",
     "net_kwh_per_gb",
+    "currency",
     "sites",
     "timeseries",
     "wan",
     "jobs",
+    "forecasts",
     "plan",
 }
 SITE_COLUMNS = ["name", "region", "gpus", "pue", "idle_kw", "grid_kw_max", "latitude", "longitude"]
@@ -111,7 +116,7 @@ def load_scenario(path: str | os.PathLike[str], *, allow_outside: bool = False) 
     site_table = _table(doc["sites"], files, "sites", SITE_COLUMNS, _REQUIRED_SITE)
     job_table = _table(doc.get("jobs", []), files, "jobs", JOB_COLUMNS, _REQUIRED_JOB)
     # before tens of thousands of models are built: a scenario too large fails in seconds
-    check_scenario(len(job_table), len(site_table), horizon.slots)
+    check_scenario_size(len(job_table), len(site_table), horizon.slots)
     site_rows = _rows(site_table)
     series = _site_series(doc.get("timeseries"), files, horizon, [r.get("name") for r in site_rows])
     sites = []
@@ -122,8 +127,10 @@ def load_scenario(path: str | os.PathLike[str], *, allow_outside: bool = False) 
         sites.append(Site(**row))
     jobs = [_job(r) for r in _rows(job_table)]
     wan = _wan(doc.get("wan"), files)
-    extra = {k: doc[k] for k in ("name", "wan_share", "net_kwh_per_gb") if k in doc}
-    return Scenario(horizon=horizon, sites=sites, jobs=jobs, wan=wan, **extra)
+    extra = {k: doc[k] for k in ("name", "wan_share", "net_kwh_per_gb", "currency") if k in doc}
+    names = [s.name for s in sites]
+    forecasts = read_forecasts_entry(doc.get("forecasts"), files.resolve, horizon, names)
+    return Scenario(horizon=horizon, sites=sites, jobs=jobs, wan=wan, forecasts=forecasts, **extra)
 
 
 class _Folder:
@@ -193,11 +200,14 @@ def save_scenario(scenario: Scenario, folder: str | os.PathLike[str]) -> Path:
         },
         "wan_share": scenario.wan_share,
         "net_kwh_per_gb": scenario.net_kwh_per_gb,
+        **({"currency": scenario.currency} if scenario.currency else {}),
         "sites": "sites.csv",
         "timeseries": "timeseries.csv",
         "wan": "wan.graphml",
         "jobs": "jobs.csv",
     }
+    if scenario.forecasts is not None:
+        doc["forecasts"] = write_forecasts(scenario.forecasts, folder)
     out = folder / "scenario.yaml"
     out.write_text(yaml.safe_dump(doc, sort_keys=False))
     return out

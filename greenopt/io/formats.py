@@ -2,7 +2,7 @@
 
 Every reader returns a float Series indexed by a timezone-aware ``DatetimeIndex`` in UTC, where
 each value holds from its timestamp until the next one (the step-function convention of
-:func:`greenopt.io.resample.resample_to_horizon`). Carbon intensity is always gCO2/kWh.
+:func:`greenopt.scenario.resample.resample_to_horizon`). Carbon intensity is always gCO2/kWh.
 
 The source files give naive timestamps that their documentation defines as UTC (Electricity Maps
 ``Datetime (UTC)``, the ENTSO-E-derived ``Time`` of lets-wait-awhile, vessim's WattTime and Solcast

@@ -10,7 +10,9 @@
   nodes at the mean of their neighbours), otherwise a deterministic spring layout; links drawn with
   a width growing with ``log(gbps)``, migrations as arrows src → dst labelled with count and GB.
 
-Every function returns the :class:`~matplotlib.figure.Figure` and, given ``path``, saves a PNG.
+Time axes are labelled with clock times in the horizon's time zone (date shown when the horizon
+spans more than a day). Every function returns the :class:`~matplotlib.figure.Figure` and, given
+``path``, saves a PNG.
 The twin (carbon) axes carry the label ``"carbon-overlay"`` so a caller can count the site panels.
 
 **Names are shown, never interpreted.** Site, job and kind names and the scenario's are user
@@ -38,10 +40,13 @@ from typing import Any, TypeVar
 import matplotlib as mpl
 import networkx as nx
 import numpy as np
+import pandas as pd
+from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
+from matplotlib.ticker import FuncFormatter, MultipleLocator
 
 from greenopt import limits
 from greenopt.result import Plan
@@ -117,9 +122,24 @@ def _save(fig: Figure, path: str | os.PathLike[str] | None, dpi: int) -> Figure:
     return fig
 
 
-def _time_label(scenario: Scenario) -> str:
-    start = scenario.horizon.start
-    return f"hours from {start:%Y-%m-%d %H:%M} {start.tzname() or 'UTC'}"
+def _time_axis(ax: Axes, scenario: Scenario) -> None:
+    """Label an x axis drawn in hours from the horizon start with clock times (its time zone).
+
+    Ticks fall every 1, 2, 3, 4, 6, 12 or 24·k hours — the smallest step giving at most 12.
+    """
+    start = pd.Timestamp(scenario.horizon.start)
+    span_h = scenario.horizon.slots * scenario.horizon.dt_h
+    step = next((s for s in (1, 2, 3, 4, 6, 12) if span_h / s <= 12), None)
+    if step is None:
+        step = 24 * int(np.ceil(span_h / 24 / 12))
+    fmt = "%H:%M" if span_h <= 24 else "%d %b %H:%M"
+    ax.xaxis.set_major_locator(MultipleLocator(step))
+    ax.xaxis.set_major_formatter(
+        FuncFormatter(lambda x, _: (start + pd.Timedelta(hours=float(x))).strftime(fmt))
+    )
+    zone = start.tzname() or "UTC"
+    day = f"{start:%Y-%m-%d}" + ("" if span_h <= 24 else " onwards")
+    ax.set_xlabel(f"time ({zone}), {day}")
 
 
 @literal_text
@@ -182,7 +202,7 @@ def gantt(
         ax.grid(True, axis="x", alpha=0.3)
         if not jobs:
             ax.text(0.5, 0.5, "no jobs", transform=ax.transAxes, ha="center", va="center")
-    axes[-1].set_xlabel(_time_label(scenario))
+    _time_axis(axes[-1], scenario)
     present = sorted({kinds[j] for j in a["job"]}) if len(a) else []
     handles = [Patch(color=_kind_colour(k, others), label=name(k)) for k in present]
     if len(plan.migrations):
@@ -240,7 +260,7 @@ def _gantt_by_kind(scenario: Scenario, plan: Plan, per: int) -> Figure:
         ax.set_title(f"{name(site)} ({gpus} GPUs in use at most)", fontsize=9, loc="left")
         ax.grid(True, axis="y", alpha=0.3)
     axes[-1, 0].set_xlim(0, T * dt)
-    axes[-1, 0].set_xlabel(_time_label(scenario))
+    _time_axis(axes[-1, 0], scenario)
     handles = [Patch(color=_kind_colour(k, others), label=name(k)) for k in kinds]
     if handles:
         fig.legend(handles=handles, loc="upper right", fontsize=8, ncols=min(len(handles), 6))
@@ -328,7 +348,7 @@ def energy_stack(
             h2, l2 = twin.get_legend_handles_labels()
             ax.legend(h1 + h2, l1 + l2, fontsize=7, loc="upper left", ncols=4)
     axes[-1, 0].set_xlim(0, T * dt)
-    axes[-1, 0].set_xlabel(_time_label(scenario))
+    _time_axis(axes[-1, 0], scenario)
     fig.suptitle(
         f"Energy by site — {name(plan.method)} ({name(plan.objective_name)})", x=0.02, ha="left"
     )
