@@ -47,6 +47,8 @@ bug and surfaces as it is.
 
 from __future__ import annotations
 
+from greenopt import limits
+from greenopt.evaluate import evaluate
 from greenopt.milp.clock import Clock
 from greenopt.milp.diagnose import precheck_hard
 from greenopt.milp.model import MilpModel
@@ -77,13 +79,33 @@ def plan_milp(scenario: Scenario, options: PlanOptions) -> Plan:
     """The MILP planner (see the module docstring and :data:`greenopt.options.METHOD_PARAMS`
     for its parameters: ``bb_max``, ``handoff``, ``lns_size``, ``lns_sub_time``, ``presence``,
     ``candidates``, ``highs_options``, ``progress``, ``measure_direct``, ``bb_after``,
-    ``extend``)."""
+    ``lns_neighbourhoods``, ``extend``)."""
     clock = Clock(options.time_limit)
     check_solver(options)
     if options.deadlines == "hard":
         precheck_hard(scenario)
+    # before anything is built: a model too large for memory fails now, naming its sizes
+    limits.check_milp(scenario, int(options.params.get("bb_max", BB_MAX_BINARIES)))
+    if not scenario.jobs:  # an idle day (MODEL.md §4): nothing to decide, whatever the solver
+        return _idle(scenario, options)
     prep = prepare(scenario, options, clock)
     extend = options.params.get("extend")
     if extend is not None:
         extend(MilpModel(scenario, prep))
     return solve(prep, options, clock)
+
+
+def _idle(scenario: Scenario, options: PlanOptions) -> Plan:
+    """The plan of a scenario without jobs: the sites' idle energy, optimal by definition."""
+    idle = evaluate(
+        scenario,
+        [],
+        method="milp",
+        objective=options.objective,
+        deadlines=options.deadlines,
+        status="optimal",
+        solver=options.solver,
+    )
+    idle.bound, idle.gap = idle.kpis["objective"], 0.0
+    idle.notes.append("no jobs: the plan is the sites' idle energy")
+    return idle
