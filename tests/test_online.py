@@ -160,6 +160,7 @@ def test_every_job_admissible_on_arrival_is_done(sc, objective):
     _valid(sc, plan)
     done = _done(plan)
     assert all(done[name] for name in admissible), sorted(n for n in admissible if not done[n])
+    assert planner.broken == []
     # the reference and the planner agree on who was promised on arrival
     idx = sc.index
     assert {idx.job_names[j] for j in np.flatnonzero(planner.admissible)} == admissible
@@ -399,6 +400,20 @@ def test_online_valid_on_small_and_comparable():
 def test_online_valid_on_random_instances(kw):
     sc = synthetic_scenario(80, 6, 48, **kw)
     _valid(sc, simulate_online(sc))
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_promise_under_grid_limits(seed):
+    # Under a grid_kw_max the reservations hold grid energy too (the reference above counts
+    # GPU-time only, so here the planner's own admission is the promise checked).
+    sc = synthetic_scenario(60, 4, 24, seed=seed, headroom=0.9, grid_limit=True)
+    planner, _ = _drive(sc, check=False)
+    plan = planner.plan()
+    _valid(sc, plan)
+    done = _done(plan)
+    promised = [sc.index.job_names[j] for j in np.flatnonzero(planner.admissible)]
+    assert promised and all(done[n] for n in promised)
+    assert planner.broken == []
 
 
 @pytest.mark.parametrize("mode", ["improve", "rebuild"])

@@ -75,6 +75,7 @@ class Fallback:
         self.link_cap = np.array([st.net.link_capacity_gb[lk] for lk in st.link_names], float)
         self.link = np.zeros((L, self.T))  # GB of return moves reserved per link and slot
         self.state_gb = idx.state_gb.astype(float)
+        self.mig_kwh = st.mig_kwh  # (J,) kWh a move brings to its destination (MODEL §6)
 
     # -- capacity ------------------------------------------------------------------------------
     def set_renewable(self, renewable_kw: np.ndarray) -> None:
@@ -136,6 +137,7 @@ class Fallback:
             self.kwh[s, slots] += self.full_kwh[j, s] * shares
             if self.back_from[j] >= 0:
                 self.link[self.st.route_links[back_from][s], slots[0]] += self.state_gb[j]
+                self.kwh[s, slots[0]] += self.mig_kwh[j]
 
     def release(self, j: int) -> tuple[int, np.ndarray, np.ndarray, bool, int]:
         """Take job ``j``'s reservation out; returns it (site, slots, shares, block, back_from)."""
@@ -146,6 +148,7 @@ class Fallback:
             self.kwh[s, slots] -= self.full_kwh[j, s] * shares
             if back >= 0:
                 self.link[self.st.route_links[back][s], slots[0]] -= self.state_gb[j]
+                self.kwh[s, slots[0]] -= self.mig_kwh[j]
         self.site[j] = -1
         self.slots[j], self.shares[j] = np.zeros(0, np.int64), np.zeros(0)
         self.block[j] = False
@@ -207,6 +210,11 @@ class Fallback:
         free = self.link_cap[links][:, None] - self.link[links, t0:e]
         link_ok = np.all(free >= self.state_gb[j] - EPS, axis=0)
         first = np.minimum(room, cap)
+        e_full = float(self.full_kwh[j, home])
+        if self.limited[home]:  # the move's own kWh come first in the return slot
+            spare = self.kwh_room[home, t0:e] - self.kwh[home, t0:e] - float(self.mig_kwh[j])
+            by_e = spare / e_full if e_full > 0 else np.where(spare >= 0, 1.0, 0.0)
+            first = np.minimum(first, np.clip(by_e, 0.0, 1.0))
         after = np.cumsum(room[::-1])[::-1] - room  # room strictly after each slot
         ok = link_ok & (first > MIN_SHARE) & (after + first >= need - 1e-9)
         if not ok.any():
@@ -330,7 +338,9 @@ class Fallback:
                     sl, sh = cut
                 self.book(j, s, sl, sh, False, int(back[i]))
                 booked.append(j)
-            if rows is not None:
+            # the returns' own kWh were not in the schedule: the site must still hold them
+            over = self.limited[s] and bool(np.any(self.kwh[s] > self.kwh_room[s] + EPS))
+            if rows is not None and not over:
                 return True
             for j in booked:
                 self.release(j)

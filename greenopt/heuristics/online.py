@@ -163,6 +163,8 @@ class OnlinePlanner:
         self._dirty = True
         self._obliged: set[int] = set()  # jobs whose obligation was re-reserved this slot
         self._pending: list[int] = []  # arrivals not admissible: try a repack of their origin
+        #: (slot, job, rule) of due rows that could not be run — a broken promise; stays empty
+        self.broken: list[tuple[int, str, str]] = []
         # The planner's own pricing (plans are scored by the objective as given):
         # * patience — an hour of waiting must save this share of a typical grid kWh's
         #   objective: future capacity is worth keeping for jobs not yet seen, so work runs
@@ -481,8 +483,14 @@ class OnlinePlanner:
                 st.commit(p, check=False)
                 continue
             forced += 1
-            if st.check(due[j]) not in (None, "dwell"):  # the reservations fit: never expected
+            # the reservations fit the sites, so the due rows fit the tentative plan now; a
+            # dwell this single row leaves open is paid by the rest of the reservation
+            if st.check(due[j]) not in (None, "dwell"):  # never expected: a safety net
                 due[j] = self._shrink(due[j])
+                why = st.check(due[j])
+                if why not in (None, "dwell"):
+                    self.broken.append((k, self.idx.job_names[j], why))
+                    continue
             st.commit(due[j], check=False)
             if self.fallback.block[j]:
                 self.pinned[j] = True
@@ -848,6 +856,8 @@ def simulate_online(
     plan.notes.append(
         f"guaranteed on arrival: {int(planner.admissible.sum())} of {len(planner.decisions)} jobs"
     )
+    if planner.broken:
+        plan.notes.append(f"promises broken (due rows that did not fit): {planner.broken}")
     plan.solve_s = float(sum(wall) + sum(slot_wall))
     return plan
 
