@@ -316,10 +316,7 @@ class Fallback:
             f = max(t0, int(idx.first_slot[jb]))
             room = self.room(jb, s, f, int(idx.end_slot[jb]))
             pat = non_preemptible_shares(nb * self.dt, self.dt, 1.0)
-            n = len(room) - len(pat) + 1
-            ok = np.ones(max(n, 0), dtype=bool)
-            for i in range(len(pat)):
-                ok &= room[i : i + n] >= pat[i] - EPS
+            ok = block_starts(room, pat)
             starts = [f + int(b) for b in np.flatnonzero(ok)[::-1][:tries]]
         for b in starts:
             if block is not None:
@@ -443,14 +440,17 @@ def latest_block(room: np.ndarray, need: float, dt: float) -> tuple[np.ndarray, 
     the remainder last) for ``need`` slot-shares.
     """
     pat = non_preemptible_shares(need * dt, dt, 1.0)
-    L, W = len(pat), len(room)
-    n = W - L + 1
-    if L == 0 or n <= 0:
+    ok = block_starts(room, pat)
+    if not ok.any():
         return None
-    ok = np.ones(n, dtype=bool)
-    for i in range(L):
-        ok &= room[i : i + n] >= pat[i] - EPS
-        if not ok.any():
-            return None
     b = int(np.flatnonzero(ok)[-1])
-    return np.arange(b, b + L), pat
+    return np.arange(b, b + len(pat)), pat
+
+
+def block_starts(room: np.ndarray, pat: np.ndarray) -> np.ndarray:
+    """(len(room) − len(pat) + 1,) bool: the offsets where ``pat`` fits under ``room``."""
+    L, W = len(pat), len(room)
+    if L == 0 or W < L:
+        return np.zeros(0, dtype=bool)
+    windows = np.lib.stride_tricks.sliding_window_view(room, L)  # (n, L), no copy
+    return np.all(windows >= pat - EPS, axis=1)

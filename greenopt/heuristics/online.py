@@ -57,9 +57,10 @@ from greenopt.scenario import Job, Scenario
 
 #: how the queued work is planned again each slot (:meth:`OnlinePlanner._replan`)
 REPLAN_MODES = ("improve", "rebuild")
-#: the per-arrival placement: few candidates, so one decision stays under a millisecond (the
-#: slot's re-plan places the job again with :data:`REPLAN_SETTINGS` before anything is final)
-ONLINE_SETTINGS = GreedySettings(split=False, top_k=1, shortlist=2)
+#: the per-arrival placement: few candidates and no feasibility-domain test, so one decision
+#: stays under a millisecond; the slot's re-plan places the job again with
+#: :data:`REPLAN_SETTINGS` (domain on) before anything of it is final
+ONLINE_SETTINGS = GreedySettings(split=False, top_k=1, shortlist=2, domain=False)
 #: the per-slot re-plan's placement
 REPLAN_SETTINGS = GreedySettings(split=False, top_k=2, shortlist=4)
 
@@ -183,6 +184,8 @@ class OnlinePlanner:
         self._move_price = self.objective.migration_penalty + stability * scale * kw  # (J,)
         self._pricing: dict[int, Objective] = {}
         st.unmet = 0.0
+        costliest = int(np.argmax(np.abs(st.coef))) if st.coef.size else 0
+        self._dearest = divmod(costliest, max(st.T, 1))  # (site, slot) of the largest |coef|
         dwell = getattr(st, "dwell_need", None)  # (J, S, S) hours, where the dwell rule exists
         self._dwell_need = dwell
 
@@ -706,16 +709,18 @@ class OnlinePlanner:
 
     def _price_unmet(self, j: int) -> None:
         """The tentative plan's price of an unmet hour: the objective's rule over the jobs
-        submitted so far (so no decision depends on a job not yet seen)."""
+        submitted so far, the largest of each job's (so no decision depends on a job not yet
+        seen). The signals enter through their costliest cell only."""
         idx = self.idx
+        s, t = self._dearest
         seen = SimpleNamespace(
             index=SimpleNamespace(
                 job_names=[idx.job_names[j]],
                 power_kw=idx.power_kw[[j]],
                 priority=idx.priority[[j]],
                 pue=idx.pue,
-                carbon=idx.carbon,
-                price=idx.price,
+                carbon=idx.carbon[s : s + 1, t : t + 1],
+                price=idx.price[s : s + 1, t : t + 1],
                 T=idx.T,
                 dt_h=idx.dt_h,
             )
@@ -773,20 +778,18 @@ class OnlinePlanner:
     def _decision(
         self, name: str, p: Placement | None, w0: float, c0: float, guaranteed: bool
     ) -> Decision:
-        wall, cpu = time.perf_counter() - w0, time.thread_time() - c0
+        """The decision on ``name``; its latency counts everything up to here."""
         if p is None or len(p) == 0:
-            return Decision(name, None, (), (), (), wall, guaranteed, cpu)
-        names = self.idx.site_names
-        return Decision(
-            name,
-            names[int(p.sites[0])],
-            tuple(int(t) for t in p.slots),
-            tuple(names[int(s)] for s in p.sites),
-            tuple(float(x) for x in p.shares),
-            wall,
-            guaranteed,
-            cpu,
-        )
+            site, slots, sites, shares = None, (), (), ()
+        else:
+            names = self.idx.site_names
+            site_ids = p.sites.tolist()
+            site = names[site_ids[0]]
+            slots = tuple(p.slots.tolist())
+            sites = tuple(names[s] for s in site_ids)
+            shares = tuple(p.shares.tolist())
+        wall, cpu = time.perf_counter() - w0, time.thread_time() - c0
+        return Decision(name, site, slots, sites, shares, wall, guaranteed, cpu)
 
 
 def _table(idx, parts) -> pd.DataFrame:
