@@ -113,7 +113,11 @@ def part_latency(runs: int) -> pd.DataFrame:
                 "valid": not greenopt.validate(sc, plan),
             }
         )
-        print(pd.DataFrame(rows[-1:]).to_string(index=False, header=r == 0), flush=True)
+        print(
+            f"run {r}: p99 {rows[-1]['p99_ms']:.3f} ms, cpu p99 {rows[-1]['cpu_p99_ms']:.3f} ms "
+            f"(load {load})",
+            flush=True,
+        )
     return pd.DataFrame(rows)
 
 
@@ -252,6 +256,7 @@ def main() -> None:
         )
         lat = part_latency(args.runs)
         lat.to_csv(RESULTS / "bench_online_latency.csv", index=False)
+        print(lat.to_string(index=False))
         for col in ("p99_ms", "cpu_p99_ms"):
             v = lat[col]
             print(
