@@ -203,7 +203,7 @@ def _knapsack(cost: np.ndarray, cap: np.ndarray, need: float, unmet: float | Non
     qs = np.take_along_axis(cap, order, axis=-1)
     before = np.cumsum(qs, axis=-1) - qs
     take = np.clip(need - before, 0.0, qs)
-    value = np.sum(np.where(take > 0, take * cs, 0.0), axis=-1)
+    value = np.sum(take * np.where(take > 0, cs, 0.0), axis=-1)
     short = np.maximum(need - take.sum(axis=-1), 0.0)
     if unmet is not None:
         return value + unmet * short
@@ -466,8 +466,9 @@ class _Dp:
             # R[a] → E[b] (block: a free last slot), R[a] → R[b] (block: inner, full less d)
             kinds = [(ARR_FREE, "R" if not self.block else "E", a_free, a_free_w)]
             if self.block:
-                a_full = mc + np.where(runnable, c, inf)[:, None, :] * self.hi_arr
-                a_full = np.where(self.full_ok[:, None, None], a_full, inf)
+                a_full = mc + np.where(runnable, c, 0.0)[:, None, :] * self.hi_arr
+                ok = self.full_ok[:, None, None] & runnable[:, None, :]
+                a_full = np.where(ok, a_full, inf)
                 kinds.append((ARR_FULL, "R", a_full, self.hi_arr * dt))
             for kind, target, price, pw in kinds:
                 price = np.where(self.from_started, price, inf)
@@ -581,8 +582,8 @@ def fill_path(
     for i in range(n):
         s = int(path.site[i])
         kd = int(path.kind[i])
-        if kd == IDLE or s < 0:
-            continue
+        if kd == IDLE or s < 0 or not np.isfinite(unit_cost[s, f + i]):
+            continue  # no run (the state may sit where the job cannot run)
         if kd in (ARR_FREE, ARR_FULL):
             a = int(path.src[i]) if path.src[i] >= 0 else prev_site
             cap = min(x_ub, 1.0 - float(dist[a, s]))

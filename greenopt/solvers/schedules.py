@@ -264,7 +264,7 @@ def _column(prob: _Problem, sch: Schedule) -> tuple[float, np.ndarray, np.ndarra
     c = np.concatenate(cols)
     v = np.concatenate(vals)
     if np.any(c < 0):
-        raise ValueError(f"schedule of job {j} uses a run or arrival outside the relaxation")
+        raise ValueError(f"schedule of job {j} uses a run or arrival outside the relaxation: {sch}")
     cost = float(prob.cost[c] @ v)
     sub = prob.A[:, c] @ v
     nz = np.flatnonzero(sub)
@@ -395,6 +395,7 @@ class _Master:
         self.col_vals: list[np.ndarray] = []
         self.artificial: list[bool] = []
         self.seen: set[tuple] = set()
+        self.outside = 0
 
     def add(self, schedules: list[Schedule], artificial: bool = False) -> int:
         """Add the schedules not already in the master; returns how many were added."""
@@ -409,7 +410,11 @@ class _Master:
                 cost = _ARTIFICIAL * float(self.prob.space.work[sch.job])
                 rows, vals = np.zeros(0, dtype=np.int64), np.zeros(0)
             else:
-                cost, rows, vals = _column(self.prob, sch)
+                try:
+                    cost, rows, vals = _column(self.prob, sch)
+                except ValueError:
+                    self.outside += 1  # e.g. a start plan that breaks a rule: not a schedule
+                    continue
             rows = np.concatenate([rows, [self.n_c + self.n_l + sch.job]])
             vals = np.concatenate([vals, [1.0]])
             self.columns.append(sch)
@@ -505,22 +510,28 @@ def schedule_bound(
     time_limit: float | None = 60.0,
     *,
     start: Any = None,
-    classes: int = 2,
+    classes: int = 3,
     integer: bool = True,
     mip_share: float = 0.4,
     mip_gap: float = 1e-4,
     threads: int | None = 1,
     seed: int = 0,
     max_rounds: int = 200,
+    smoothing: float = 0.5,
+    floor: float | None = None,
     progress: Any = None,
 ) -> ScheduleBound:
     """A lower bound of every plan from the schedule relaxation, and a plan from its columns.
 
     ``start``: a plan (``greenopt.Plan`` or an assignments table) whose schedules seed the
     master and the plan MILP (default: the MILP's start, the greedy with re-placement passes).
-    ``classes``: move classes of pricing (2: schedules without moves, and with). ``integer``:
+    ``classes``: move classes of pricing (3: no move and one move, priced exactly for
+    preemptible jobs, and two or more). ``integer``:
     solve the price-and-branch MILP in the last ``mip_share`` of the time (``plan`` is
-    ``None`` otherwise). ``progress(seconds, bound, master objective)`` after every round.
+    ``None`` otherwise). ``smoothing``: weight of the best duals so far in the point priced
+    (Wentges; 0: the master's duals). ``floor``: a bound known from elsewhere (e.g. the compact
+    relaxation's); the bound returned is the larger (``stats["lagrangian"]``: this one's own).
+    ``progress(seconds, bound, master objective)`` after every round.
 
     Returns ``ScheduleBound(bound, columns, plan, stats)``; ``stats`` has the rounds, the bound
     and master objective per round (``trace``), columns, pricing and master seconds.
@@ -558,6 +569,8 @@ def schedule_bound(
     best: float | None = None
     lam = None
     n_c, n_l = master.n_c, master.n_l
+    y_best: np.ndarray | None = None
+    alpha = smoothing
     while stats["rounds"] < max_rounds:
         left = None if lp_limit is None else lp_limit - (time.perf_counter() - t0)
         if left is not None and left <= 0.05:
@@ -568,19 +581,22 @@ def schedule_bound(
         if res is None:
             break
         z, row_dual, _ = res
-        y = _clean_duals(row_dual[: n_c + n_l], master.row_lb[: n_c + n_l],
-                         master.row_ub[: n_c + n_l])
-        sigma = row_dual[n_c + n_l :]
-        prices = _prices(prob, y[:n_c], y[n_c:])
+        n = n_c + n_l
+        y = _clean_duals(row_dual[:n], master.row_lb[:n], master.row_ub[:n])
+        sigma = row_dual[n:]
+        # Wentges smoothing: price at a point between the best duals so far and the master's
+        # (any point between two sign-valid dual vectors is sign-valid: L stays a bound)
+        y_at = y if y_best is None or alpha <= 0 else alpha * y_best + (1 - alpha) * y
+        prices = _prices(prob, y_at[:n_c], y_at[n_c:])
         tp = time.perf_counter()
         pr = price(prob.space, prices, classes=classes, lam0=lam)
         stats["pricing_s"] += time.perf_counter() - tp
         stats["shortest_paths"] += pr.dps
         lam = pr.lam
         stats["last_pricing"] = {"by_class": pr.by_class, "sigma": sigma.copy()}
-        bound = _lagrangian(master, y, pr.lower)
-        if math.isfinite(bound):
-            best = bound if best is None else max(best, bound)
+        bound = _lagrangian(master, y_at, pr.lower)
+        if math.isfinite(bound) and (best is None or bound > best):
+            best, y_best = bound, y_at
         stats["rounds"] += 1
         stats["trace"].append((time.perf_counter() - t0, best, z))
         if progress is not None:
@@ -590,8 +606,11 @@ def schedule_bound(
             sch = fill_path(prob.space, path, prices.run[path.job], prob.dist[path.job])
             if sch is None:
                 continue
-            cost, rows, vals = _column(prob, sch)
-            rc = cost - float(y[rows] @ vals) - float(sigma[sch.job])
+            try:
+                cost, rows, vals = _column(prob, sch)
+            except ValueError:
+                continue
+            rc = cost - float(y[rows] @ vals) - float(sigma[sch.job])  # at the master's duals
             if rc < -1e-9 * max(1.0, abs(z)):
                 new.append(sch)
         added = master.add(new)
@@ -599,10 +618,15 @@ def schedule_bound(
             stats["converged"] = True
             break
         if added == 0:
+            if y_at is not y:
+                alpha = 0.0  # mispricing: the next round prices at the master's duals
+                continue
             stats["converged"] = False  # pricing found nothing new: its relaxation gap remains
             break
+        alpha = smoothing
     stats["lp_s"] = time.perf_counter() - t0
     stats["columns"] = len(master.columns)
+    stats["outside"] = master.outside
     stats["master_objective"] = stats["trace"][-1][2] if stats["trace"] else None
 
     plan = None
@@ -626,6 +650,12 @@ def schedule_bound(
                 plan.bound = min(best, value)
                 plan.gap = (value - plan.bound) / max(abs(value), 1e-9)
     stats["seconds"] = time.perf_counter() - t0
+    stats["lagrangian"] = best
+    if floor is not None and math.isfinite(floor):
+        best = floor if best is None else max(best, floor)
+        if plan is not None:
+            plan.bound = min(best, plan.kpis["objective"])
+            plan.gap = (plan.kpis["objective"] - plan.bound) / max(abs(plan.kpis["objective"]), 1e-9)
     return ScheduleBound(best, list(master.columns), plan, stats)
 
 
