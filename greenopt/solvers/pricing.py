@@ -210,9 +210,7 @@ def _knapsack(cost: np.ndarray, cap: np.ndarray, need: float, unmet: float | Non
     return np.where(short > 1e-9, np.inf, value)
 
 
-def _exact_low(
-    space: JobSpace, prices: Prices, jobs: np.ndarray
-) -> tuple[np.ndarray, list[Path]]:
+def _exact_low(space: JobSpace, prices: Prices, jobs: np.ndarray) -> tuple[np.ndarray, list[Path]]:
     """Classes 0 and 1 of preemptible jobs, exactly: (n, 2) least reduced costs and paths.
 
     Class 0 stays at the origin: one knapsack over the window. Class 1 moves once, origin →
@@ -358,8 +356,9 @@ class _Dp:
         self.slot = np.where(inside, np.minimum(slot, T - 1), 0)
         self.inside = inside
         jj = jobs[:, None]
-        self.run = np.where(inside[:, None, :], prices.run[jj, :, self.slot].transpose(0, 2, 1),
-                            np.inf)  # (n, S, Lmax)
+        self.run = np.where(
+            inside[:, None, :], prices.run[jj, :, self.slot].transpose(0, 2, 1), np.inf
+        )  # (n, S, Lmax)
         self.arrive = np.where(
             inside[:, None, :], prices.arrive[jj, :, self.slot].transpose(0, 2, 1), np.inf
         )
@@ -419,7 +418,9 @@ class _Dp:
             gw = np.where(cneg < 0, self.x_ub[:, None] * dt, 0.0)
             mc = self.arrive[:, :, r][:, None, :]
             if self.route is not None:
-                mc = mc - self.gb[:, None, None] * self.route[:, :, self.slot[:, r]].transpose(2, 0, 1)
+                mc = mc - self.gb[:, None, None] * self.route[:, :, self.slot[:, r]].transpose(
+                    2, 0, 1
+                )
             a_free = mc + cneg[:, None, :] * self.hi_arr  # (n, a, b)
             a_free_w = np.where(cneg[:, None, :] < 0, self.hi_arr * dt, 0.0)
             code = {} if record else None
@@ -482,9 +483,10 @@ class _Dp:
                     val = np.take_along_axis(flat, best[:, :, None], 2)[:, :, 0]
                     a_i, ks_i = np.divmod(best, len(src_k[kk]))
                     kk_src = src_k[kk][ks_i]
-                    w = Rw[ar[:, None], a_i, kk_src] + np.take_along_axis(pw, a_i[:, None, :], 1)[
-                        :, 0, :
-                    ]
+                    w = (
+                        Rw[ar[:, None], a_i, kk_src]
+                        + np.take_along_axis(pw, a_i[:, None, :], 1)[:, 0, :]
+                    )
                     tv = nR if target == "R" else nE
                     tw = nRw if target == "R" else nEw
                     better = val < tv[:, :, kk]

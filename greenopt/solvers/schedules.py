@@ -115,8 +115,9 @@ def _build(scenario: Any, objective: Objective, deadlines: str) -> _Problem:
     net = scenario.network
     J, S, T, dt = ix.J, ix.S, ix.T, ix.dt
     mx = Matrix()
-    x = mx.add_cols("x", np.stack([ix.xj, ix.xs, ix.xt], axis=1), 0.0, ix.x_ub[ix.xj],
-                    cost=x_cost(ix))
+    x = mx.add_cols(
+        "x", np.stack([ix.xj, ix.xs, ix.xt], axis=1), 0.0, ix.x_ub[ix.xj], cost=x_cost(ix)
+    )
     unmet_col = np.full(J, -1, dtype=np.int64)
     if deadlines == "soft":
         u = mx.add_cols("unmet", np.arange(J), 0.0, idx.work_h, cost=unmet_cost(ix))
@@ -292,7 +293,10 @@ def schedules_of_plan(prob: _Problem, assignments: pd.DataFrame) -> list[Schedul
     by_job: dict[int, list[tuple[int, int, float]]] = {j: [] for j in range(prob.space.J)}
     if len(a):
         for job, t, site, share in zip(
-            a["job"].tolist(), a["slot"].tolist(), a["site"].tolist(), a["share"].tolist(),
+            a["job"].tolist(),
+            a["slot"].tolist(),
+            a["site"].tolist(),
+            a["share"].tolist(),
             strict=True,
         ):
             by_job[idx.job_pos[job]].append((int(t), idx.site_pos[site], float(share)))
@@ -440,6 +444,17 @@ class _Master:
             )
         return added
 
+    def fix(self, cols: list[int], on: bool = True) -> None:
+        """Force the schedules ``cols`` (positions in ``columns``) to weight 1 (``on``) or
+        release them."""
+        n_site = len(self.site_c)
+        for c in cols:
+            self.h.changeColBounds(n_site + int(c), 1.0 if on else 0.0, np.inf)
+
+    def weights(self, values: np.ndarray) -> np.ndarray:
+        """The schedules' weights ``λ`` in a solution's column values."""
+        return values[len(self.site_c) :]
+
     def solve(self, time_limit: float | None) -> tuple[float, np.ndarray, np.ndarray] | None:
         """``(objective, row duals, column values)``, or None if the LP did not solve."""
         import highspy
@@ -484,9 +499,7 @@ def _prices(prob: _Problem, y_c: np.ndarray, y_l: np.ndarray) -> Prices:
     return Prices(run=run, arrive=arrive, route=route)
 
 
-def _lagrangian(
-    master: _Master, y: np.ndarray, job_lower: np.ndarray
-) -> float:
+def _lagrangian(master: _Master, y: np.ndarray, job_lower: np.ndarray) -> float:
     """``L(y)`` (module docstring) from cleaned duals ``y`` of the coupling and link rows and a
     lower bound per job of its least reduced cost."""
     n = master.n_c + master.n_l
@@ -631,9 +644,35 @@ def schedule_bound(
 
     plan = None
     if integer and master.columns:
+        tm = time.perf_counter()
+        dive_end = None
+        if time_limit is not None:
+            dive_end = t0 + time_limit * (1.0 - 0.5 * mip_share)
+        fixed = _dive(master, prob, classes, lam, dive_end, stats)
+        stats["dive_s"] = time.perf_counter() - tm
         left = None if time_limit is None else max(time_limit - (time.perf_counter() - t0), 1.0)
         tm = time.perf_counter()
-        chosen = _price_and_branch(master, start_cols, left, mip_gap, threads, seed)
+        if len(fixed) == J:  # a whole plan: the MILP over every column starts from it
+            chosen = _price_and_branch(
+                master, [master.columns[c] for c in fixed.values()], left, mip_gap, threads, seed
+            )
+        else:  # the jobs the dive fixed stay fixed, the MILP places the rest...
+            half = None if left is None else 0.5 * left
+            chosen = _price_and_branch(
+                master, start_cols, half, mip_gap, threads, seed, fixed=list(fixed.values())
+            )
+            if fixed and (chosen is None or any(c.unmet > 1e-9 for c in chosen)):
+                # ...and where that leaves work undone, every job is free again
+                left = (
+                    None
+                    if time_limit is None
+                    else max(time_limit - (time.perf_counter() - t0), 1.0)
+                )
+                again = _price_and_branch(
+                    master, chosen or start_cols, left, mip_gap, threads, seed
+                )
+                if again is not None:
+                    chosen = again
         stats["mip_s"] = time.perf_counter() - tm
         if chosen is not None:
             plan = evaluate(
@@ -643,20 +682,117 @@ def schedule_bound(
                 objective=obj,
                 deadlines=deadlines,
                 status="feasible",
-                bound=best,
             )
-            if best is not None:
-                value = plan.kpis["objective"]
-                plan.bound = min(best, value)
-                plan.gap = (value - plan.bound) / max(abs(value), 1e-9)
+        if assignments is not None:
+            fallback = evaluate(
+                scenario,
+                assignments,
+                method="schedules",
+                objective=obj,
+                deadlines=deadlines,
+                status="fallback",
+            )
+            stats["start_objective"] = fallback.kpis["objective"]
+            if plan is None or not plan.no_worse_than(fallback):
+                plan = fallback  # nothing better than the start plan: it is returned
+        if plan is not None and best is not None:
+            value = plan.kpis["objective"]
+            plan.bound = min(best, value)
+            plan.gap = (value - plan.bound) / max(abs(value), 1e-9)
     stats["seconds"] = time.perf_counter() - t0
     stats["lagrangian"] = best
     if floor is not None and math.isfinite(floor):
         best = floor if best is None else max(best, floor)
         if plan is not None:
             plan.bound = min(best, plan.kpis["objective"])
-            plan.gap = (plan.kpis["objective"] - plan.bound) / max(abs(plan.kpis["objective"]), 1e-9)
+            plan.gap = (plan.kpis["objective"] - plan.bound) / max(
+                abs(plan.kpis["objective"]), 1e-9
+            )
     return ScheduleBound(best, list(master.columns), plan, stats)
+
+
+def _dive(
+    master: _Master,
+    prob: _Problem,
+    classes: int,
+    lam: np.ndarray | None,
+    end: float | None,
+    stats: dict[str, Any],
+) -> dict[int, int]:
+    """Price-and-dive: fix the jobs whose master weight is (nearly) integral and a fifth of the
+    others at their heaviest schedule, price columns for the rest, and again, until every job is
+    fixed or the time is up. Returns ``{job: column}`` of the fixings (released in the master).
+
+    The master is restricted by the fixings: no bound is taken from these rounds.
+    """
+    J = master.J
+    fixed: dict[int, int] = {}
+    skipped: set[int] = set()
+    n = master.n_c + master.n_l
+    while len(fixed) + len(skipped) < J:
+        if end is not None and time.perf_counter() >= end:
+            break
+        res = master.solve(None if end is None else max(end - time.perf_counter(), 0.01))
+        if res is None:
+            break
+        z, row_dual, values = res
+        stats.setdefault("dive_trace", []).append((len(fixed), z))
+        # one pricing round for the jobs still free
+        y = _clean_duals(row_dual[:n], master.row_lb[:n], master.row_ub[:n])
+        sigma = row_dual[n:]
+        prices = _prices(prob, y[: master.n_c], y[master.n_c :])
+        pr = price(prob.space, prices, classes=classes, lam0=lam)
+        lam = pr.lam
+        new = []
+        for path in pr.paths:
+            if path.job in fixed:
+                continue
+            sch = fill_path(prob.space, path, prices.run[path.job], prob.dist[path.job])
+            if sch is None:
+                continue
+            try:
+                cost, rows, vals = _column(prob, sch)
+            except ValueError:
+                continue
+            if cost - float(y[rows] @ vals) - float(sigma[sch.job]) < -1e-9 * max(1, abs(z)):
+                new.append(sch)
+        if master.add(new):
+            res = master.solve(None)
+            if res is None:
+                break
+            values = res[2]
+        w = master.weights(values)
+        best_col = np.full(J, -1)
+        best_w = np.full(J, -1.0)
+        for c, (sch, wc) in enumerate(zip(master.columns, w, strict=True)):
+            j = sch.job
+            usable = j not in fixed and not master.artificial[c] and wc > best_w[j]
+            if usable and _dwell_ok(prob, sch):
+                best_w[j], best_col[j] = wc, c
+        free = sorted(
+            (j for j in range(J) if j not in fixed and j not in skipped and best_col[j] >= 0),
+            key=lambda j: -best_w[j],
+        )
+        if not free:
+            break
+        take = [j for j in free if best_w[j] >= 0.99]
+        more = [j for j in free if best_w[j] < 0.99][: max(1, (len(free) + 4) // 5)]
+        batch = take + more
+        master.fix([int(best_col[j]) for j in batch])
+        if master.solve(None) is None:
+            master.fix([int(best_col[j]) for j in batch], on=False)  # too many at once
+            batch = batch[:1]
+            master.fix([int(best_col[batch[0]])])
+            if master.solve(None) is None:
+                # its heaviest schedule no longer fits beside the fixed ones: the MILP places it
+                master.fix([int(best_col[batch[0]])], on=False)
+                skipped.add(batch[0])
+                batch = []
+        for j in batch:
+            fixed[j] = int(best_col[j])
+    master.fix(list(fixed.values()), on=False)
+    stats["dive_fixed"] = len(fixed)
+    return fixed
 
 
 def _start_plan(scenario: Any, obj: Objective, deadlines: str, threads: int | None, seed: int):
@@ -675,8 +811,10 @@ def _price_and_branch(
     mip_gap: float,
     threads: int | None,
     seed: int,
+    fixed: list[int] | None = None,
 ) -> list[Schedule] | None:
-    """The master with ``λ`` (and the negative-price switches) binary: one schedule per job."""
+    """The master with ``λ`` (and the negative-price switches) binary: one schedule per job;
+    the columns ``fixed`` at 1."""
     import highspy
 
     from greenopt.highs import new_highs
@@ -693,8 +831,10 @@ def _price_and_branch(
     )
     A = sp.hstack([master.site_A, lam_A], format="csc")
     usable = np.array(
-        [not art and _dwell_ok(prob, c) for art, c in zip(master.artificial, master.columns,
-                                                            strict=True)]
+        [
+            not art and _dwell_ok(prob, c)
+            for art, c in zip(master.artificial, master.columns, strict=True)
+        ]
     )
     h = new_highs()
     h.setOptionValue("output_flag", False)
@@ -708,7 +848,10 @@ def _price_and_branch(
     lp.num_col_ = n_site + n
     lp.num_row_ = n_rows
     lp.col_cost_ = np.concatenate([master.site_c, master.col_cost])
-    lp.col_lower_ = np.concatenate([master.site_lb, np.zeros(n)])
+    lam_lb = np.zeros(n)
+    if fixed:
+        lam_lb[fixed] = 1.0
+    lp.col_lower_ = np.concatenate([master.site_lb, lam_lb])
     lp.col_upper_ = np.concatenate([master.site_ub, usable.astype(float)])
     lp.row_lower_ = master.row_lb
     lp.row_upper_ = master.row_ub
@@ -725,11 +868,21 @@ def _price_and_branch(
     # MIP start: the start plan's schedules (HiGHS completes the continuous part)
     if start_cols:
         keys = {c.key() for c in start_cols}
+        fixed_jobs = {master.columns[c].job for c in fixed or []}
         v = np.zeros(n_site + n)
-        v[n_site:] = [1.0 if c.key() in keys and u else 0.0
-                      for c, u in zip(master.columns, usable, strict=True)]
-        if np.all(np.bincount([c.job for c, on in zip(master.columns, v[n_site:], strict=True)
-                               if on], minlength=master.J) == 1):
+        v[n_site:] = [
+            1.0 if c.key() in keys and u and c.job not in fixed_jobs else 0.0
+            for c, u in zip(master.columns, usable, strict=True)
+        ]
+        if fixed:
+            v[n_site + np.asarray(fixed)] = 1.0
+        if np.all(
+            np.bincount(
+                [c.job for c, on in zip(master.columns, v[n_site:], strict=True) if on],
+                minlength=master.J,
+            )
+            == 1
+        ):
             sol = highspy.HighsSolution()
             sol.col_value = v.tolist()
             sol.value_valid = True
