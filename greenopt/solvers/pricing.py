@@ -27,6 +27,14 @@ valid lower bound at every ``λ`` evaluated, converged or not. ``g_k`` is concav
 linear in ``λ``, its supergradient ``work_h − work(λ) − unmet(λ)``; ``λ`` is searched by
 bracketing and tangent intersection (a few shortest paths per class).
 
+**Exact where it is cheap.** A preemptible job's schedules without a move, or with one move
+``origin → b`` in slot ``t0``, have a fixed location path each, on which the best shares are a
+continuous knapsack (the cheapest room first, the work row kept): classes 0 and 1 of those jobs
+are priced exactly by enumerating ``(b, t0)`` (:func:`_exact_low`), and only "two moves or more"
+(and non-preemptible jobs) by the work price. Measured on ``100×5×24``: the bound where column
+generation stalls rose from 64.41 (two classes, all by the work price; below the compact LP's
+64.63) to 64.85 with it.
+
 **The box of a slot.** A run at the site of the state: ``x ∈ [0, x_ub]``; an arrival ``a → b``:
 ``x ∈ [0, min(x_ub, 1 − d_ab/Δh)]`` (a real arrival has a positive share: the closure is a
 relaxation). Non-preemptible jobs walk through *not started → in block → ended*: the first and

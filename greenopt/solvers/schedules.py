@@ -400,6 +400,7 @@ class _Master:
         self.artificial: list[bool] = []
         self.seen: set[tuple] = set()
         self.outside = 0
+        self.last_status = ""
 
     def add(self, schedules: list[Schedule], artificial: bool = False) -> int:
         """Add the schedules not already in the master; returns how many were added."""
@@ -459,10 +460,12 @@ class _Master:
         """``(objective, row duals, column values)``, or None if the LP did not solve."""
         import highspy
 
-        if time_limit is not None:
-            self.h.setOptionValue("time_limit", max(float(time_limit), 0.01))
+        limit = math.inf if time_limit is None else max(float(time_limit), 0.01)
+        self.h.setOptionValue("time_limit", limit)  # an option: it stays until set again
         self.h.run()
-        if self.h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+        status = self.h.getModelStatus()
+        if status != highspy.HighsModelStatus.kOptimal:
+            self.last_status = self.h.modelStatusToString(status)
             return None
         sol = self.h.getSolution()
         z = float(self.h.getInfo().objective_function_value)
@@ -592,6 +595,7 @@ def schedule_bound(
         res = master.solve(left)
         stats["master_s"] += time.perf_counter() - tm
         if res is None:
+            stats["stopped"] = f"master LP: {master.last_status}"
             break
         z, row_dual, _ = res
         n = n_c + n_l
