@@ -65,10 +65,14 @@ def test_bound_never_exceeds_the_exact_optimum(sc, objective, deadlines):
     if exact is None:
         reject()
     opt = exact.kpis["objective"]
-    res = sched.schedule_bound(
-        sc, objective, deadlines, time_limit=None, start=exact, max_rounds=60
-    )
+    res = sched.schedule_bound(sc, objective, deadlines, time_limit=None, max_rounds=60)
     assert res.stats["outside"] == 0  # a valid plan's schedules are all in the relaxation
+    assert (
+        sched.schedule_bound(
+            sc, objective, deadlines, time_limit=None, start=exact, integer=False, max_rounds=60
+        ).stats["outside"]
+        == 0
+    )
     assert res.bound is not None
     assert res.bound <= opt + _tol(opt), (res.bound, opt, res.stats["rounds"])
     if res.plan is not None:
