@@ -460,8 +460,13 @@ class _Master:
         """``(objective, row duals, column values)``, or None if the LP did not solve."""
         import highspy
 
-        limit = math.inf if time_limit is None else max(float(time_limit), 0.01)
-        self.h.setOptionValue("time_limit", limit)  # an option: it stays until set again
+        # HiGHS compares time_limit with the run time summed over every run() of this object
+        # (measured: a limit below that sum stops the next solve at once), and the option stays
+        # until set again
+        limit = math.inf
+        if time_limit is not None:
+            limit = self.h.getRunTime() + max(float(time_limit), 0.01)
+        self.h.setOptionValue("time_limit", limit)
         self.h.run()
         status = self.h.getModelStatus()
         if status != highspy.HighsModelStatus.kOptimal:
