@@ -558,6 +558,7 @@ def schedule_bound(
     and master objective per round (``trace``), columns, pricing and master seconds.
     """
     from greenopt.evaluate import evaluate
+    from greenopt.validate import validate
 
     t0 = time.perf_counter()
     obj = Objective.of(objective)
@@ -657,31 +658,37 @@ def schedule_bound(
         dive_end = None
         if time_limit is not None:
             dive_end = t0 + time_limit * (1.0 - 0.5 * mip_share)
-        fixed = _dive(master, prob, classes, lam, dive_end, stats)
+        fixed, sure = _dive(master, prob, classes, lam, dive_end, stats)
         stats["dive_s"] = time.perf_counter() - tm
-        left = None if time_limit is None else max(time_limit - (time.perf_counter() - t0), 1.0)
         tm = time.perf_counter()
+
+        def left() -> float | None:
+            return None if time_limit is None else max(time_limit - (time.perf_counter() - t0), 1.0)
+
+        chosen = None
         if len(fixed) == J:  # a whole plan: the MILP over every column starts from it
-            chosen = _price_and_branch(
-                master, [master.columns[c] for c in fixed.values()], left, mip_gap, threads, seed
-            )
-        else:  # the jobs the dive fixed stay fixed, the MILP places the rest...
-            half = None if left is None else 0.5 * left
-            chosen = _price_and_branch(
-                master, start_cols, half, mip_gap, threads, seed, fixed=list(fixed.values())
-            )
-            if fixed and (chosen is None or any(c.unmet > 1e-9 for c in chosen)):
-                # ...and where that leaves work undone, every job is free again
-                left = (
-                    None
-                    if time_limit is None
-                    else max(time_limit - (time.perf_counter() - t0), 1.0)
+            start_set = [master.columns[c] for c in fixed.values()]
+            chosen = _price_and_branch(master, start_set, left(), mip_gap, threads, seed)
+        else:
+            # the dive's fixings kept, then only its integral ones, then none (time allowing,
+            # 40 % of what is left each): the best of their plans
+            tries = [list(fixed.values()), [fixed[j] for j in sorted(sure)], []]
+            found: list[tuple[float, float, list[Schedule]]] = []
+            for k, keep in enumerate(tries):
+                if k and keep == tries[k - 1]:
+                    continue
+                if k and time_limit is not None and left() <= 1.0:
+                    break
+                share = left()
+                if share is not None and k < len(tries) - 1:
+                    share *= 0.4
+                got = _price_and_branch(
+                    master, start_cols, share, mip_gap, threads, seed, fixed=keep
                 )
-                again = _price_and_branch(
-                    master, chosen or start_cols, left, mip_gap, threads, seed
-                )
-                if again is not None:
-                    chosen = again
+                if got is not None:
+                    unmet = sum(c.unmet for c in got)
+                    found.append((unmet, _cost_of(master, got), got))
+            chosen = min(found, key=lambda f: (f[0] > 1e-9, f[1]))[2] if found else None
         stats["mip_s"] = time.perf_counter() - tm
         if chosen is not None:
             plan = evaluate(
@@ -692,6 +699,32 @@ def schedule_bound(
                 deadlines=deadlines,
                 status="feasible",
             )
+        rounded = stats.pop("dive_heaviest", None)
+        if rounded is not None and len({c.job for c in rounded}) == J:
+            # the dive's schedules, each job at its heaviest: their locations and moves kept,
+            # the shares re-optimised together by an LP (capacity and work rows met again)
+            tr = time.perf_counter()
+            retimed = _retime(scenario, _assignments(scenario, rounded), obj, deadlines, threads)
+            stats["retime_s"] = time.perf_counter() - tr
+            if retimed is not None:
+                cand = evaluate(
+                    scenario,
+                    retimed,
+                    method="schedules",
+                    objective=obj,
+                    deadlines=deadlines,
+                    status="feasible",
+                )
+                stats["dive_retimed_objective"] = cand.kpis["objective"]
+                ok = prob.alpha is None or all(
+                    _dwell_ok(prob, c) for c in schedules_of_plan(prob, retimed)
+                )
+                if (
+                    ok
+                    and not validate(scenario, cand)
+                    and (plan is None or cand.no_worse_than(plan))
+                ):
+                    plan = cand
         if assignments is not None:
             fallback = evaluate(
                 scenario,
@@ -727,15 +760,17 @@ def _dive(
     lam: np.ndarray | None,
     end: float | None,
     stats: dict[str, Any],
-) -> dict[int, int]:
+) -> tuple[dict[int, int], set[int]]:
     """Price-and-dive: fix the jobs whose master weight is (nearly) integral and a fifth of the
     others at their heaviest schedule, price columns for the rest, and again, until every job is
-    fixed or the time is up. Returns ``{job: column}`` of the fixings (released in the master).
+    fixed or the time is up. Returns ``{job: column}`` of the fixings (released in the master)
+    and the jobs fixed at a weight of 0.99 or more.
 
     The master is restricted by the fixings: no bound is taken from these rounds.
     """
     J = master.J
     fixed: dict[int, int] = {}
+    sure: set[int] = set()
     skipped: set[int] = set()
     n = master.n_c + master.n_l
     while len(fixed) + len(skipped) < J:
@@ -787,21 +822,35 @@ def _dive(
         take = [j for j in free if best_w[j] >= 0.99]
         more = [j for j in free if best_w[j] < 0.99][: max(1, (len(free) + 4) // 5)]
         batch = take + more
-        master.fix([int(best_col[j]) for j in batch])
-        if master.solve(None) is None:
-            master.fix([int(best_col[j]) for j in batch], on=False)  # too many at once
-            batch = batch[:1]
-            master.fix([int(best_col[batch[0]])])
-            if master.solve(None) is None:
+        while batch:
+            master.fix([int(best_col[j]) for j in batch])
+            if master.solve(None) is not None:
+                break
+            # too many at once (weights of 0.99 rounded up overfill a tight row): half as many
+            master.fix([int(best_col[j]) for j in batch], on=False)
+            if len(batch) == 1:
                 # its heaviest schedule no longer fits beside the fixed ones: the MILP places it
-                master.fix([int(best_col[batch[0]])], on=False)
                 skipped.add(batch[0])
                 batch = []
+            batch = batch[: len(batch) // 2]
         for j in batch:
             fixed[j] = int(best_col[j])
+            if best_w[j] >= 0.99:
+                sure.add(j)
+    # every job still free at its heaviest schedule in the master with the fixings
+    heaviest = dict(fixed)
+    res = master.solve(None if end is None else max(end - time.perf_counter(), 1.0))
+    if res is not None:
+        w = master.weights(res[2])
+        for c, (sch, wc) in enumerate(zip(master.columns, w, strict=True)):
+            j = sch.job
+            heavier = j not in heaviest or wc > w[heaviest[j]]
+            if j not in fixed and not master.artificial[c] and wc > 1e-9 and heavier:
+                heaviest[j] = c
+    stats["dive_heaviest"] = [master.columns[c] for c in heaviest.values()]
     master.fix(list(fixed.values()), on=False)
     stats["dive_fixed"] = len(fixed)
-    return fixed
+    return fixed, sure
 
 
 def _start_plan(scenario: Any, obj: Objective, deadlines: str, threads: int | None, seed: int):
@@ -905,6 +954,31 @@ def _price_and_branch(
     if len(chosen) != master.J:
         return None
     return chosen
+
+
+def _retime(
+    scenario: Any, assignments: pd.DataFrame, obj: Objective, deadlines: str, threads: int | None
+) -> pd.DataFrame | None:
+    """Shares re-optimised with the locations and moves of ``assignments`` fixed
+    (:func:`greenopt.heuristics.retime.retime`); the assignments may overfill capacity."""
+    from greenopt.heuristics.retime import retime
+    from greenopt.plan import PlanOptions
+
+    try:
+        return retime(scenario, assignments, obj, deadlines, PlanOptions(threads=threads))
+    except Exception:  # a plan the MILP's index sets cannot hold: no re-timed candidate
+        return None
+
+
+def _cost_of(master: _Master, chosen: list[Schedule]) -> float:
+    """Objective of one schedule per job: their costs plus the least grid cost they leave
+    (the master LP with those schedules fixed)."""
+    pos = {c.key(): i for i, c in enumerate(master.columns)}
+    cols = [pos[c.key()] for c in chosen if c.key() in pos]
+    master.fix(cols)
+    res = master.solve(None)
+    master.fix(cols, on=False)
+    return math.inf if res is None else res[0]
 
 
 def _assignments(scenario: Any, chosen: list[Schedule]) -> pd.DataFrame:
