@@ -372,8 +372,9 @@ class _Master:
         self.offset = float(prob.mx.offset)
         h = new_highs()
         h.setOptionValue("output_flag", False)
-        if threads:
-            h.setOptionValue("threads", int(threads))
+        # no "threads" option: the simplex runs on one thread anyway, and HiGHS refuses to run
+        # (kError) a Highs asking for fewer threads than its process-wide scheduler has
+        del threads
         lp = highspy.HighsLp()
         sub = sp.csc_array(prob.A[:, sc])
         n_rows = n_c + self.n_l + J
@@ -945,7 +946,10 @@ def _price_and_branch(
             sol.col_value = v.tolist()
             sol.value_valid = True
             h.setSolution(sol)
-    h.run()
+    if h.run() == highspy.HighsStatus.kError and threads:
+        # the process-wide scheduler was started with more threads: run with its own
+        h.setOptionValue("threads", 0)
+        h.run()
     info = h.getInfo()
     if info.primal_solution_status != 2:
         return None
@@ -965,7 +969,9 @@ def _retime(
     from greenopt.plan import PlanOptions
 
     try:
-        return retime(scenario, assignments, obj, deadlines, PlanOptions(threads=threads))
+        # no thread count: a Highs asking for fewer threads than the process has fails
+        del threads
+        return retime(scenario, assignments, obj, deadlines, PlanOptions())
     except Exception:  # a plan the MILP's index sets cannot hold: no re-timed candidate
         return None
 
