@@ -18,7 +18,7 @@ timings are noisy while others work), it prints:
   models), each at the same time limit;
 * the gap of the better plan to the compact bounds and to the schedule bound.
 
-Instances: synthetic ``JxSxT`` (``greenopt.heuristics.synthetic.synthetic_scenario``, seed 0,
+Instances: synthetic ``JxSxT`` (``greenopt.examples.synthetic.synthetic_scenario``, seed 0,
 as the ``scaling`` suite) and ``real`` (a real-trace day of the ``real`` suite, 6 sites × 300
 jobs, 2022-06-21, seed 0, when the data folder is there).
 """
@@ -38,13 +38,14 @@ DEFAULT = "100x5x24,500x10x48,2000x20x96,real"
 def build(name: str, data_dir: str | None):
     if name == "real":
         from greenopt.data import data_dir as find
+
         from greenopt.io import build_real_scenario
 
         data = find(Path(data_dir) if data_dir else None)
         if data is None:
             return None
         return build_real_scenario(data, "2022-06-21", n_sites=6, n_jobs=300, seed=0, gbps=10.0)
-    from greenopt.heuristics.synthetic import synthetic_scenario
+    from greenopt.examples.synthetic import synthetic_scenario
 
     j, s, t = (int(v) for v in name.split("x"))
     return synthetic_scenario(j, s, t, 0)
@@ -53,16 +54,17 @@ def build(name: str, data_dir: str | None):
 def compact_bound(sc, presence: bool, limit: float) -> tuple[float | None, float]:
     import numpy as np
 
+    from greenopt.milp.candidates import candidate_pairs
+    from greenopt.milp.relaxation import solve_relaxation
     from greenopt.objectives import Objective
-    from greenopt.plan import PlanOptions
-    from greenopt.solve import _candidate_pairs, solve_relaxation
+    from greenopt.options import PlanOptions
 
     obj = Objective()
     t0 = time.perf_counter()
     pairs = None
     if not presence:
         used = [{int(o)} for o in np.asarray(sc.index.origin)]
-        pairs = _candidate_pairs(sc, obj, used, top=2)
+        pairs = candidate_pairs(sc, obj, used, top=2)
     r = solve_relaxation(sc, obj, "soft", PlanOptions(threads=1), presence, limit, pairs)
     return r.bound, time.perf_counter() - t0
 
@@ -148,9 +150,9 @@ def main() -> None:
 
 
 def _reachable(sc) -> int:
-    from greenopt.solve import _reachable_columns
+    from greenopt.milp.candidates import reachable_columns
 
-    return _reachable_columns(sc)
+    return reachable_columns(sc)
 
 
 #: The presence LP is solved only up to this many run-share columns (above, it does not finish).

@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 
 import greenopt
-from greenopt.heuristics.synthetic import synthetic_scenario
+from greenopt.examples.synthetic import synthetic_scenario
 
 FAMILIES = [
     # name, jobs, sites, slots, time limit (s), target gap

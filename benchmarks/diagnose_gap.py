@@ -33,14 +33,16 @@ def main() -> None:
     ap.add_argument("--highs", type=float, default=600.0, help="seconds for the whole MILP")
     args = ap.parse_args()
 
-    from greenopt import highs
+    from greenopt.examples.synthetic import synthetic_scenario
+
     from greenopt.formulations.build import build_matrix
     from greenopt.formulations.relaxation import build_relaxation
     from greenopt.formulations.solution import start_vector
-    from greenopt.heuristics.synthetic import synthetic_scenario
+    from greenopt.milp.pipeline import start_plan
+    from greenopt.milp.relaxation import solve_relaxation
     from greenopt.objectives import Objective
-    from greenopt.plan import PlanOptions
-    from greenopt.solve import solve_relaxation, start_plan
+    from greenopt.options import PlanOptions
+    from greenopt.solvers import highs
     from greenopt.solvers.schedules import schedule_bound
 
     j, s, t = (int(v) for v in args.instance.split("x"))

@@ -23,9 +23,9 @@ from test_properties import MILP_SIZE, PROPERTY, scenarios
 
 import greenopt
 from greenopt import InfeasibleError
+from greenopt.milp.relaxation import solve_relaxation
 from greenopt.objectives import Objective
-from greenopt.plan import PlanOptions
-from greenopt.solve import solve_relaxation
+from greenopt.options import PlanOptions
 from greenopt.solvers import pricing
 from greenopt.solvers import schedules as sched
 from greenopt.validate import validate

@@ -1,8 +1,8 @@
 """Columns and row blocks of the MILP as sparse numpy arrays.
 
 Every constraint family computes its rows here, vectorised, once; :mod:`.build` turns the same
-arrays into a Pyomo model (named, indexed components) and :mod:`greenopt.solve` can also pass
-them to HiGHS directly, so both paths solve exactly the same matrix.
+arrays into a Pyomo model (named, indexed components) and :mod:`greenopt.milp.pipeline` can
+also pass them to HiGHS directly, so both paths solve exactly the same matrix.
 """
 
 from __future__ import annotations

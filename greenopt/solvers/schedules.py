@@ -353,7 +353,7 @@ class _Master:
     def __init__(self, prob: _Problem, threads: int | None) -> None:
         import highspy
 
-        from greenopt.highs import new_highs
+        from greenopt.solvers.highs import new_highs
 
         self.prob = prob
         c_all, lb_all, ub_all, integer = prob.mx.col_arrays()
@@ -855,12 +855,14 @@ def _dive(
 
 
 def _start_plan(scenario: Any, obj: Objective, deadlines: str, threads: int | None, seed: int):
-    from greenopt.plan import PlanOptions
-    from greenopt.solve import start_plan
+    """The MILP's start plan (the greedy with re-placement passes); ``threads`` unused: the
+    greedy runs no HiGHS, and HiGHS's process-wide thread count is left alone."""
+    from greenopt.milp.pipeline import start_plan
+    from greenopt.options import PlanOptions
 
-    return start_plan(
-        scenario, PlanOptions(objective=obj, deadlines=deadlines, threads=threads, seed=seed)
-    )
+    del threads
+
+    return start_plan(scenario, PlanOptions(objective=obj, deadlines=deadlines, seed=seed))
 
 
 def _price_and_branch(
@@ -876,7 +878,7 @@ def _price_and_branch(
     the columns ``fixed`` at 1."""
     import highspy
 
-    from greenopt.highs import new_highs
+    from greenopt.solvers.highs import new_highs
 
     prob = master.prob
     n = len(master.columns)
@@ -966,7 +968,7 @@ def _retime(
     """Shares re-optimised with the locations and moves of ``assignments`` fixed
     (:func:`greenopt.heuristics.retime.retime`); the assignments may overfill capacity."""
     from greenopt.heuristics.retime import retime
-    from greenopt.plan import PlanOptions
+    from greenopt.options import PlanOptions
 
     try:
         # no thread count: a Highs asking for fewer threads than the process has fails
