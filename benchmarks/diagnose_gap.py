@@ -34,7 +34,6 @@ def main() -> None:
     args = ap.parse_args()
 
     from greenopt.examples.synthetic import synthetic_scenario
-
     from greenopt.formulations.build import build_matrix
     from greenopt.formulations.relaxation import build_relaxation
     from greenopt.formulations.solution import start_vector
