@@ -9,7 +9,7 @@ timings are noisy while others work), it prints:
 * ``compact``: the compact relaxation LP (:mod:`greenopt.formulations.relaxation`) without the
   presence rows — solved by column generation above 20,000 columns, as ``plan_milp`` does;
 * ``compact+presence``: the same LP with the presence rows (up to 250,000 run-share columns);
-* ``schedules``: the schedule relaxation's Lagrangian bound (:func:`greenopt.solvers.schedules.
+* ``schedules``: the schedule relaxation's Lagrangian bound (:func:`greenopt.milp.schedules.
   schedule_bound` with ``integer=False``: Dantzig–Wolfe over each job's schedules, a true bound
   at every round) within the time limit, with ``DW master`` — the restricted master's value, an
   upper bound of that relaxation's optimum (what this relaxation could still give);
@@ -78,7 +78,7 @@ def main() -> None:
     args = ap.parse_args()
 
     import greenopt
-    from greenopt.solvers.schedules import schedule_bound
+    from greenopt.milp.schedules import schedule_bound
 
     rows = []
     for name in args.instances.split(","):

@@ -39,10 +39,10 @@ def main() -> None:
     from greenopt.formulations.solution import start_vector
     from greenopt.milp.pipeline import start_plan
     from greenopt.milp.relaxation import solve_relaxation
+    from greenopt.milp.schedules import schedule_bound
     from greenopt.objectives import Objective
     from greenopt.options import PlanOptions
     from greenopt.solvers import highs
-    from greenopt.solvers.schedules import schedule_bound
 
     j, s, t = (int(v) for v in args.instance.split("x"))
     sc = synthetic_scenario(j, s, t, 0)

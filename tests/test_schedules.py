@@ -1,4 +1,4 @@
-"""The schedule relaxation (greenopt.solvers.schedules, greenopt.solvers.pricing).
+"""The schedule relaxation (greenopt.milp.schedules, greenopt.solvers.pricing).
 
 On random tiny scenarios (the property tests' strategy: negative prices, hard deadlines,
 non-preemptible and non-migratable jobs, grid limits, scarce links, ...):
@@ -23,11 +23,11 @@ from test_properties import MILP_SIZE, PROPERTY, scenarios
 
 import greenopt
 from greenopt import InfeasibleError
+from greenopt.milp import schedules as sched
 from greenopt.milp.relaxation import solve_relaxation
 from greenopt.objectives import Objective
 from greenopt.options import PlanOptions
 from greenopt.solvers import pricing
-from greenopt.solvers import schedules as sched
 from greenopt.validate import validate
 
 EXACT = settings(PROPERTY, max_examples=25)

@@ -1,6 +1,6 @@
 """Pricing of one job's schedules: a shortest path over sites × slots with migrations.
 
-The schedule relaxation (:mod:`greenopt.solvers.schedules`) keeps, per job ``j``, the set
+The schedule relaxation (:mod:`greenopt.milp.schedules`) keeps, per job ``j``, the set
 ``P_j`` of its feasible schedules (MODEL.md §5: run shares in its window at allowed sites, at most
 one site per slot, migrations derived from the run slots — the disruption of an arrival taken
 out of its share, a job that is not migratable moving at most once, in its first run slot — and
