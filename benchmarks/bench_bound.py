@@ -40,9 +40,8 @@ DEFAULT = "100x5x24,500x10x48,2000x20x96,real"
 
 def build(name: str, data_dir: str | None):
     if name == "real":
-        from greenopt.io.data import data_dir as find
-
         from greenopt.io import build_real_scenario
+        from greenopt.io.data import data_dir as find
 
         data = find(Path(data_dir) if data_dir else None)
         if data is None:
