@@ -2,12 +2,10 @@
 
 The embedded examples take their PV and wind profiles from that file, so that a base install
 needs neither pvlib nor windpowerlib. This script recomputes every profile the examples use at
-their default settings with those libraries (``pip install 'greenopt[examples]'``)::
-
-    python -m greenopt.examples.generate            # rewrite the file
-    python -m greenopt.examples.generate --check    # exit 1 if the file differs from a recompute
-
-The test suite runs the check whenever pvlib and windpowerlib are installed.
+their default settings with those libraries (``pip install 'greenopt[examples]'``):
+``python -m greenopt.examples.generate`` rewrites the file, and with ``--check`` it exits 1 if
+the file differs from a recompute (the test suite checks this whenever pvlib and windpowerlib
+are installed).
 """
 
 from __future__ import annotations
