@@ -52,6 +52,13 @@ class SolverError(GreenoptError):
     """A solver is missing, or failed in a way that left no plan to return."""
 
 
+class ForecastError(ScenarioError):
+    """Forecasts (or a forecast file) are malformed, or cannot answer what was asked of them.
+
+    ``culprit`` names the site, signal, time or file at fault, when there is one.
+    """
+
+
 class MissingDependencyError(GreenoptError, ImportError):
     """An optional package a feature needs is not installed; the message names the extra that
     brings it (``pip install 'greenopt[EXTRA]'``)."""

@@ -27,6 +27,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("greenopt.objectives", "greenopt.options"),
     ("greenopt.network",),
     ("greenopt.scenario",),
+    ("greenopt.forecasts",),  # forecasts of a scenario's signals and the forecasters
     ("greenopt.io", "greenopt.examples"),
     ("greenopt.result", "greenopt.evaluate", "greenopt.validate"),
     ("greenopt.formulations",),

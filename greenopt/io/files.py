@@ -10,6 +10,7 @@ sites: sites.csv          # or a list of mappings
 timeseries: timeseries.csv  # time, site, renewable_kw, carbon[, price]
 wan: wan.graphml          # or a list of {a, b, gbps, latency_ms}
 jobs: jobs.csv            # or a list of mappings; allowed_regions separated by "|"
+forecasts: {issued: forecasts.csv, history: history.csv}  # optional (greenopt.io.forecasts)
 ```
 
 Relative paths resolve against the YAML file's folder. Series at another resolution are
@@ -28,6 +29,7 @@ import pandas as pd
 import yaml
 
 from greenopt.errors import ScenarioError
+from greenopt.io.forecasts import read_forecasts_entry, write_forecasts
 from greenopt.scenario import Horizon, Job, Scenario, Site
 from greenopt.scenario.resample import resample_to_horizon
 
@@ -42,6 +44,7 @@ TOP_KEYS = {
     "timeseries",
     "wan",
     "jobs",
+    "forecasts",
     "plan",
 }
 SITE_COLUMNS = ["name", "region", "gpus", "pue", "idle_kw", "grid_kw_max", "latitude", "longitude"]
@@ -88,7 +91,9 @@ def load_scenario(path: str | os.PathLike[str]) -> Scenario:
     jobs = [_job(r) for r in _records(jobs_raw, base, "jobs", JOB_COLUMNS, _REQUIRED_JOB)]
     wan = _wan(doc.get("wan"), base)
     extra = {k: doc[k] for k in ("name", "wan_share", "net_kwh_per_gb", "currency") if k in doc}
-    return Scenario(horizon=horizon, sites=sites, jobs=jobs, wan=wan, **extra)
+    names = [s.name for s in sites]
+    forecasts = read_forecasts_entry(doc.get("forecasts"), base, horizon, names)
+    return Scenario(horizon=horizon, sites=sites, jobs=jobs, wan=wan, forecasts=forecasts, **extra)
 
 
 def save_scenario(scenario: Scenario, folder: str | os.PathLike[str]) -> Path:
@@ -135,6 +140,8 @@ def save_scenario(scenario: Scenario, folder: str | os.PathLike[str]) -> Path:
         "wan": "wan.graphml",
         "jobs": "jobs.csv",
     }
+    if scenario.forecasts is not None:
+        doc["forecasts"] = write_forecasts(scenario.forecasts, folder)
     out = folder / "scenario.yaml"
     out.write_text(yaml.safe_dump(doc, sort_keys=False))
     return out

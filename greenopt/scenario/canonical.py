@@ -40,6 +40,10 @@ def canonical_scenario(scenario: Scenario) -> Scenario:
         jobs=sorted(scenario.jobs, key=lambda j: j.name),
         wan=canonical_graph(scenario.wan),
     )
+    if scenario.forecasts is not None:  # their site axis follows the sites
+        fields["forecasts"] = scenario.forecasts.aligned_to(
+            scenario.horizon, [s.name for s in fields["sites"]]
+        )
     return Scenario.model_construct(**fields)
 
 

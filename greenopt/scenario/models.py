@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 from datetime import datetime, timedelta
 from functools import cached_property
-from typing import Annotated, Any
+from typing import Annotated, Any, Protocol, runtime_checkable
 
 import networkx as nx
 import numpy as np
@@ -123,6 +123,25 @@ def _to_graph(value: Any) -> Any:
 
 
 WanGraph = Annotated[nx.Graph, BeforeValidator(_to_graph)]
+
+
+@runtime_checkable
+class CarriedForecasts(Protocol):
+    """What a scenario needs of the forecasts it carries (:class:`greenopt.forecasts.Forecasts`
+    implements it; the scenario layer names the interface so that it never imports the layer
+    that builds on it)."""
+
+    horizon: Any
+    sites: tuple[str, ...]
+
+    def aligned_to(self, horizon: Any, sites: Any) -> CarriedForecasts: ...
+
+
+def _to_forecasts(value: Any) -> Any:
+    """``None`` or forecasts (a :class:`greenopt.forecasts.Forecasts`)."""
+    if value is not None and not isinstance(value, CarriedForecasts):
+        raise ValueError(f"must be a greenopt.forecasts.Forecasts, got {type(value).__name__}")
+    return value
 
 
 class StrictModel(BaseModel):
@@ -391,12 +410,16 @@ class Scenario(StrictModel):
     net_kwh_per_gb: float = Field(default=0.005, ge=0)
     #: the unit of ``price`` and of every cost (e.g. "EUR"); None when unspecified
     currency: str | None = Field(default=None, min_length=1)
+    #: forecasts issued for this horizon and the actuals known before it (MODEL.md §11), if any
+    forecasts: Annotated[Any, BeforeValidator(_to_forecasts)] = None
 
     @model_validator(mode="after")
     def _consistent(self) -> Scenario:
         # sites given by time are resampled to the horizon (copies: a Site may serve many)
         self.sites = [site_aligned(s, self.horizon) for s in self.sites]
         check_consistency(self)
+        if self.forecasts is not None:  # same horizon; reordered (padded) to the sites' order
+            self.forecasts = self.forecasts.aligned_to(self.horizon, [s.name for s in self.sites])
         return self
 
     # -- lookups ---------------------------------------------------------------------------
@@ -427,6 +450,7 @@ class Scenario(StrictModel):
             "wan_share": self.wan_share,
             "net_kwh_per_gb": self.net_kwh_per_gb,
             "currency": self.currency,
+            "forecasts": self.forecasts,
         }
         data.update(changes)
         return Scenario(**data)
@@ -442,6 +466,7 @@ class Scenario(StrictModel):
             and self.wan_share == other.wan_share
             and self.net_kwh_per_gb == other.net_kwh_per_gb
             and self.currency == other.currency
+            and self.forecasts == other.forecasts
             and _graph_key(self.wan) == _graph_key(other.wan)
         )
 
