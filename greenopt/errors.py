@@ -66,3 +66,30 @@ class MissingDependencyError(GreenoptError, ImportError):
 
 class DataSourceError(GreenoptError):
     """A live data source could not be used: its key is not set, or the request failed."""
+
+
+class SizeError(GreenoptError, MemoryError):
+    """A model, index or plot would need more memory than the budget allows
+    (:mod:`greenopt.limits`); raised *before* the memory is taken.
+
+    ``needed`` and ``budget`` are bytes; ``sizes`` names the counts the estimate came from.
+    """
+
+    def __init__(
+        self, message: str, needed: int, budget: int, sizes: dict[str, int] | None = None
+    ) -> None:
+        super().__init__(message)
+        self.needed = int(needed)
+        self.budget = int(budget)
+        self.sizes = dict(sizes or {})
+
+
+def shown(value: object, limit: int = 40) -> str:
+    """``value`` quoted for an error message: printable characters only (others as ``?``),
+    at most ``limit`` of them (then ``…``). Whatever a file holds, a message shows only a
+    short, inert snippet of it — never a line of a file someone else's scenario pointed at."""
+    text = str(value)
+    clean = "".join(c if c.isprintable() else "?" for c in text[: limit + 1])
+    if len(text) > limit:
+        clean = clean[:limit] + "…"
+    return repr(clean)

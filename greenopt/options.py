@@ -324,6 +324,14 @@ METHOD_PARAMS: dict[str, dict[str, Option]] = {
         Option(
             "lns_sub_time", "float", "seconds per fix-and-optimise sub-MILP", low=0, low_open=True
         ),
+        Option(
+            "lns_neighbourhoods",
+            "int",
+            "a work-based budget: stop fix-and-optimise after this many neighbourhoods, "
+            "sub-MILPs without a time limit (the same plan on any thread or machine)",
+            low=1,
+            nullable=True,
+        ),
         Option("presence", "bool", "the relaxation's presence rows on or off"),
         Option("measure_direct", "bool", "also time a direct highspy hand-off (benchmarks)"),
         _HIGHS_OPTIONS,

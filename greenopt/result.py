@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar, overload
 import pandas as pd
 
 from greenopt.errors import PlanError
+from greenopt.io.spreadsheet import write_csv
 
 if TYPE_CHECKING:
     import xarray
@@ -368,6 +369,9 @@ class Plan:
     def to_dir(self, out: str | os.PathLike[str], parquet: bool = False) -> list[Path]:
         """Write the four tables (CSV, and Parquet if asked) and ``kpis.json`` into ``out``.
 
+        CSV text cells that a spreadsheet would take for a formula are quoted
+        (:mod:`greenopt.io.spreadsheet`); Parquet keeps every value exactly.
+
         Each file is written to a temporary name and renamed, so a reader never sees half a file.
         Parquet needs pyarrow (``pip install 'greenopt[parquet]'``), checked before anything is
         written.
@@ -381,19 +385,22 @@ class Plan:
         written: list[Path] = []
         for name in (*TABLES, "scorecard"):
             df: pd.DataFrame = getattr(self, name)
-            written.append(_atomic(out / f"{name}.csv", lambda p, df=df: df.to_csv(p, index=False)))
+            # text cells spreadsheet-safe (a job named "=HYPERLINK(...)" stays text)
+            written.append(_atomic(out / f"{name}.csv", lambda p, df=df: write_csv(df, p)))
             if parquet:
                 written.append(
                     _atomic(out / f"{name}.parquet", lambda p, df=df: df.to_parquet(p, index=False))
                 )
-        payload = {"kpis": self.kpis, **self.solver_facts}
-        written.append(
-            _atomic(
-                out / "kpis.json",
-                lambda p: Path(p).write_text(json.dumps(_jsonable(payload), indent=2) + "\n"),
-            )
-        )
+        written.append(self.write_facts(out))
         return written
+
+    def write_facts(self, out: str | os.PathLike[str]) -> Path:
+        """Write ``kpis.json`` (KPIs and solver facts, notes included) into ``out``."""
+        payload = {"kpis": self.kpis, **self.solver_facts}
+        return _atomic(
+            Path(out) / "kpis.json",
+            lambda p: Path(p).write_text(json.dumps(_jsonable(payload), indent=2) + "\n"),
+        )
 
 
 def _atomic(target: Path, write) -> Path:

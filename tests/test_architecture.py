@@ -22,7 +22,8 @@ ROOT = PACKAGE.parent
 #: The layers, lowest first: a module may import its own layer and those below, never above.
 #: Each entry is a module or package name (a package covers its submodules).
 LAYERS: tuple[tuple[str, ...], ...] = (
-    ("greenopt.errors", "greenopt.optional"),  # error types; optional-dependency imports
+    # error types; optional-dependency imports; memory estimates (numbers in, SizeError out)
+    ("greenopt.errors", "greenopt.optional", "greenopt.limits"),
     ("greenopt.solvers",),  # solver adapters over standard-form arrays: no scenario, no plan
     ("greenopt.objectives", "greenopt.options"),
     ("greenopt.network",),

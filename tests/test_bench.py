@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import time
 
 import numpy as np
 import pandas as pd
@@ -279,6 +280,11 @@ def test_peak_memory_sees_an_allocation():
     with PeakMemory(interval_s=0.01) as mem:
         block = np.ones(80 * 2**20 // 8)  # 80 MiB
         block[::4096] += 1.0
+        # held until the sampler has run twice (on a loaded machine its thread may not get a
+        # turn while the block is alive; what is tested is that a sample sees it)
+        seen, until = mem.samples, time.monotonic() + 30
+        while mem.samples < seen + 2 and time.monotonic() < until:
+            time.sleep(0.005)
         del block
     assert mem.peak_mb >= mem.start_mb + 60
 

@@ -33,6 +33,7 @@ from benchmarks.harness.highs_log import LOG_COLUMNS, parse_highs_log, read_log_
 from benchmarks.harness.report import add_cuts, invalid_lines, markdown_report
 from benchmarks.harness.runner import COLUMNS, instance_facts, run_one
 from benchmarks.harness.suites import Instance, SuiteOptions, SuiteSkipped, suite
+from greenopt.io.spreadsheet import write_csv
 from greenopt.result import _atomic, _jsonable
 from greenopt.scenario import Scenario
 
@@ -157,13 +158,11 @@ def write_outputs(result: SuiteResult, out: Path, dpi: int = 100) -> dict[str, P
     out.mkdir(parents=True, exist_ok=True)
     files: dict[str, Path] = {}
     table = result.table
-    files["csv"] = _atomic(out / "bench.csv", lambda p: table.to_csv(p, index=False))
+    files["csv"] = _atomic(out / "bench.csv", lambda p: write_csv(table, p))
     files["parquet"] = _atomic(
         out / "bench.parquet", lambda p: table.to_parquet(p, index=False, engine="pyarrow")
     )
-    files["progress"] = _atomic(
-        out / "gap_progress.csv", lambda p: result.progress.to_csv(p, index=False)
-    )
+    files["progress"] = _atomic(out / "gap_progress.csv", lambda p: write_csv(result.progress, p))
     plot_rel: dict[str, str] = {}
     if not result.skipped:
         drawers = {

@@ -8,7 +8,8 @@
   branch-and-bound log (:mod:`benchmarks.harness.highs_log`), one line per instance; the LP-guided
   first phase (a restricted model, whose bound is not the full problem's) is dashed.
 
-Each function returns the :class:`~matplotlib.figure.Figure` and, given ``path``, writes a PNG.
+Each function returns the :class:`~matplotlib.figure.Figure` and, given ``path``, writes a PNG;
+instance and method names are drawn literally (:func:`greenopt.report.plots.literal_text`).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import pandas as pd
 from matplotlib import colormaps
 from matplotlib.figure import Figure
 
-from greenopt.report.plots import _figure, _save
+from greenopt.report.plots import _figure, _save, literal_text
 
 _METHOD_COLOURS = {
     "run-now": "#7f7f7f",
@@ -51,6 +52,7 @@ def _ok(table: pd.DataFrame) -> pd.DataFrame:
     return table[table["status"] != "error"]
 
 
+@literal_text
 def carbon_grid(
     table: pd.DataFrame, path: str | os.PathLike[str] | None = None, dpi: int = 100
 ) -> Figure:
@@ -81,6 +83,7 @@ def carbon_grid(
     return _save(fig, path, dpi)
 
 
+@literal_text
 def runtime_vs_size(
     table: pd.DataFrame, path: str | os.PathLike[str] | None = None, dpi: int = 100
 ) -> Figure:
@@ -115,6 +118,7 @@ def runtime_vs_size(
     return _save(fig, path, dpi)
 
 
+@literal_text
 def gap_vs_time(
     progress: pd.DataFrame, path: str | os.PathLike[str] | None = None, dpi: int = 100
 ) -> Figure:

@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from greenopt.errors import ForecastError
+from greenopt.errors import ForecastError, shown
 from greenopt.scenario import Horizon, Scenario
 
 #: The site signals a forecast may cover (MODEL.md §2), in this order everywhere.
@@ -51,15 +51,15 @@ def to_utc_times(values: Any, what: str) -> pd.DatetimeIndex:
         for value in values:
             try:
                 stamp = pd.Timestamp(value)
-            except (ValueError, TypeError) as exc:
+            except (ValueError, TypeError):
                 raise ForecastError(
-                    f"{what}: timestamp {value!r} could not be parsed ({exc})", what
+                    f"{what}: timestamp {shown(value)} could not be parsed", what
                 ) from None
             if pd.isna(stamp):
                 raise ForecastError(f"{what}: a timestamp is missing", what)
             if stamp.tzinfo is None:
                 raise ForecastError(
-                    f"{what}: timestamp {value!r} has no timezone; timestamps must be "
+                    f"{what}: timestamp {shown(value)} has no timezone; timestamps must be "
                     "timezone-aware (e.g. '2023-06-01T00:00:00Z')",
                     what,
                 )

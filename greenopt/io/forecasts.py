@@ -1,6 +1,7 @@
 """Forecasts in scenario files (MODEL.md §11): ``forecasts.csv`` and ``history.csv``.
 
-In the scenario YAML (relative paths resolve against its folder)::
+In the scenario YAML (paths resolve inside its folder, like every file a scenario names —
+:mod:`greenopt.io.files`)::
 
     forecasts: forecasts.csv                                  # issued forecasts only, or
     forecasts: {issued: forecasts.csv, history: history.csv}  # either key may be left out
@@ -19,22 +20,25 @@ before the horizon's start; they are resampled onto slots of the horizon's lengt
 start. Empty cells and sites without rows are unknown.
 
 Malformed input raises :class:`~greenopt.errors.ForecastError` naming the file, site, signal and
-time at fault.
+time at fault; like the scenario's own tables, a message shows at most a short, inert snippet of
+what a file holds (a file that is not a forecast table is described by what it lacks). Text cells
+are written spreadsheet-safe and read back exactly (:mod:`greenopt.io.spreadsheet`).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from greenopt.errors import ForecastError
+from greenopt.errors import ForecastError, shown
 from greenopt.forecasts.data import NONNEGATIVE, SIGNALS, Forecasts, to_utc_times
 from greenopt.forecasts.resample import samples_to_slots
+from greenopt.io.spreadsheet import unescape_frame, write_csv
 from greenopt.scenario import Horizon
 
 FORECAST_COLUMNS = ["issue_time", "time", "site", "signal", "value"]
@@ -43,31 +47,44 @@ ENTRY_KEYS = ("issued", "history")
 
 
 def read_forecasts_entry(
-    value: Any, base: Path, horizon: Horizon, sites: Sequence[str]
+    value: Any,
+    base: Path | Callable[[str, str], Path],
+    horizon: Horizon,
+    sites: Sequence[str],
 ) -> Forecasts | None:
-    """The scenario YAML's ``forecasts`` entry (a file name or ``{issued, history}``)."""
+    """The scenario YAML's ``forecasts`` entry (a file name or ``{issued, history}``).
+
+    ``base``: the YAML's folder, or the scenario loader's ``resolve(name, field)`` that keeps
+    references inside it (and refuses the others, naming the field)."""
+    resolve = base if callable(base) else (lambda name, field: Path(base) / name)
     if value is None:
         return None
-    if isinstance(value, str):
+    plain = isinstance(value, str)
+    if plain:
         value = {"issued": value}
     if not isinstance(value, dict):
         raise ForecastError(
             "'forecasts' must name a CSV file or be a mapping {issued: FILE, history: FILE}",
             "forecasts",
         )
-    unknown = sorted(set(value) - set(ENTRY_KEYS))
+    unknown = sorted(map(str, set(value) - set(ENTRY_KEYS)))
     if unknown:
         raise ForecastError(
-            f"forecasts: unknown key(s) {unknown}; allowed: {list(ENTRY_KEYS)}", unknown[0]
+            f"forecasts: unknown key(s) {[shown(k)[1:-1] for k in unknown[:5]]}; "
+            f"allowed: {list(ENTRY_KEYS)}",
+            str(unknown[0]),
         )
     for key in ENTRY_KEYS:
         if key in value and not isinstance(value[key], str):
             raise ForecastError(f"forecasts: {key!r} must name a CSV file", key)
     history = (
-        read_history_csv(base / value["history"], horizon, sites) if "history" in value else {}
+        read_history_csv(resolve(value["history"], "forecasts.history"), horizon, sites)
+        if "history" in value
+        else {}
     )
     if "issued" in value:
-        return read_forecasts_csv(base / value["issued"], horizon, sites, history=history)
+        path = resolve(value["issued"], "forecasts" if plain else "forecasts.issued")
+        return read_forecasts_csv(path, horizon, sites, history=history)
     return Forecasts.empty(horizon, sites, history=history)
 
 
@@ -81,13 +98,24 @@ def _table(path: Path, what: str, columns: list[str], required: list[str]) -> pd
     except pd.errors.EmptyDataError:
         raise ForecastError(f"{what}: file {path.name!r} is empty", str(path)) from None
     except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
+        # the parser's own words name a line and a count, never a cell; capped all the same
+        reason = shown(str(exc).splitlines()[-1] if str(exc) else type(exc).__name__, 120)
         raise ForecastError(
-            f"{what}: file {path.name!r} is not valid CSV ({exc})", str(path)
+            f"{what}: file {path.name!r} is not valid CSV ({reason[1:-1]})", str(path)
         ) from None
-    unknown = [c for c in df.columns if c not in columns]
+    cols = [str(c) for c in df.columns]
+    if not any(c in required for c in cols):
+        # any file at all may sit here: say what it lacks, never what its first line holds
+        raise ForecastError(
+            f"{what}: file {path.name!r} does not look like a {what} table: none of the "
+            f"required columns {required} is in its first line ({len(cols)} column(s) there)",
+            str(path),
+        )
+    unknown = [c for c in cols if c not in columns]
     if unknown:
         raise ForecastError(
-            f"{what}: file {path.name!r} has unknown column(s) {unknown}; allowed: {columns}",
+            f"{what}: file {path.name!r} has unknown column(s) "
+            f"{[shown(c)[1:-1] for c in unknown[:5]]}; allowed: {columns}",
             unknown[0],
         )
     missing = [c for c in required if c not in df.columns]
@@ -95,7 +123,7 @@ def _table(path: Path, what: str, columns: list[str], required: list[str]) -> pd
         raise ForecastError(f"{what}: file {path.name!r} lacks column(s) {missing}", missing[0])
     if df.empty:
         raise ForecastError(f"{what}: file {path.name!r} has a header but no rows", str(path))
-    return df
+    return unescape_frame(df)
 
 
 def _sites(df: pd.DataFrame, sites: Sequence[str], what: str) -> None:
@@ -104,7 +132,9 @@ def _sites(df: pd.DataFrame, sites: Sequence[str], what: str) -> None:
         raise ForecastError(f"{what}: row {r + 2} has no site", "site")
     unknown = sorted(set(df["site"]) - set(sites))
     if unknown:
-        raise ForecastError(f"{what}: unknown site(s) {unknown}", unknown[0])
+        listed = [shown(n)[1:-1] for n in unknown[:5]]
+        more = f" and {len(unknown) - 5} more" if len(unknown) > 5 else ""
+        raise ForecastError(f"{what}: unknown site(s) {listed}{more}", unknown[0])
 
 
 def _numbers(column: pd.Series, what: str, describe) -> np.ndarray:
@@ -114,7 +144,8 @@ def _numbers(column: pd.Series, what: str, describe) -> np.ndarray:
     if bad.any():
         r = int(np.flatnonzero(bad)[0])
         raise ForecastError(
-            f"{what}: {describe(r)} is {column.iloc[r]!r}, not a finite number", describe.culprit(r)
+            f"{what}: {describe(r)} is {shown(column.iloc[r])}, not a finite number",
+            describe.culprit(r),
         )
     return vals
 
@@ -160,7 +191,7 @@ def read_forecasts_csv(
     if bad_signal or df["signal"].isna().any():
         name = bad_signal[0] if bad_signal else ""
         raise ForecastError(
-            f"{what}: file {path.name!r} has signal {name!r}; signals are {list(SIGNALS)}",
+            f"{what}: file {path.name!r} has signal {shown(name)}; signals are {list(SIGNALS)}",
             name or "signal",
         )
     issue = to_utc_times(df["issue_time"], f"{what} file {path.name!r} column 'issue_time'")
@@ -271,11 +302,11 @@ def write_forecasts(forecasts: Forecasts, folder: str | Path) -> dict[str, str]:
     entry: dict[str, str] = {}
     frame = _issued_rows(forecasts)
     if len(frame):
-        frame.to_csv(folder / "forecasts.csv", index=False)
+        write_csv(frame, folder / "forecasts.csv")
         entry["issued"] = "forecasts.csv"
     hist = _history_rows(forecasts)
     if len(hist):
-        hist.to_csv(folder / "history.csv", index=False)
+        write_csv(hist, folder / "history.csv")
         entry["history"] = "history.csv"
     return entry
 

@@ -109,7 +109,11 @@ def _alibaba(path: str) -> pd.DataFrame:
 
 @lru_cache(maxsize=4)
 def _gcp_rtt(path: str) -> dict[tuple[str, str], float]:
-    df = pd.read_csv(path)
+    from greenopt.io.formats import _need, _read_csv
+
+    what = f"GCP latency file {Path(path).name!r}"
+    df = _read_csv(path, what)
+    _need(df, ["sending_region", "receiving_region", "milliseconds"], what, path)
     rtt: dict[tuple[str, str], list[float]] = {}
     for a, b, ms in df[["sending_region", "receiving_region", "milliseconds"]].itertuples(
         index=False

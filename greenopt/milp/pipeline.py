@@ -48,7 +48,9 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from greenopt import limits
 from greenopt.errors import SolverError
+from greenopt.evaluate import evaluate
 from greenopt.formulations.build import build_matrix
 from greenopt.formulations.matrix import Matrix
 from greenopt.formulations.pyomo_model import to_pyomo
@@ -90,7 +92,8 @@ TOP_SITES = 2
 
 def plan_milp(scenario: Scenario, options: PlanOptions) -> Plan:
     """The MILP planner (see the module docstring and :data:`greenopt.options.METHOD_PARAMS`
-    for its parameters: ``bb_max``, ``handoff``, ``lns_size``, ``lns_sub_time``, ``presence``,
+    for its parameters: ``bb_max``, ``handoff``, ``lns_size``, ``lns_sub_time``,
+    ``lns_neighbourhoods``, ``presence``,
     ``candidates``, ``highs_options``, ``progress``, ``measure_direct``, ``bb_after``)."""
     clock = Clock(options.time_limit)
     if options.solver != "highs" and options.solver not in available_solvers():
@@ -100,6 +103,10 @@ def plan_milp(scenario: Scenario, options: PlanOptions) -> Plan:
         )
     if options.deadlines == "hard":
         precheck_hard(scenario)
+    # before anything is built: a model too large for memory fails now, naming its sizes
+    limits.check_milp(scenario, int(options.params.get("bb_max", BB_MAX_BINARIES)))
+    if not scenario.jobs:  # an idle day (MODEL.md §4): nothing to decide, whatever the solver
+        return _idle(scenario, options)
     notes: list[str] = []
     # -- 1. the start plan
     start = start_plan(scenario, options)
@@ -365,6 +372,22 @@ def _polish(
         )
         values = better
     return values
+
+
+def _idle(scenario: Scenario, options: PlanOptions) -> Plan:
+    """The plan of a scenario without jobs: the sites' idle energy, optimal by definition."""
+    idle = evaluate(
+        scenario,
+        [],
+        method="milp",
+        objective=options.objective,
+        deadlines=options.deadlines,
+        status="optimal",
+        solver=options.solver,
+    )
+    idle.bound, idle.gap = idle.kpis["objective"], 0.0
+    idle.notes.append("no jobs: the plan is the sites' idle energy")
+    return idle
 
 
 def _infeasible(scenario: Scenario, options: PlanOptions, res: SolveResult) -> Plan:

@@ -130,6 +130,15 @@ def bound_with_every_move(
     return res.bound
 
 
+def sub_time(params: dict) -> float | None:
+    """Seconds per fix-and-optimise sub-MILP: ``lns_sub_time``, else :data:`LNS_SUB_TIME` — or
+    no limit when the search is bounded by ``lns_neighbourhoods`` (a work-based budget: no
+    clock in the result)."""
+    if "lns_sub_time" in params:
+        return float(params["lns_sub_time"])
+    return None if params.get("lns_neighbourhoods") is not None else LNS_SUB_TIME
+
+
 def fix_and_optimise_search(
     ix: IndexSets,
     mx: Matrix,
@@ -149,7 +158,7 @@ def fix_and_optimise_search(
     sub_options = replace(options, threads=1, verbose=False, log_file=None)
 
     def solve_sub(
-        sub: StandardForm, x0: np.ndarray, limit: float
+        sub: StandardForm, x0: np.ndarray, limit: float | None
     ) -> tuple[np.ndarray | None, str, bool]:
         with solver_faults("highs"):
             r = highs.solve(sub, x0, sub_options, limit, log=False, mip_gap=1e-4)
@@ -177,7 +186,8 @@ def fix_and_optimise_search(
         budget_s=math.inf if budget is None else budget,
         seed=int(options.seed),
         size=int(params.get("lns_size", LNS_SIZE)),
-        sub_time=float(params.get("lns_sub_time", LNS_SUB_TIME)),
+        sub_time=sub_time(params),
+        max_neighbourhoods=params.get("lns_neighbourhoods"),
         target=target,
         unmet_col=unmet_col,
         polish=polish,
@@ -193,7 +203,8 @@ def fix_and_optimise_search(
     ran_out = budget is not None and lns.seconds >= budget - 0.1
     notes.append(
         f"fix-and-optimise: {lns.iterations} neighbourhoods, {lns.improvements} "
-        f"improvements, {lns.seconds:.1f} s ({mx.n_integer} binaries in the model)"
+        f"improvements, {lns.seconds:.1f} s ({mx.n_integer} binaries in the model); "
+        f"sub-MILPs: {dict(sorted(lns.sub_status.items()))}"
     )
     return Search(
         values=values,

@@ -118,6 +118,8 @@ def _check_wan(sc: Scenario) -> list[tuple[str, str]]:
     with_lat = 0
     for a, b, d in g.edges(data=True):
         link = f"WAN link {a}–{b}"
+        if a == b:
+            problems.append((f"{a}–{b}", f"{link} joins node {a!r} to itself (MODEL.md §3)"))
         unknown = set(d) - {"gbps", "latency_ms"}
         if unknown:
             problems.append((f"{a}–{b}", f"{link} has unknown attribute(s) {sorted(unknown)}"))

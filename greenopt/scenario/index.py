@@ -65,6 +65,10 @@ def job_window(horizon: Horizon, job: Job) -> tuple[int, int]:
 def build_index(sc: Scenario) -> ScenarioIndex:
     """The :class:`ScenarioIndex` of ``sc`` (use ``sc.index``: built once and cached)."""
     S, J, T = len(sc.sites), len(sc.jobs), sc.horizon.slots
+    from greenopt.limits import check_scenario_size
+
+    # before any J×T array of a planner: a clear error, not a swap storm
+    check_scenario_size(J, S, T)
     site_pos = {s.name: i for i, s in enumerate(sc.sites)}
     windows = [job_window(sc.horizon, j) for j in sc.jobs]
     regions = [s.region for s in sc.sites]

@@ -413,6 +413,28 @@ class Scenario(StrictModel):
     #: forecasts issued for this horizon and the actuals known before it (MODEL.md §11), if any
     forecasts: Annotated[Any, BeforeValidator(_to_forecasts)] = None
 
+    @model_validator(mode="before")
+    @classmethod
+    def _not_too_large(cls, data: Any) -> Any:
+        """The memory limit (:mod:`greenopt.limits`), before any job or site is validated."""
+        if isinstance(data, dict):
+            horizon = data.get("horizon")
+            slots = (
+                horizon.get("slots")
+                if isinstance(horizon, dict)
+                else getattr(horizon, "slots", None)
+            )
+            jobs, sites = data.get("jobs") or [], data.get("sites") or []
+            if (
+                isinstance(slots, int)
+                and isinstance(jobs, list | tuple)
+                and isinstance(sites, list | tuple)
+            ):
+                from greenopt.limits import check_scenario_size
+
+                check_scenario_size(len(jobs), len(sites), slots)
+        return data
+
     @model_validator(mode="after")
     def _consistent(self) -> Scenario:
         # sites given by time are resampled to the horizon (copies: a Site may serve many)

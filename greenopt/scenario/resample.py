@@ -1,8 +1,10 @@
 """Resampling a time series onto a horizon's slots (MODEL.md §1).
 
 Each sample holds until the next one (a step function); a slot's value is the time-weighted mean
-of that step function over the slot. The last sample holds for one median sample interval, so a
-series must reach the horizon's end: one that does not cover it is an error, never filled.
+of that step function over the slot. A sample holds for at most the series' usual spacing (its
+median step): the last one for exactly that, so a series must reach the horizon's end, and a gap
+inside the horizon longer than that spacing (a missing hour in an hourly series) is an error
+naming the series and the missing time — never filled.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from greenopt.errors import ScenarioError
+from greenopt.errors import ScenarioError, shown
 
 if TYPE_CHECKING:
     from greenopt.scenario import Horizon
@@ -33,15 +35,15 @@ def to_utc_index(index: pd.Index, what: str) -> pd.DatetimeIndex:
     for value in index:
         try:
             stamp = pd.Timestamp(value)
-        except (ValueError, TypeError) as exc:
+        except (ValueError, TypeError):
             raise ScenarioError(
-                f"{what}: timestamp {value!r} could not be parsed ({exc})", what
+                f"{what}: timestamp {shown(value)} could not be parsed", what
             ) from None
         if pd.isna(stamp):
             raise ScenarioError(f"{what}: a timestamp is missing", what)
         if stamp.tzinfo is None:
             raise ScenarioError(
-                f"{what}: timestamp {value!r} has no timezone: timestamps must be "
+                f"{what}: timestamp {shown(value)} has no timezone: timestamps must be "
                 "timezone-aware (e.g. '2023-06-01T00:00:00Z'); naive timestamps are ambiguous",
                 what,
             )
@@ -84,6 +86,7 @@ def resample_to_horizon(series: pd.Series, horizon: Horizon, what: str = "series
             f"{pd.Timestamp(horizon.end).isoformat()}",
             what,
         )
+    _no_gap(s.index, t, step, float(edges[-1]), what)
     # samples exactly on the slot starts at the slot length: take them as they are (exact)
     if abs(step - horizon.dt_h) < 1e-9:
         pos = np.searchsorted(t, edges[:-1] - 1e-9)
@@ -96,3 +99,24 @@ def resample_to_horizon(series: pd.Series, horizon: Horizon, what: str = "series
     cum = np.concatenate([[0.0], np.cumsum(values * np.diff(knots))])
     at_edges = np.interp(edges, knots, cum)
     return np.diff(at_edges) / horizon.dt_h
+
+
+def _no_gap(index: pd.DatetimeIndex, t: np.ndarray, step: float, end_h: float, what: str) -> None:
+    """MODEL.md §1: no stretch of the horizon ``[0, end_h)`` lies more than ``step`` hours after
+    a sample and before the next one (``t``: sample times in hours from the horizon start)."""
+    if len(t) < 2:
+        return
+    gaps = np.diff(t)
+    tol = 1e-6 * max(step, 1e-9)
+    uncovered_from = t[:-1] + step
+    inside = (gaps > step + tol) & (uncovered_from < end_h - tol) & (t[1:] > tol)
+    if not np.any(inside):
+        return
+    i = int(np.flatnonzero(inside)[0])
+    missing = index[i] + pd.Timedelta(hours=step)
+    raise ScenarioError(
+        f"{what}: no value from {missing.isoformat()} to {index[i + 1].isoformat()}, a gap of "
+        f"{gaps[i]:g} h between samples inside the horizon where the series' usual spacing is "
+        f"{step:g} h (a missing time is an error, never filled)",
+        what,
+    )

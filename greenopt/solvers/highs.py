@@ -272,6 +272,19 @@ def solve(
     has_sol = info.primal_solution_status == 2
     is_mip = bool(np.any(integer))
     MS = highspy.HighsModelStatus
+    if ms == MS.kModelEmpty:
+        # nothing to decide (e.g. a day without jobs): the optimum is the constant
+        return SolveResult(
+            status="optimal",
+            values=np.zeros(form.n_cols),
+            objective=float(form.offset),
+            bound=float(form.offset),
+            solver="highs",
+            version=highs_version(),
+            solve_s=time.perf_counter() - t1,
+            handoff_s=handoff,
+            row_duals=np.zeros(0) if duals else None,
+        )
     if interrupted:
         status = "interrupted" if has_sol else "no_solution"
     elif ms == MS.kOptimal:
@@ -319,28 +332,66 @@ def solve(
 
 
 def _run_interruptible(h: Any) -> bool:
-    """Run HiGHS; Ctrl-C (in the main thread) cancels the solve instead of killing it.
+    """Run HiGHS in a thread of its own; Ctrl-C (in the main thread) cancels the solve.
 
-    HiGHS then stops at its next callback check and keeps its incumbent, so the caller can still
-    return the best plan found (status ``interrupted``). Returns whether the run was interrupted.
-    Off the main thread (batch workers, the bound thread) no SIGINT arrives: HiGHS runs
-    directly, since highspy's solver-thread locks are shared by every ``Highs`` of the process.
+    **Why a thread per solve, on every thread.** HiGHS keeps its task scheduler per *thread*:
+    the first solve in a thread sizes it by that solve's ``threads`` option, and a later solve
+    in the same thread asking for another count fails at once (``Option 'threads' is set to 1
+    but the scheduler has already been initialized to use 2 threads``, status ``kError``, no
+    solution). Run straight in a batch worker or a ``threading.Thread``, the relaxation
+    (``threads=None``) sized the worker's scheduler, and every fix-and-optimise sub-MILP
+    (``threads=1``) then came back without a solution. A short-lived thread per solve gets a
+    scheduler sized for that solve alone, shut down when it ends: a solve behaves the same
+    whichever thread asks for it (highspy itself does this, with locks shared by every
+    ``Highs`` of the process, hence our own thread).
+
+    On the main thread, Ctrl-C cancels the solve instead of killing it: HiGHS stops at its next
+    callback check and keeps its incumbent, so the caller can still return the best plan found
+    (status ``interrupted``). Returns whether the run was interrupted. Raises
+    :class:`~greenopt.errors.SolverError` when HiGHS reports an error instead of a status.
     """
-    if threading.current_thread() is not threading.main_thread():
-        h.run()
-        return False
-    h.HandleUserInterrupt = True
-    h.startSolve()
+    import highspy
+
+    if threading.current_thread() is threading.main_thread():
+        # before the run starts, so that Ctrl-C's cancelSolve() can stop it (elsewhere only a
+        # Cancel token turns this on: each check is a call into Python, under the GIL)
+        h.HandleUserInterrupt = True
+    outcome: list[Any] = []
+    done = threading.Event()
+
+    def work() -> None:
+        try:
+            outcome.append(h.run())
+        except BaseException as exc:  # re-raised in the caller's thread below
+            outcome.append(exc)
+        finally:
+            highspy.Highs.resetThreadScheduler(False)
+            done.set()
+
+    runner = threading.Thread(target=work, name="greenopt-highs", daemon=True)
+    runner.start()
     interrupted = False
+    # waited on with an Event, not Thread.join: a KeyboardInterrupt inside join(timeout) can
+    # mark a running thread as stopped (CPython 3.11, bpo-45274), and the process would then
+    # exit under a running HiGHS ('terminate called without an active exception')
     while True:
         try:
-            while not h.wait(0.1)[0]:
+            while not done.wait(0.1):
                 pass
-            return interrupted
+            break
         except KeyboardInterrupt:
             # a second Ctrl-C while HiGHS winds down is absorbed: it is already stopping
             interrupted = True
             h.cancelSolve()
+    runner.join()
+    result = outcome[0] if outcome else None
+    if isinstance(result, BaseException):
+        raise result
+    if result == highspy.HighsStatus.kError:
+        from greenopt.errors import SolverError
+
+        raise SolverError(f"HiGHS {highs_version()} failed to run (status kError): see its log")
+    return interrupted
 
 
 def _start_accepted(log: str) -> bool:

@@ -24,12 +24,18 @@ Neighbourhoods (rotated, all seeded so that runs are repeatable):
 
 The neighbourhood size adapts: it grows while sub-MILPs are solved to optimality quickly and
 shrinks when they hit their time limit.
+
+**Work-based budget.** ``max_neighbourhoods`` bounds the search by a count of neighbourhoods
+instead of seconds: then the size stays fixed, the sub-MILPs run without a time limit (unless one
+is given) and the plan is polished once at the end, so nothing depends on the clock — the same
+input gives the same plan on any machine, thread or load (the basis of a deterministic mode).
 """
 
 from __future__ import annotations
 
 import math
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -49,6 +55,8 @@ class LnsResult:
     seconds: float = 0.0
     interrupted: bool = False
     history: list[tuple[float, float]] = field(default_factory=list)  # (seconds, objective)
+    #: how many sub-MILPs ended with each status (``optimal``, ``time_limit``, ``no_solution``…)
+    sub_status: Counter[str] = field(default_factory=Counter)
 
 
 @dataclass
@@ -88,8 +96,8 @@ class Neighbourhoods:
         return np.sort(rng.choice(pool, size=k, replace=False, p=w / w.sum()))
 
 
-#: ``solve_sub(form, start, time_limit) -> (values or None, status, interrupted)``
-SubSolver = Callable[[StandardForm, np.ndarray, float], tuple[np.ndarray | None, str, bool]]
+#: ``solve_sub(form, start, time_limit or None) -> (values or None, status, interrupted)``
+SubSolver = Callable[[StandardForm, np.ndarray, float | None], tuple[np.ndarray | None, str, bool]]
 
 
 def fix_and_optimise(
@@ -103,7 +111,8 @@ def fix_and_optimise(
     budget_s: float,
     seed: int = 0,
     size: int = 12,
-    sub_time: float = 2.0,
+    sub_time: float | None = 2.0,
+    max_neighbourhoods: int | None = None,
     stall: int | None = None,
     target: float | None = None,
     unmet_col: np.ndarray | None = None,
@@ -115,7 +124,10 @@ def fix_and_optimise(
 
     ``col_job[k]`` is the job owning column ``k`` of ``cm`` (−1: a site-slot column, always free).
 
-    ``solve_sub`` solves one sub-MILP (a :class:`StandardForm` with its MIP start). Stops early
+    ``solve_sub`` solves one sub-MILP (a :class:`StandardForm` with its MIP start) within
+    ``sub_time`` seconds (``None``: no limit but the budget's). ``max_neighbourhoods``: stop after
+    that many neighbourhoods, with a fixed size and one polish at the end (the work-based budget
+    of the module docstring; ``budget_s`` still applies as a safety net). Stops early
     after ``stall`` neighbourhoods in a row without improvement (default: enough to visit every
     job about twice) or when the objective reaches ``target`` (e.g. within the MIP gap of a
     known bound). ``unmet_col[j]``: the column of job ``j``'s unmet work (−1: none) — a job left
@@ -137,10 +149,15 @@ def fix_and_optimise(
     kinds = ("site-window", "related", "site-window", "random")
     has_unmet = unmet_col is not None and bool(np.any(unmet_col >= 0))
     last_polish = t0
+    by_work = max_neighbourhoods is not None
+    if by_work:
+        polish_every = math.inf  # a polish on a timer would make the result depend on the clock
     while True:
         elapsed = time.perf_counter() - t0
         left = budget_s - elapsed
         if left <= 0.05 or quiet >= stall or (target is not None and best <= target):
+            break
+        if by_work and res.iterations >= max_neighbourhoods:
             break
         if polish is not None and time.perf_counter() - last_polish >= polish_every:
             v, best = _polished(cm, polish, v, best, res, t0)
@@ -160,10 +177,13 @@ def fix_and_optimise(
         if len(free) == 0:
             quiet += 1
             continue
-        limit = min(sub_time, left)
+        limit = min(math.inf if sub_time is None else sub_time, left)
         t1 = time.perf_counter()
-        values, status, interrupted = _solve_neighbourhood(cm, col_job, v, free, solve_sub, limit)
+        values, status, interrupted = _solve_neighbourhood(
+            cm, col_job, v, free, solve_sub, limit if math.isfinite(limit) else None
+        )
         took = time.perf_counter() - t1
+        res.sub_status[status] += 1
         if interrupted:
             res.interrupted = True
             break
@@ -179,7 +199,9 @@ def fix_and_optimise(
         # adapt the neighbourhood size to what the solver closes quickly ("feasible": closed
         # to the sub-MILP's gap; anything else: stopped by the time limit)
         solved = status in ("optimal", "feasible")
-        if solved and took < 0.25 * sub_time:
+        if by_work:
+            pass  # a size that followed the solver's speed would follow the clock
+        elif solved and sub_time is not None and took < 0.25 * sub_time:
             k = min(J, k + max(1, k // 4))
         elif not solved:
             k = max(2, int(k * 0.75))
@@ -224,7 +246,7 @@ def _solve_neighbourhood(
     v: np.ndarray,
     free_jobs: np.ndarray,
     solve_sub: SubSolver,
-    limit: float,
+    limit: float | None,
 ) -> tuple[np.ndarray | None, str, bool]:
     """Solve the sub-MILP of ``free_jobs`` (every other job fixed at ``v``); full-length values."""
     free = np.isin(col_job, free_jobs) | (col_job < 0)
