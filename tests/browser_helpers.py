@@ -63,23 +63,34 @@ class _Chromium:
         to_child, self._write = os.pipe()  # we write commands; Chromium reads them on fd 3
         self._read, from_child = os.pipe()  # Chromium writes on fd 4; we read
 
-        def wire() -> None:  # in the child: the two pipe ends at fds 3 and 4
-            high_in = fcntl.fcntl(to_child, fcntl.F_DUPFD, 10)
-            high_out = fcntl.fcntl(from_child, fcntl.F_DUPFD, 10)
+        def wire() -> None:
+            # in the child, before exec: the two pipe ends at fds 3 and 4 (dup2 makes them
+            # inheritable); copied out of the way first, in case either end is 3 or 4 already.
+            # Every other descriptor Python opened is close-on-exec (PEP 446), the copies too.
+            high_in = fcntl.fcntl(to_child, fcntl.F_DUPFD_CLOEXEC, 10)
+            high_out = fcntl.fcntl(from_child, fcntl.F_DUPFD_CLOEXEC, 10)
             os.dup2(high_in, 3)
             os.dup2(high_out, 4)
 
+        # close_fds=False: closing "all but pass_fds" would run after wire() and close 3 and 4
+        profile.mkdir(parents=True, exist_ok=True)
+        self.log = profile.parent / f"{profile.name}.chromium.log"
+        self._log = self.log.open("wb")
         self.proc = subprocess.Popen(
             [executable, *FLAGS, f"--user-data-dir={profile}", "--remote-debugging-pipe",
              "about:blank"],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-            preexec_fn=wire, pass_fds=(3, 4), close_fds=True,
+            stdin=subprocess.DEVNULL, stdout=self._log, stderr=subprocess.STDOUT,
+            preexec_fn=wire, close_fds=False,
         )  # fmt: skip
         os.close(to_child)
         os.close(from_child)
         self._buffer = b""
         self._next = 0
         self.events: list[dict[str, Any]] = []
+
+    def _tail(self) -> str:
+        self._log.flush()
+        return self.log.read_text(errors="replace")[-2000:]
 
     def _receive(self, deadline: float) -> dict[str, Any]:
         while b"\0" not in self._buffer:
@@ -90,7 +101,9 @@ class _Chromium:
             if ready:
                 chunk = os.read(self._read, 1 << 20)
                 if not chunk:
-                    raise ProtocolError("Chromium closed its protocol pipe")
+                    raise ProtocolError(
+                        f"Chromium closed its protocol pipe; its log ends:\n{self._tail()}"
+                    )
                 self._buffer += chunk
         message, self._buffer = self._buffer.split(b"\0", 1)
         return json.loads(message)
@@ -103,7 +116,10 @@ class _Chromium:
         message: dict[str, Any] = {"id": self._next, "method": method, "params": params}
         if session:
             message["sessionId"] = session
-        os.write(self._write, json.dumps(message).encode() + b"\0")
+        try:
+            os.write(self._write, json.dumps(message).encode() + b"\0")
+        except BrokenPipeError:
+            raise ProtocolError(f"Chromium is not running; its log ends:\n{self._tail()}") from None
         deadline = time.monotonic() + timeout
         while True:
             reply = self._receive(deadline)
@@ -133,11 +149,10 @@ class _Chromium:
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait()
+        self._log.close()
         for fd in (self._read, self._write):
             with contextlib.suppress(OSError):
                 os.close(fd)
-        if self.proc.stderr is not None:
-            self.proc.stderr.close()
 
 
 @dataclass

@@ -788,14 +788,14 @@ def wan(
     for i in reversed(range(len(f))):  # the largest drawn last, on top
         r = f.iloc[i]
         share = float(r["gb"]) / top if top > 0 else 0.0
-        width = 0.7 + 5.3 * share
+        width = 0.9 + 5.1 * share
         for k, ((u, v), (p, q)) in enumerate(_copies(pos[r["src"]], pos[r["dst"]], geographic)):
             # bent by a few points whatever its length: a→b and b→a run side by side
             rad = min(0.25, 14.0 / max(placer.k * math.hypot(p - u, q - v), 1e-9))
             arrow = FancyArrowPatch(
                 (u, v), (p, q), arrowstyle="-|>", connectionstyle=f"arc3,rad={rad}",
                 mutation_scale=7 + 2.2 * width, linewidth=width, color=_FLOW_COLOUR,
-                alpha=0.35 + 0.55 * share, shrinkA=6, shrinkB=7, zorder=3,
+                alpha=0.5 + 0.4 * share, shrinkA=6, shrinkB=7, zorder=3,
             )  # fmt: skip
             arrow.set_gid("migration" if k == 0 else "migration-wrapped")
             ax.add_patch(arrow)

@@ -371,19 +371,28 @@ def markdown(
 _NUMERIC = re.compile(r"^[+\-−]?[\d,]*\.?\d+( %)?$|^[–∞]$")
 
 
-def _cell(value: Any) -> str:
+def _cell(value: Any, numbers_right: bool = True) -> str:
     """A table cell: numbers right-aligned (the default), text left-aligned."""
     text = str(value)
-    kind = "" if _NUMERIC.match(text) else " class='t'"
+    kind = "" if numbers_right and _NUMERIC.match(text) else " class='t'"
     return f"<td{kind}>{html.escape(text)}</td>"
 
 
 def _html_table(header: list[str], rows: list[list[str]], id: str = "") -> str:
     head = ""
     if any(header):
-        head = "<thead><tr>" + "".join(f"<th>{html.escape(h)}</th>" for h in header)
+        # a column's heading aligned as its cells: right over numbers, left over text
+        text = [
+            any(str(r[k]) and not _NUMERIC.match(str(r[k])) for r in rows if k < len(r))
+            for k in range(len(header))
+        ]
+        head = "<thead><tr>" + "".join(
+            ("<th class='t'>" if t else "<th>") + f"{html.escape(h)}</th>"
+            for h, t in zip(header, text, strict=True)
+        )
         head += "</tr></thead>"
-    body = "".join("<tr>" + "".join(_cell(c) for c in r) + "</tr>" for r in rows)
+    facts = not any(header)  # a table of facts (name, value) reads as text
+    body = "".join("<tr>" + "".join(_cell(c, not facts) for c in r) + "</tr>" for r in rows)
     ident = f" id='{html.escape(id)}'" if id else ""
     return f"<table{ident}>{head}<tbody>{body}</tbody></table>"
 
@@ -393,9 +402,9 @@ CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
 
 _STYLE = (
     "body{font-family:system-ui,sans-serif;max-width:1240px;margin:2em auto;padding:0 1em;"
-    "color:#222}table{border-collapse:collapse;margin:0.5em 0;font-size:0.92em}"
-    "td,th{border:1px solid #ccc;padding:3px 8px;text-align:right;white-space:nowrap}"
-    "th{background:#f5f5f5}td.t,td:first-child,th:first-child{text-align:left}"
+    "color:#222}table{border-collapse:collapse;margin:0.5em 0;font-size:0.88em}"
+    "td,th{border:1px solid #ccc;padding:2px 6px;text-align:right;white-space:nowrap}"
+    "th{background:#f5f5f5}.t,td:first-child,th:first-child{text-align:left}"
     "img{max-width:100%;height:auto}figure{margin:0.5em 0 2em}"
     "figcaption{color:#555;font-size:0.9em}.summary{font-weight:bold}"
     ".note{color:#555;font-size:0.9em;margin:0.2em 0}.scroll{overflow-x:auto}"
