@@ -195,6 +195,18 @@ def test_utilisation_tracks_are_gpu_time_used_over_capacity(real, real_plans):
 
 
 # -- energy --------------------------------------------------------------------------------------
+def _bar_tops(ax: Axes, slots: int) -> np.ndarray:
+    """The top of each slot's stacked bar (hourly slots: a bar is centred in its slot)."""
+    tops = np.zeros(slots)
+    bars = [c for c in ax.collections if isinstance(c, PolyCollection)]
+    assert len(bars) == 3  # renewable used, grid, curtailed
+    for c in bars:
+        for path in c.get_paths():
+            slot = int(path.vertices[:, 0].mean())
+            tops[slot] = max(tops[slot], path.vertices[:, 1].max())
+    return tops
+
+
 def test_energy_stack_panels_twins_and_heights(small, tmp_path):
     sc, p = small
     fig = plots.energy_stack(sc, p, tmp_path / "e.png")
@@ -202,11 +214,7 @@ def test_energy_stack_panels_twins_and_heights(small, tmp_path):
     assert len(panels) == len(sc.sites)
     assert len(fig.axes) == 2 * len(sc.sites)  # each site panel has its carbon overlay
     # the stacked bars of the first site reach renewable + grid + curtailed of every slot
-    T = sc.horizon.slots
-    tops = np.zeros(T)
-    for patch in panels[0].patches:
-        slot = int(patch.get_x() + patch.get_width() / 2)
-        tops[slot] = max(tops[slot], patch.get_y() + patch.get_height())
+    tops = _bar_tops(panels[0], sc.horizon.slots)
     e = p.energy[p.energy["site"] == sc.sites[0].name].sort_values("slot")
     expected = (e["renewable_kwh"] + e["grid_kwh"] + e["curtailed_kwh"]).to_numpy()
     np.testing.assert_allclose(tops, expected, rtol=1e-9, atol=1e-9)
@@ -221,11 +229,7 @@ def test_energy_of_all_sites_sums_them_and_overlays_the_grid_carbon_drawn(small)
     fig = draw.new_figure((10, 4))
     ax = greenopt.plot.energy(p, sc, ax=fig.add_subplot())
     by_slot = p.energy.groupby("slot")[["renewable_kwh", "grid_kwh", "curtailed_kwh"]].sum()
-    tops = {}
-    for patch in ax.patches:
-        slot = int(patch.get_x() + patch.get_width() / 2)
-        tops[slot] = max(tops.get(slot, 0.0), patch.get_y() + patch.get_height())
-    np.testing.assert_allclose([tops[t] for t in range(len(by_slot))], by_slot.sum(axis=1))
+    np.testing.assert_allclose(_bar_tops(ax, len(by_slot)), by_slot.sum(axis=1))
     twin = next(a for a in fig.axes if a.get_label() == plots.OVERLAY_LABEL)
     g = p.energy.groupby("slot")[["carbon_kg", "grid_kwh"]].sum()
     ok = g["grid_kwh"] > 1e-9

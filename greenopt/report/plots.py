@@ -164,7 +164,7 @@ def energy_stack(
     if how.mode == "skip":
         return None
     fig = _figure(figsize, "constrained")
-    axes = fig.subplots(rows, cols, sharex=True, squeeze=False)
+    axes = fig.subplots(rows, cols, squeeze=False)  # each panel sets the horizon as its x range
     for k in range(rows * cols):
         ax = axes[k // cols, k % cols] if cols > 1 else axes[k, 0]
         if k >= S:
