@@ -290,6 +290,13 @@ def test_wan_map_of_the_realistic_example_stands_on_real_coordinates(real, real_
     assert len(wrapped) == len(crossing)
 
 
+def test_the_realistic_examples_coordinates_survive_its_scenario_files(real, tmp_path):
+    back = greenopt.load_scenario(greenopt.save_scenario(real, tmp_path / "sc"))
+    assert back == real and back.currency == "USD"
+    assert plots.site_positions(back) == plots.site_positions(real)
+    assert back.wan.nodes["singapore"] == {"latitude": 1.35, "longitude": 103.82}
+
+
 def test_wan_nodes_take_the_coordinates_of_their_graph_nodes(small):
     sc, _ = small
     g = nx.Graph()
