@@ -178,6 +178,7 @@ def canonical_scenario(scenario: Scenario) -> Scenario:
         wan=canonical_graph(scenario.wan),
         wan_share=scenario.wan_share,
         net_kwh_per_gb=scenario.net_kwh_per_gb,
+        migration_alpha=scenario.migration_alpha,
     )
 
 

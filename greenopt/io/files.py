@@ -5,6 +5,7 @@ name: example
 horizon: {start: "2023-06-01T00:00:00Z", slot_minutes: 60, slots: 24}
 wan_share: 1.0
 net_kwh_per_gb: 0.005
+migration_alpha: 0.1      # the dwell rule of MODEL.md §5; null turns it off
 sites: sites.csv          # or a list of mappings
 timeseries: timeseries.csv  # time, site, renewable_kw, carbon[, price]
 wan: wan.graphml          # or a list of {a, b, gbps, latency_ms}
@@ -36,6 +37,7 @@ TOP_KEYS = {
     "horizon",
     "wan_share",
     "net_kwh_per_gb",
+    "migration_alpha",
     "sites",
     "timeseries",
     "wan",
@@ -85,7 +87,9 @@ def load_scenario(path: str | os.PathLike[str]) -> Scenario:
     jobs_raw = doc.get("jobs", [])
     jobs = [_job(r) for r in _records(jobs_raw, base, "jobs", JOB_COLUMNS, _REQUIRED_JOB)]
     wan = _wan(doc.get("wan"), base)
-    extra = {k: doc[k] for k in ("name", "wan_share", "net_kwh_per_gb") if k in doc}
+    extra = {
+        k: doc[k] for k in ("name", "wan_share", "net_kwh_per_gb", "migration_alpha") if k in doc
+    }
     return Scenario(horizon=horizon, sites=sites, jobs=jobs, wan=wan, **extra)
 
 
@@ -127,6 +131,7 @@ def save_scenario(scenario: Scenario, folder: str | os.PathLike[str]) -> Path:
         },
         "wan_share": scenario.wan_share,
         "net_kwh_per_gb": scenario.net_kwh_per_gb,
+        "migration_alpha": scenario.migration_alpha,
         "sites": "sites.csv",
         "timeseries": "timeseries.csv",
         "wan": "wan.graphml",
