@@ -31,6 +31,8 @@ _KPI_UNITS = {
     "mean_delay_h": "h",
     "p95_delay_h": "h",
     "unmet_work_h": "h",
+    "migrations_per_job": "per job",
+    "short_runs": "run rows < 5 min, not a job's last",
 }
 
 _CAPTIONS = {
@@ -81,6 +83,12 @@ def fact_rows(scenario: Scenario, plan: Plan) -> list[tuple[str, str]]:
         ("method", plan.method),
         ("objective", f"{plan.objective_name} = {_fmt(plan.objective)}"),
         ("deadlines", plan.deadlines),
+        (
+            "dwell rule",
+            "off"
+            if scenario.migration_alpha is None
+            else f"α = {scenario.migration_alpha:g} (stay ≥ transfer / α after a migration)",
+        ),
         ("status", plan.status),
         ("bound", _fmt(plan.bound)),
         ("gap", "–" if gap is None or math.isnan(gap) else f"{gap:.2%}"),
