@@ -182,7 +182,7 @@ def _refine_row(
     next slot the job runs at that site) and the row is refilled, until every arrival qualifies.
     """
     cap = st.max_share(j, row_sites, slots)
-    for _ in range(10):
+    for _ in range(20):
         run = np.flatnonzero(shares > MIN_SHARE)
         if run.size == 0:
             return None, True
@@ -191,7 +191,8 @@ def _refine_row(
         prev[0] = o
         prev[1:] = at[:-1]
         fix = None
-        for r in np.flatnonzero(prev != at).tolist():
+        arrivals = np.flatnonzero(prev != at).tolist()
+        for r in arrivals:
             c, a, b = int(run[r]), int(prev[r]), int(at[r])
             lim = min(float(cap[c]), _arrival_limit(st, j, a, b, int(slots[c])))
             if lim <= MIN_SHARE or not st.link_room(j, a, b, int(slots[c])):
@@ -201,20 +202,60 @@ def _refine_row(
             if fix is not None:
                 break
         if fix is None:
-            break
-        cap = cap.copy()
-        cap[fix[0]] = fix[1]
+            short = _short_stay(st, j, run, prev, at, shares, arrivals)
+            if short is None:
+                break
+            # the stay is shorter than its dwell (MODEL §5): stay where the job was instead
+            r, end = short
+            a = int(prev[r])
+            if not (st.idx.allowed[j, a] and st.site_mask[j, a]):
+                return None, True
+            row_sites = row_sites.copy()
+            # every column from the previous run slot to the next stay: the refill cannot put
+            # the job back at the destination in between
+            lo = int(run[r - 1]) + 1 if r > 0 else 0
+            row_sites[lo : (int(run[end]) if end < run.size else len(row_sites))] = a
+            cap = st.max_share(j, row_sites, slots)
+        else:
+            cap = cap.copy()
+            cap[fix[0]] = fix[1]
         sh, _, _ = _fill(st, j, row_sites[None, :], slots, need, cap[None, :])
         shares = sh[0]
     else:
         return None, True
     run = shares > MIN_SHARE
     p = placement(j, slots[run], row_sites[run], np.minimum(shares[run], cap[run]))
-    if len(p) == 0:
+    if len(p) == 0 or not st.dwell_closed(p):
         return None, True
     if not cfg.domain:
         return p, True
     return p, _in_domain(st, p, cfg.alpha)
+
+
+def _short_stay(
+    st: CapacityState,
+    j: int,
+    run: np.ndarray,
+    prev: np.ndarray,
+    at: np.ndarray,
+    shares: np.ndarray,
+    arrivals: list[int],
+) -> tuple[int, int] | None:
+    """The first stay of a filled row shorter than its dwell, as (arrival, next arrival) indices
+    into ``run`` (``len(run)`` for the last stay); ``None`` when every stay lasts its dwell or
+    is the last and the row does all the work left."""
+    if not arrivals:
+        return None
+    hours = shares[run] * st.dt
+    ends = [*arrivals[1:], len(run)]
+    finished = st.finishes(j, float(hours.sum()))
+    for r, end in zip(arrivals, ends, strict=True):
+        worked = float(hours[r:end].sum())
+        if worked < float(st.dwell_need[j, int(prev[r]), int(at[r])]) - EPS:
+            if end == len(run) and finished:
+                return None
+            return r, end
+    return None
 
 
 def _arrival_limit(st: CapacityState, j: int, a: int, b: int, t: int) -> float:
