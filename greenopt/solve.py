@@ -56,6 +56,7 @@ from greenopt.formulations.solution import (
 )
 from greenopt.highs import SolveResult, StandardForm
 from greenopt.lns import fix_and_optimise, neighbourhoods_for
+from greenopt.milp.tidy import tidy_read_back
 from greenopt.objectives import Objective
 from greenopt.result import Plan
 from greenopt.scenario import Scenario
@@ -426,7 +427,8 @@ def plan_milp(scenario: Scenario, options: Any) -> Plan:
     plan = start
     if values is not None:
         assignments = read_assignments(ix, mx, form.to_matrix_order(values, mx.n_cols))
-        found = evaluate(scenario, assignments, objective=obj, deadlines=options.deadlines)
+        tidied = tidy_read_back(scenario, assignments, obj, options, clock.left(), notes, start)
+        found = evaluate(scenario, tidied.assignments, objective=obj, deadlines=options.deadlines)
         if found.no_worse_than(start):
             plan = found
     if plan is start:
@@ -455,7 +457,7 @@ def plan_milp(scenario: Scenario, options: Any) -> Plan:
     else:
         result.gap = float("nan")
     if plan is not start and values is not None:
-        result.solver_objective = form.objective(values)
+        result.solver_objective = tidied.solver_objective or form.objective(values)
     result.start_accepted = start_accepted
     result.history = list(history)
     result.timings = {**timings, "binaries": float(mx.n_integer), "columns": float(mx.n_cols)}
@@ -616,12 +618,9 @@ def _plan_other(
         return _infeasible(scenario, options, res)
     plan, status = start, "fallback"
     if res.values is not None:
-        found = evaluate(
-            scenario,
-            read_assignments(ix, mx, res.values),
-            objective=obj,
-            deadlines=options.deadlines,
-        )
+        assignments = read_assignments(ix, mx, res.values)
+        tidied = tidy_read_back(scenario, assignments, obj, options, clock.left(), notes, start)
+        found = evaluate(scenario, tidied.assignments, objective=obj, deadlines=options.deadlines)
         if found.no_worse_than(start):
             plan, status = found, res.status
     bound = relax.bound if relax is not None else res.bound
