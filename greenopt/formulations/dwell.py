@@ -117,11 +117,24 @@ def dwell_index(ix: IndexSets) -> DwellIndex | None:
     )
 
 
-def add_dwell(mx: Matrix, ix: IndexSets) -> DwellIndex | None:
-    """Add the ``rho`` and ``fin`` columns and the owed/departure/end rows (see the docstring)."""
+def add_dwell(
+    mx: Matrix,
+    ix: IndexSets,
+    departure: str = "loc",
+    end: str = "binary",
+) -> DwellIndex | None:
+    """Add the ``rho`` and ``fin`` columns and the owed/departure/end rows (see the docstring).
+
+    The alternatives measured against them (MODEL.md here, §5a), kept for that measurement:
+    ``departure="one"`` writes 1 instead of ``loc[j,b,t−1]`` on the departure row's right;
+    ``end="projection"`` writes ``ρ[j,b,end−1] + unmet[j]/work_h[j] ≤ 1`` instead of the
+    binary (the same LP bound, but not exact: a stay may then end short with work undone).
+    """
     dw = dwell_index(ix)
     if dw is None:
         return None
+    if end == "projection":
+        dw.fin_jobs = np.zeros(0, dtype=np.int64)
     idx = ix.scenario.index
     x, mv = mx.cols["x"], mx.cols["mv"]
     R = len(dw.rj)
@@ -162,20 +175,46 @@ def add_dwell(mx: Matrix, ix: IndexSets) -> DwellIndex | None:
     if len(out):
         rows, row_of = np.unique(before, return_inverse=True)
         n = len(rows)
-        loc = mx.cols["loc"]
-        lpos = ix.l_pos[dw.rj[rows], dw.rb[rows], dw.rt[rows]]
-        mx.add_rows(
-            "dwell_departure",
-            n,
-            np.concatenate([np.arange(n), row_of, np.arange(n)]),
-            np.concatenate([rho.cols(rows), mv.cols(out), loc.cols(lpos)]),
-            np.concatenate([np.ones(n), np.ones(len(out)), -np.ones(n)]),
-            -np.inf,
-            0.0,
-            doc="ρ[j,b,t−1] + Σ_c mv[j,b,c,t] − loc[j,b,t−1] ≤ 0",
-        )
+        if departure == "loc":
+            loc = mx.cols["loc"]
+            lpos = ix.l_pos[dw.rj[rows], dw.rb[rows], dw.rt[rows]]
+            mx.add_rows(
+                "dwell_departure",
+                n,
+                np.concatenate([np.arange(n), row_of, np.arange(n)]),
+                np.concatenate([rho.cols(rows), mv.cols(out), loc.cols(lpos)]),
+                np.concatenate([np.ones(n), np.ones(len(out)), -np.ones(n)]),
+                -np.inf,
+                0.0,
+                doc="ρ[j,b,t−1] + Σ_c mv[j,b,c,t] − loc[j,b,t−1] ≤ 0",
+            )
+        else:
+            mx.add_rows(
+                "dwell_departure",
+                n,
+                np.concatenate([np.arange(n), row_of]),
+                np.concatenate([rho.cols(rows), mv.cols(out)]),
+                np.ones(n + len(out)),
+                -np.inf,
+                1.0,
+                doc="ρ[j,b,t−1] + Σ_c mv[j,b,c,t] ≤ 1",
+            )
 
     # -- end of the window (soft deadlines): owed only by a job that is done -------------------
+    if end == "projection" and ix.deadlines == "soft":
+        P = len(dw.pj)
+        last = dw.offset + (idx.end_slot[dw.pj] - dw.t0) - 1
+        unmet = mx.cols["unmet"]
+        mx.add_rows(
+            "dwell_end",
+            P,
+            np.concatenate([np.arange(P), np.arange(P)]),
+            np.concatenate([rho.cols(last), unmet.cols(dw.pj)]),
+            np.concatenate([np.ones(P), 1.0 / idx.work_h[dw.pj]]),
+            -np.inf,
+            1.0,
+            doc="ρ[j,b,end−1] + unmet[j]/work_h[j] ≤ 1",
+        )
     if len(dw.fin_jobs):
         F = len(dw.fin_jobs)
         fin = mx.add_cols(

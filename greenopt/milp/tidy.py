@@ -38,6 +38,7 @@ import pandas as pd
 
 from greenopt import highs
 from greenopt.evaluate import (
+    SHARE_EPS,
     SHORT_RUN_H,
     derive_migrations,
     evaluate,
@@ -57,18 +58,22 @@ TIDY_TOLERANCE = 1e-4
 TIDY_ROUNDS = 3
 #: The tidy step is skipped above this many model columns (it would cost more than it saves).
 TIDY_MAX_COLUMNS = 400_000
+#: Seconds the MILP's read-back gives the tidy step when the plan has no time limit.
+TIDY_MAX_SECONDS = 20.0
 
 
 @dataclass
 class Proposal:
     """One fragment's fix: binaries to set and share bounds to impose (model column → value)."""
 
-    kind: str  # "arrival" | "short" | "idle"
+    kind: str  # "arrival" (move one slot later) | "raise" (to 5 min) | "short" | "idle"
     job: str
     slot: int
     fix: dict[int, float] = field(default_factory=dict)  # integer columns → 0/1
     lower: dict[int, float] = field(default_factory=dict)  # x columns → lower bound
     upper: dict[int, float] = field(default_factory=dict)  # x columns → upper bound
+    #: tried when this one fails alone (an arrival sliver raised to 5 minutes instead of moved)
+    instead: Proposal | None = None
 
 
 @dataclass
@@ -126,12 +131,13 @@ def tidy(
     options: Any,
     time_limit: float | None = None,
     tolerance: float = TIDY_TOLERANCE,
-    cap: float | None = None,
+    keep_ahead_of: Plan | None = None,
 ) -> TidyResult:
     """The plan ``assignments`` with its fragments removed (see the module docstring).
 
-    The tidy plan's objective stays within ``tolerance·max(|objective|, 1)`` of the plan's, and
-    at most ``cap`` when given (e.g. a plan it must stay no worse than).
+    The tidy plan's objective stays within ``tolerance·max(|objective|, 1)`` of the plan's and
+    its unmet work does not grow; when the plan is no worse than ``keep_ahead_of``
+    (:meth:`Plan.no_worse_than`), the tidy plan stays so.
     """
     from greenopt.validate import validate
 
@@ -139,8 +145,7 @@ def tidy(
     obj = Objective.of(objective)
     plan = evaluate(scenario, assignments, objective=obj, deadlines=deadlines)
     value0 = plan.kpis["objective"]
-    masks = fragments(scenario, plan.assignments, plan.migrations)
-    n0 = int(masks["short"].sum() + masks["idle"].sum())
+    n0 = count_fragments(scenario, plan)
     unchanged = TidyResult(plan.assignments, False, value0, value0, n0, n0, 0, 0.0)
     if n0 == 0:
         return unchanged
@@ -155,73 +160,74 @@ def tidy(
         return unchanged
     form = highs.from_matrix(mx)  # column order = the matrix's
     limit = value0 + tolerance * max(abs(value0), 1.0)
-    if cap is not None:
-        limit = max(min(limit, cap), value0)
+    if keep_ahead_of is not None and plan.no_worse_than(keep_ahead_of):
+        other = keep_ahead_of.kpis
+        if abs(other["unmet_work_h"] - plan.kpis["unmet_work_h"]) <= 1e-6:
+            limit = max(min(limit, other["objective"]), value0)
     lp = _FixedLP(form, v)
     accepted = 0
-    idx = scenario.index
 
     def deadline_left() -> float | None:
         if time_limit is None:
             return None
         return time_limit - (time.perf_counter() - t0)
 
-    def count(a: pd.DataFrame, migrations: pd.DataFrame) -> int:
-        m = fragments(scenario, a, migrations)
-        return int(m["short"].sum() + m["idle"].sum())
-
-    # the LP's own objective decides (the evaluator's equals it up to solver tolerances: the
-    # final plan is evaluated once, and kept only within the limit)
+    # the LP's own objective and a count straight from its shares decide each attempt (the
+    # evaluator's figures equal them up to solver tolerances: the final plan is evaluated and
+    # validated once, and kept only within the limit)
     unmet0 = plan.kpis["unmet_work_h"]
+    counter = _Counter(scenario, ix, mx)
 
-    def attempt(props: list[Proposal], fewer_than: int) -> tuple[pd.DataFrame, int] | str:
+    def attempt(props: list[Proposal], fewer_than: int) -> int | str:
         """The LP with ``props`` applied, kept (in ``lp``) when its plan stays within the limit
-        and has fewer than ``fewer_than`` fragments; otherwise undone, and why: ``"refused"``
-        (infeasible or too costly) or ``"no_fewer"`` (the LP's new vertex left as many)."""
+        and has fewer than ``fewer_than`` fragments (returned); otherwise undone, and why:
+        ``"refused"`` (infeasible or too costly) or ``"no_fewer"`` (the LP's new vertex left as
+        many)."""
         left = deadline_left()
         if left is not None and left <= 0.05:
             return "refused"
         values = lp.try_bounds(props, left)
         why = "refused"
         if values is not None and form.objective(values) <= limit - 1e-9 * abs(limit):
-            a = normalise_assignments(scenario, read_assignments(ix, mx, values))
-            n = count(a, derive_migrations(scenario, a))
-            unmet = float(np.maximum(idx.work_h - work_of(a), 0.0).sum())
-            if unmet <= unmet0 + 1e-6:
+            n, unmet = counter.count(values)
+            if unmet <= unmet0 + 1e-7:
                 if n < fewer_than:
                     lp.keep(values)
-                    return a, n
+                    return n
                 why = "no_fewer"
         lp.undo()
         return why
 
-    def work_of(a: pd.DataFrame) -> np.ndarray:
-        done = np.zeros(len(idx.job_names))
-        np.add.at(done, positions(a["job"], idx.job_pos), a["share"].to_numpy() * idx.dt_h)
-        return done
+    def plan_of(values: np.ndarray) -> pd.DataFrame:
+        return normalise_assignments(scenario, read_assignments(ix, mx, values))
 
     best = plan.assignments
-    before = n0
+    before = counter.count(v)[0]
     refused: set[tuple[str, str, int]] = set()  # proposals that failed alone: not tried again
     for _ in range(TIDY_ROUNDS):
+        if best is not plan.assignments:
+            best = plan_of(lp.values)
         props = _proposals(scenario, ix, mx, lp.values, best, derive_migrations(scenario, best))
         props = [p for p in props if (p.kind, p.job, p.slot) not in refused]
         if not props:
             break
         # each kind at once (one LP); a group that fails is halved and its halves tried, so a
         # few proposals with no room for their work cost a few LPs, not one per proposal
-        stack = [[p for p in props if p.kind == k] for k in ("idle", "short", "arrival")]
+        kinds = (("idle",), ("short",), ("arrival", "raise"))
+        stack = [[p for p in props if p.kind in k] for k in kinds]
         while stack:
             group = stack.pop()
             if not group:
                 continue
             got = attempt(group, before)
             if not isinstance(got, str):
-                best, before = got
+                best, before = None, got
                 accepted += len(group)
             elif len(group) > 1:
                 half = len(group) // 2
                 stack += [group[half:], group[:half]]
+            elif got == "refused" and group[0].instead is not None:
+                stack.append([group[0].instead])
             elif got == "refused":
                 refused.add((group[0].kind, group[0].job, group[0].slot))
         left = deadline_left()
@@ -231,8 +237,8 @@ def tidy(
     unchanged.seconds = time.perf_counter() - t0
     if best is plan.assignments:
         return unchanged
-    best_plan = evaluate(scenario, best, objective=obj, deadlines=deadlines)
-    if best_plan.kpis["objective"] > limit or best_plan.kpis["unmet_work_h"] > unmet0 + 1e-6:
+    best_plan = evaluate(scenario, plan_of(lp.values), objective=obj, deadlines=deadlines)
+    if best_plan.kpis["objective"] > limit or best_plan.kpis["unmet_work_h"] > unmet0 + 1e-7:
         unchanged.notes.append("tidy: the tidy plan scored above the tolerance; the plan is kept")
         return unchanged
     if validate(scenario, best_plan):
@@ -244,7 +250,7 @@ def tidy(
         value0,
         best_plan.kpis["objective"],
         n0,
-        before,
+        count_fragments(scenario, best_plan),
         lp.solves,
         time.perf_counter() - t0,
         [f"tidy: {accepted} fragment fixes kept, {lp.solves} LPs"],
@@ -389,19 +395,22 @@ def _proposals(
                 room = [link_free[lk][t2] for lk in net.links[(m.src, site)]]
                 if min(room, default=np.inf) < m.gb - 1e-9:
                     later = -1  # the route has no room for the move in that slot
+            cap = 1.0 - m.disruption_h / dt
+            raise_it = None
+            if cap >= floor and float(ix.x_ub[j]) >= floor:
+                raise_it = Proposal("raise", name, t, lower={xc: floor})
             if here >= 0 and later >= 0:
                 p = Proposal("arrival", name, t, fix={here: 0.0, later: 1.0}, upper={xc: 0.0})
+                p.instead = raise_it
                 _drop_block_slot(p, ix, mx, r_pos, j, t, values)
                 out.append(p)
-                continue
-            cap = 1.0 - m.disruption_h / dt
-            if cap >= floor and float(ix.x_ub[j]) >= floor:
-                out.append(Proposal("arrival", name, t, lower={xc: floor}))
+            elif raise_it is not None:
+                out.append(raise_it)
             continue
         p = Proposal("short", name, t, upper={xc: 0.0})
         _drop_block_slot(p, ix, mx, r_pos, j, t, values)
         out.append(p)
-    order = {"arrival": 0, "short": 1, "idle": 2}
+    order = {"arrival": 0, "raise": 0, "short": 1, "idle": 2}
     return sorted(out, key=lambda p: order[p.kind])  # stable: plan order within a kind
 
 
@@ -418,6 +427,45 @@ def _drop_block_slot(
         p.fix[col] = 0.0
 
 
+def count_fragments(scenario: Scenario, plan: Plan) -> int:
+    """Fragments of an evaluated plan: short runs and idle slivers (:func:`fragments`)."""
+    m = fragments(scenario, plan.assignments, plan.migrations)
+    return int(m["short"].sum() + (m["idle"] & ~m["short"]).sum())
+
+
+class _Counter:
+    """Fragments and unmet work counted straight from the LP's run shares (no tables)."""
+
+    def __init__(self, scenario: Scenario, ix: Any, mx: Any) -> None:
+        idx = scenario.index
+        self.ix, self.dt = ix, idx.dt_h
+        self.cols = mx.cols["x"].cols(np.arange(len(ix.xj)))
+        self.order = np.lexsort((ix.xs, ix.xt, ix.xj))  # by job, slot
+        self.j, self.s, self.t = ix.xj[self.order], ix.xs[self.order], ix.xt[self.order]
+        self.ub = ix.x_ub[self.j]
+        self.origin = idx.origin
+        self.work = idx.work_h
+        self.disruption = scenario.network.disruption_h
+
+    def count(self, values: np.ndarray) -> tuple[int, float]:
+        """``(short runs + idle slivers, unmet hours)`` of the plan the values describe."""
+        x = np.clip(values[self.cols][self.order], 0.0, self.ub)
+        keep = x > SHARE_EPS
+        x, j, s = x[keep], self.j[keep], self.s[keep]
+        done = np.bincount(j, weights=x * self.dt, minlength=len(self.work))
+        unmet = float(np.maximum(self.work - done, 0.0).sum())
+        if not len(x):
+            return 0, unmet
+        first = np.r_[True, j[1:] != j[:-1]]
+        last = np.r_[j[1:] != j[:-1], True]
+        prev = np.where(first, self.origin[j], np.r_[-1, s[:-1]])
+        cap = 1.0 - np.where(prev != s, self.disruption[j, prev, s], 0.0) / self.dt
+        short = (x * self.dt < SHORT_RUN_H - 1e-12) & ~last
+        gap_h = (cap - x) * self.dt
+        idle = ~first & ~last & (gap_h > 1e-6) & (gap_h < SHORT_RUN_H)
+        return int(short.sum() + (idle & ~short).sum()), unmet
+
+
 def tidy_read_back(
     scenario: Scenario,
     assignments: pd.DataFrame,
@@ -427,8 +475,9 @@ def tidy_read_back(
     notes: list[str],
     start: Plan | None = None,
 ) -> TidyResult:
-    """The MILP read-back's hook: :func:`tidy` within ``time_limit`` seconds, its notes added
-    to ``notes``; ``options.params["tidy"] = False`` turns it off (the benchmark's "before").
+    """The MILP read-back's hook: :func:`tidy` within ``time_limit`` seconds (what the plan's time
+    limit leaves; :data:`TIDY_MAX_SECONDS` without one), its notes added to ``notes``;
+    ``options.params["tidy"] = False`` turns it off (the benchmark's "before").
 
     The tolerance is :data:`TIDY_TOLERANCE`, and at most a hundredth of the MIP gap asked for
     (a plan solved to a gap of 1e-6 stays within it); the tidy plan never becomes worse than
@@ -437,12 +486,8 @@ def tidy_read_back(
     if not options.params.get("tidy", True) or (time_limit is not None and time_limit < 0.5):
         return TidyResult(assignments, False, np.nan, np.nan, 0, 0, 0, 0.0)
     tolerance = min(TIDY_TOLERANCE, 0.01 * float(options.mip_gap))
-    cap = None
-    if start is not None:
-        cap = start.kpis["objective"]
-    r = tidy(
-        scenario, assignments, objective, options.deadlines, options, time_limit, tolerance, cap
-    )
+    budget = TIDY_MAX_SECONDS if time_limit is None else time_limit
+    r = tidy(scenario, assignments, objective, options.deadlines, options, budget, tolerance, start)
     notes.extend(r.notes)
     if r.changed:
         notes.append(
