@@ -18,7 +18,10 @@ For one job ``j`` with ``n = remaining work / Δh`` slot-shares to place:
   convex slot costs);
 * **refine** (the best few rows) — the share in the slot a job arrives in is capped at
   ``1 − disruption_h/Δh``, slots whose route has no link room cannot be arrival slots, and the row
-  is refilled until stable; a move must lie in the seed paper's **feasibility domain**
+  is refilled until stable; a stay shorter than its **dwell** (MODEL.md §5: ``transfer_h/α``
+  hours of work at the destination before the next move, unless the job finishes there) is
+  given back to the site the job came from and the row refilled; a move must lie in the seed
+  paper's **feasibility domain**
   (``disruption_h ≤ α·W`` for the destination's renewable window ``W`` and renewable kWh gained >
   the move's kWh). A move outside the domain is taken only to *rescue* work that could not be
   done otherwise (``rescue=True``). The exact cost decides among refined rows.
