@@ -59,10 +59,10 @@ def _job(name: str = "J", work_h: float = 2.0, deadline_h: int = 3, **kw) -> dic
     }
 
 
-def detour(alpha: float | None = 0.1, jobs=None, sites=None, **kw) -> Scenario:
+def detour(alpha: float | None = 0.1, jobs=None, sites=None, slots: int = 3, **kw) -> Scenario:
     return Scenario(
         name="detour",
-        horizon={"start": START, "slot_minutes": 60, "slots": 3},
+        horizon={"start": START, "slot_minutes": 60, "slots": slots},
         sites=sites or [_site("a", [300, 300, 300]), _site("b", [1000, 0, 2000])],
         jobs=jobs if jobs is not None else [_job()],
         wan=[{"a": "a", "b": "b", "gbps": 1.0, "latency_ms": 1.0}],
@@ -373,7 +373,6 @@ def test_greenest_region_skips_a_start_the_rule_forbids():
 # -- the tidy step -----------------------------------------------------------------------------
 def test_tidy_raises_an_arrival_sliver_when_the_work_has_nowhere_else_to_go():
     from greenopt.milp.tidy import tidy
-    from greenopt.plan import PlanOptions
 
     # b clean and a dirty all day: the job belongs at b; a plan that arrives with 3.6 s
     sites = [_site("a", [300, 300, 300]), _site("b", [0, 0, 0])]
@@ -381,7 +380,7 @@ def test_tidy_raises_an_arrival_sliver_when_the_work_has_nowhere_else_to_go():
     sliver = [("J", 0, "b", 0.001), ("J", 1, "b", 1.0), ("J", 2, "b", 0.999)]
     before = greenopt.evaluate(sc, sliver)
     assert before.kpis["short_runs"] == 1
-    r = tidy(sc, sliver, "carbon", "soft", PlanOptions())
+    r = tidy(sc, sliver, "carbon", "soft")
     after = greenopt.evaluate(sc, r.assignments)
     assert greenopt.validate(sc, after) == []
     assert after.kpis["short_runs"] == 0
@@ -459,3 +458,43 @@ def test_the_cut_off_check_saw_plans_of_every_method():
     if not CHECKED:
         test_the_dwell_rows_cut_off_no_valid_plan()
     assert all(CHECKED.get(m, 0) >= DWELL_EXAMPLES // 3 for m in HEURISTICS), CHECKED
+
+
+def test_tidy_fills_an_idle_sliver_and_drops_a_short_run():
+    from greenopt.milp.tidy import count_fragments, tidy
+
+    sc = detour(
+        sites=[_site("a", [300] * 4), _site("b", [300] * 4)],
+        jobs=[_job(work_h=3.0, deadline_h=4, state_gb=0.0)],
+        slots=4,
+    )
+    # idles 1.8 minutes in slot 1 between full slots, and runs 3 minutes in slot 2
+    rows = [("J", 0, "a", 1.0), ("J", 1, "a", 0.97), ("J", 2, "a", 0.05), ("J", 3, "a", 0.98)]
+    before = greenopt.evaluate(sc, rows)
+    assert before.kpis["short_runs"] == 1 and count_fragments(sc, before) == 2
+    r = tidy(sc, rows, "carbon", "soft")
+    after = greenopt.evaluate(sc, r.assignments)
+    assert greenopt.validate(sc, after) == []
+    assert count_fragments(sc, after) == 0 and r.fragments_after == 0
+    # the same carbon (one grid price all day), the work earlier: a lower objective
+    assert after.kpis["carbon_kg"] == pytest.approx(before.kpis["carbon_kg"])
+    assert after.objective <= before.objective
+
+
+def test_milp_tidy_step_keeps_the_plan_valid_and_within_its_tolerance():
+    from greenopt.heuristics.synthetic import synthetic_scenario
+    from greenopt.milp.tidy import count_fragments, tidy
+
+    sc = synthetic_scenario(30, 4, 24, seed=2)
+    kw = {"mip_gap": 0.01, "threads": 1, "highs_options": {"mip_max_nodes": 200}}
+    raw = greenopt.plan(sc, "milp", tidy=False, **kw)
+    r = tidy(sc, raw.assignments, "carbon", "soft")
+    tidied = greenopt.evaluate(sc, r.assignments)
+    assert greenopt.validate(sc, tidied) == []
+    assert tidied.objective <= raw.objective + 1e-4 * abs(raw.objective) + 1e-9
+    assert count_fragments(sc, tidied) <= count_fragments(sc, raw)
+    assert tidied.kpis["unmet_work_h"] <= raw.kpis["unmet_work_h"] + 1e-7
+    # and in the pipeline: the same plan with the step on is valid, with its notes
+    on = greenopt.plan(sc, "milp", **kw)
+    assert greenopt.validate(sc, on) == []
+    assert on.kpis["short_runs"] <= raw.kpis["short_runs"]

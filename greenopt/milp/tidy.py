@@ -22,9 +22,15 @@ shares are then re-optimised by the LP with the binaries fixed (the MILP of
 grid limits, contiguity, the dwell rule — still holds). A set of proposals is kept when that LP
 is feasible and the plan's objective stays within :data:`TIDY_TOLERANCE` (relative) of the
 untidied plan's; sets that fail are split in halves and retried, a few rounds, since a new LP
-vertex may leave new fragments. The result is validated; when anything fails, the plan comes
-back unchanged. So the tidy step never costs more than ``TIDY_TOLERANCE · |objective|`` and never
-returns an invalid plan.
+vertex may leave new fragments; an arrival sliver whose move cannot go one slot later is raised
+to 5 minutes instead. Each kept set must leave fewer fragments and no more unmet work. The
+result is evaluated and validated once; when anything fails, the plan comes back unchanged. So
+the tidy step never costs more than its tolerance and never returns an invalid plan.
+
+In the MILP's read-back (:func:`tidy_read_back`) the tolerance is ``min(TIDY_TOLERANCE,
+mip_gap/100)`` — 0.01 % at the default 1 % gap, nothing a solve to 1e-6 would notice — the step
+gets what the time limit leaves (the read-back's reserve), and the tidy plan never falls behind
+the start plan the MILP's answer is compared with.
 """
 
 from __future__ import annotations
@@ -51,6 +57,7 @@ from greenopt.formulations.solution import read_assignments, sites_used, start_v
 from greenopt.objectives import Objective
 from greenopt.result import Plan
 from greenopt.scenario import Scenario
+from greenopt.validate import validate
 
 #: The tidy plan's objective may exceed the untidied plan's by at most this fraction of it.
 TIDY_TOLERANCE = 1e-4
@@ -128,7 +135,6 @@ def tidy(
     assignments: pd.DataFrame,
     objective: str | Objective,
     deadlines: str,
-    options: Any,
     time_limit: float | None = None,
     tolerance: float = TIDY_TOLERANCE,
     keep_ahead_of: Plan | None = None,
@@ -139,8 +145,6 @@ def tidy(
     its unmet work does not grow; when the plan is no worse than ``keep_ahead_of``
     (:meth:`Plan.no_worse_than`), the tidy plan stays so.
     """
-    from greenopt.validate import validate
-
     t0 = time.perf_counter()
     obj = Objective.of(objective)
     plan = evaluate(scenario, assignments, objective=obj, deadlines=deadlines)
@@ -487,7 +491,7 @@ def tidy_read_back(
         return TidyResult(assignments, False, np.nan, np.nan, 0, 0, 0, 0.0)
     tolerance = min(TIDY_TOLERANCE, 0.01 * float(options.mip_gap))
     budget = TIDY_MAX_SECONDS if time_limit is None else time_limit
-    r = tidy(scenario, assignments, objective, options.deadlines, options, budget, tolerance, start)
+    r = tidy(scenario, assignments, objective, options.deadlines, budget, tolerance, start)
     notes.extend(r.notes)
     if r.changed:
         notes.append(
