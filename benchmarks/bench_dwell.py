@@ -15,8 +15,9 @@ seconds; the MILP also without its tidy step (``tidy=False``) where ``--no-tidy`
 
 Instances: ``example`` is the embedded realistic example; ``real`` the real-trace days of the
 ``real`` suite (:func:`greenopt.io.build_real_scenario`, 6 sites × 300 jobs, seeds 0 and 1);
-``scaling`` the synthetic families of the ``scaling`` suite (seed 0). Writes
-``benchmarks/results/dwell_<suite>.csv`` (git-ignored) and prints the summary tables.
+``scaling`` the synthetic families of the ``scaling`` suite (seed 0, or ``--seeds``). Writes
+``benchmarks/results/dwell_<suite>.csv`` (git-ignored; ``--tag`` names another) and prints the
+summary tables.
 """
 
 from __future__ import annotations
@@ -79,11 +80,12 @@ def instances(suite: str, args: argparse.Namespace):
         for jobs, sites, slots in SCALING_SIZES:
             if args.max_jobs and jobs > args.max_jobs:
                 continue
-            yield (
-                f"syn-{jobs}x{sites}x{slots}",
-                0,
-                lambda j=jobs, s=sites, t=slots: synthetic_scenario(j, s, t, 0),
-            )
+            for seed in args.seeds:
+                yield (
+                    f"syn-{jobs}x{sites}x{slots}",
+                    seed,
+                    lambda j=jobs, s=sites, t=slots, k=seed: synthetic_scenario(j, s, t, k),
+                )
     else:
         raise SystemExit(f"unknown suite {suite!r}")
 
@@ -128,8 +130,9 @@ def main() -> None:
     ap.add_argument("--time-limit", type=float, default=60.0)
     ap.add_argument("--max-jobs", type=int, default=0)
     ap.add_argument("--no-tidy", action="store_true", help="also the MILP without its tidy step")
+    ap.add_argument("--tag", default="", help="suffix of the results file")
     args = ap.parse_args()
-    if args.suite != "real":
+    if args.suite == "example" or (args.suite == "scaling" and "--seeds" not in sys.argv):
         args.seeds = [0]
     out: list[dict] = []
     for name, seed, build in instances(args.suite, args):
@@ -168,7 +171,7 @@ def main() -> None:
             1 - c / ref.get(k, float("nan")) for c, k in zip(df["carbon_kg"], key, strict=True)
         ]
     RESULTS.mkdir(parents=True, exist_ok=True)
-    path = RESULTS / f"dwell_{args.suite}.csv"
+    path = RESULTS / f"dwell_{args.suite}{args.tag}.csv"
     df.to_csv(path, index=False)
     cols = ["carbon_kg", "migrations_per_job", "short_pct", "wall_s", "valid"]
     if "cut_vs_run_now" in df:

@@ -70,8 +70,13 @@ class DwellIndex:
         return pos
 
 
-def dwell_index(ix: IndexSets) -> DwellIndex | None:
-    """The pairs and slots the dwell family needs; ``None`` when no move binds."""
+def dwell_index(ix: IndexSets, per_job: bool = False) -> DwellIndex | None:
+    """The pairs and slots the dwell family needs; ``None`` when no move binds.
+
+    ``per_job``: one ``ρ[j,t]`` per job instead of one per job and destination (its pairs are
+    ``(j, −1)``; every site's work and every move of the job count): what the job still owes
+    wherever it is.
+    """
     sc = ix.scenario
     idx = sc.index
     if sc.migration_alpha is None or len(ix.mj) == 0:
@@ -86,9 +91,9 @@ def dwell_index(ix: IndexSets) -> DwellIndex | None:
         bind &= (ix.job_class[ix.mj] == MOBILE) & leaves[ix.mj, ix.mb]
     if not bind.any():
         return None
-    key = ix.mj[bind] * ix.S + ix.mb[bind]
+    key = ix.mj[bind] * ix.S + (0 if per_job else ix.mb[bind])
     pairs, inv = np.unique(key, return_inverse=True)
-    pj, pb = pairs // ix.S, pairs % ix.S
+    pj, pb = pairs // ix.S, (np.full(len(pairs), -1) if per_job else pairs % ix.S)
     t0 = np.full(len(pairs), np.iinfo(np.int64).max, dtype=np.int64)
     np.minimum.at(t0, inv, ix.mt[bind])
     dmax = np.zeros(len(pairs))
@@ -98,7 +103,10 @@ def dwell_index(ix: IndexSets) -> DwellIndex | None:
     rp = np.repeat(np.arange(len(pairs)), length)
     rt = np.arange(int(length.sum())) - offset[rp] + t0[rp]
     pair_of = np.full((ix.J, ix.S), -1, dtype=np.int64)
-    pair_of[pj, pb] = np.arange(len(pairs))
+    if per_job:
+        pair_of[pj] = np.arange(len(pairs))[:, None]
+    else:
+        pair_of[pj, pb] = np.arange(len(pairs))
     fin_jobs = np.unique(pj) if ix.deadlines == "soft" else np.zeros(0, dtype=np.int64)
     return DwellIndex(
         pj=pj,
@@ -122,17 +130,21 @@ def add_dwell(
     ix: IndexSets,
     departure: str = "loc",
     end: str = "binary",
+    per_job: bool = False,
 ) -> DwellIndex | None:
     """Add the ``rho`` and ``fin`` columns and the owed/departure/end rows (see the docstring).
 
     The alternatives measured against them (MODEL.md here, §5a), kept for that measurement:
     ``departure="one"`` writes 1 instead of ``loc[j,b,t−1]`` on the departure row's right;
     ``end="projection"`` writes ``ρ[j,b,end−1] + unmet[j]/work_h[j] ≤ 1`` instead of the
-    binary (the same LP bound, but not exact: a stay may then end short with work undone).
+    binary (the same LP bound, but not exact: a stay may then end short with work undone);
+    ``per_job=True`` keeps one ``ρ[j,t]`` per job (smaller, much looser).
     """
-    dw = dwell_index(ix)
+    dw = dwell_index(ix, per_job)
     if dw is None:
         return None
+    if per_job:
+        departure = "one"  # ρ[j,t] is not tied to one site's state
     if end == "projection":
         dw.fin_jobs = np.zeros(0, dtype=np.int64)
     idx = ix.scenario.index
@@ -151,16 +163,23 @@ def add_dwell(
     # -- owed ---------------------------------------------------------------------------------
     has_prev = dw.rt > dw.t0[dw.rp]
     hp = np.flatnonzero(has_prev)
-    xr = ix.x_pos[dw.rj, dw.rb, dw.rt]  # every ρ slot is in the window at a candidate site
+    x_row = dw.col(ix.xj, ix.xs, ix.xt)  # the work that pays each ρ slot
+    xk = np.flatnonzero(x_row >= 0)
+    x_row = x_row[xk]
     mb = np.flatnonzero(dw.bind)
     m_row = dw.col(ix.mj[mb], ix.mb[mb], ix.mt[mb])
     mx.add_rows(
         "dwell_owed",
         R,
-        np.concatenate([ri, hp, ri, m_row]),
-        np.concatenate([rho.cols(ri), rho.cols(hp - 1), x.cols(xr), mv.cols(mb)]),
+        np.concatenate([ri, hp, x_row, m_row]),
+        np.concatenate([rho.cols(ri), rho.cols(hp - 1), x.cols(xk), mv.cols(mb)]),
         np.concatenate(
-            [np.ones(R), -np.ones(len(hp)), ix.dt / scale, -dw.need[mb] / dw.dmax[dw.rp[m_row]]]
+            [
+                np.ones(R),
+                -np.ones(len(hp)),
+                ix.dt / scale[x_row],
+                -dw.need[mb] / dw.dmax[dw.rp[m_row]],
+            ]
         ),
         0.0,
         np.inf,
@@ -265,7 +284,7 @@ def dwell_start(
         return
     sc = ix.scenario
     idx = sc.index
-    dw = dwell_index(ix)
+    dw = dwell_index(ix, per_job=bool((mx.cols["rho"].keys[:, 1] < 0).any()))
     if dw is None:  # pragma: no cover - the columns exist only when the index does
         return
     R = len(dw.rj)
