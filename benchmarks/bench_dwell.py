@@ -75,7 +75,7 @@ def instances(suite: str, args: argparse.Namespace):
                     ),
                 )
     elif suite == "scaling":
-        from greenopt.heuristics.synthetic import synthetic_scenario
+        from greenopt.examples.synthetic import synthetic_scenario
 
         for jobs, sites, slots in SCALING_SIZES:
             if args.max_jobs and jobs > args.max_jobs:

@@ -22,13 +22,14 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import greenopt.formulations.build as build
-from greenopt import highs
+from greenopt.examples.synthetic import synthetic_scenario
 from greenopt.formulations.dwell import add_dwell
 from greenopt.formulations.solution import start_vector
 from greenopt.heuristics.greedy import greedy_assignments
-from greenopt.heuristics.synthetic import synthetic_scenario
 from greenopt.objectives import Objective
-from greenopt.plan import PlanOptions, canonical_scenario
+from greenopt.options import PlanOptions
+from greenopt.scenario.canonical import canonical_scenario
+from greenopt.solvers import highs
 
 
 def measure(sc, variant: str, limit: float, gap: float) -> dict:

@@ -23,9 +23,9 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import greenopt
+from greenopt.examples.synthetic import synthetic_scenario
 from greenopt.heuristics.greedy import greedy_assignments
 from greenopt.heuristics.online import simulate_online
-from greenopt.heuristics.synthetic import synthetic_scenario
 
 RESULTS = Path(__file__).resolve().parent / "results"
 METHODS = ("greedy", "online", "run-now", "threshold", "greenest-region", "follow-renewables")

@@ -43,7 +43,7 @@ def _rss_mb() -> tuple[float, float]:
 
 def write_files(folder: Path, jobs: int, sites: int, slots: int, seed: int) -> Path:
     from greenopt import save_scenario
-    from greenopt.heuristics.synthetic import synthetic_scenario
+    from greenopt.examples.synthetic import synthetic_scenario
 
     sc = synthetic_scenario(jobs=jobs, sites=sites, slots=slots, seed=seed, residency=0.2)
     return save_scenario(sc, folder)

@@ -7,7 +7,7 @@
 Each suite writes into ``--out/<suite>/`` (default ``benchmarks/results/``, git-ignored): the tidy
 table ``bench.csv``/``bench.parquet``, ``report.md``, ``plots/`` and the HiGHS ``logs/``. Then
 the generated blocks of ``docs/benchmarks.md`` and its images are rewritten from those folders.
-The library does the work (:mod:`greenopt.bench`); this script only parses arguments.
+The library does the work (:mod:`benchmarks.harness`); this script only parses arguments.
 """
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from greenopt.bench import run_suite  # noqa: E402
-from greenopt.bench.docs import write_docs  # noqa: E402
+from benchmarks.harness import run_suite  # noqa: E402
+from benchmarks.harness.docs import write_docs  # noqa: E402
 
 DOC_SUITES = ("real", "solvers", "scaling")
 

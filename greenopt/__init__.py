@@ -8,10 +8,12 @@
 """
 
 from greenopt import examples
-from greenopt.check import Issue, check_scenario
 from greenopt.errors import (
+    DataSourceError,
     GreenoptError,
     InfeasibleError,
+    MissingDependencyError,
+    OptionsError,
     PlanError,
     ScenarioError,
     SolverError,
@@ -19,28 +21,37 @@ from greenopt.errors import (
 from greenopt.evaluate import evaluate
 from greenopt.io.files import load_scenario, save_scenario
 from greenopt.objectives import Objective
-from greenopt.plan import METHODS, plan
-from greenopt.result import Plan
+from greenopt.options import PlanOptions
+from greenopt.plan import METHODS, build_model, plan
+from greenopt.result import Plan, PlanStatus, SolverInfo
 from greenopt.scenario import Horizon, Job, Scenario, Site
+from greenopt.scenario.check import Issue, check_scenario
 from greenopt.validate import Violation, validate
 
 __version__ = "0.1.0"
 
 __all__ = [
     "METHODS",
+    "DataSourceError",
     "GreenoptError",
     "Horizon",
     "InfeasibleError",
     "Issue",
     "Job",
+    "MissingDependencyError",
     "Objective",
+    "OptionsError",
     "Plan",
     "PlanError",
+    "PlanOptions",
+    "PlanStatus",
     "Scenario",
     "ScenarioError",
     "Site",
     "SolverError",
+    "SolverInfo",
     "Violation",
+    "build_model",
     "check_scenario",
     "evaluate",
     "examples",

@@ -23,6 +23,15 @@ class ScenarioError(GreenoptError, ValueError):
         self.culprit = culprit
 
 
+class OptionsError(ScenarioError):
+    """A planning option (a keyword of ``plan()``, a scenario file's ``plan:`` section, a flag
+    or ``--param``) is unknown, of the wrong type, out of range, or not allowed where it was given.
+
+    ``culprit`` is the option's name. A subclass of :class:`ScenarioError`, since the options of a
+    scenario file are part of it.
+    """
+
+
 class PlanError(GreenoptError, ValueError):
     """A plan (its assignments table) is malformed: unknown job or site, bad columns."""
 
@@ -41,3 +50,46 @@ class InfeasibleError(GreenoptError):
 
 class SolverError(GreenoptError):
     """A solver is missing, or failed in a way that left no plan to return."""
+
+
+class ForecastError(ScenarioError):
+    """Forecasts (or a forecast file) are malformed, or cannot answer what was asked of them.
+
+    ``culprit`` names the site, signal, time or file at fault, when there is one.
+    """
+
+
+class MissingDependencyError(GreenoptError, ImportError):
+    """An optional package a feature needs is not installed; the message names the extra that
+    brings it (``pip install 'greenopt[EXTRA]'``)."""
+
+
+class DataSourceError(GreenoptError):
+    """A live data source could not be used: its key is not set, or the request failed."""
+
+
+class SizeError(GreenoptError, MemoryError):
+    """A model, index or plot would need more memory than the budget allows
+    (:mod:`greenopt.limits`); raised *before* the memory is taken.
+
+    ``needed`` and ``budget`` are bytes; ``sizes`` names the counts the estimate came from.
+    """
+
+    def __init__(
+        self, message: str, needed: int, budget: int, sizes: dict[str, int] | None = None
+    ) -> None:
+        super().__init__(message)
+        self.needed = int(needed)
+        self.budget = int(budget)
+        self.sizes = dict(sizes or {})
+
+
+def shown(value: object, limit: int = 40) -> str:
+    """``value`` quoted for an error message: printable characters only (others as ``?``),
+    at most ``limit`` of them (then ``…``). Whatever a file holds, a message shows only a
+    short, inert snippet of it — never a line of a file someone else's scenario pointed at."""
+    text = str(value)
+    clean = "".join(c if c.isprintable() else "?" for c in text[: limit + 1])
+    if len(text) > limit:
+        clean = clean[:limit] + "…"
+    return repr(clean)

@@ -417,10 +417,11 @@ def evaluate(
     kpis = kpi_totals(energy, jobs, migrations, int(short.sum()))
     kpis["objective"] = objective_value(scenario, obj, a, energy, jobs, len(migrations), deadlines)
     score = scorecard(scenario, a, migrations, energy, jobs, short)
+    starts = scenario.horizon.slot_starts
     return Plan(
-        assignments=a,
-        migrations=migrations,
-        energy=energy,
+        assignments=with_slot_time(a, starts),
+        migrations=with_slot_time(migrations, starts),
+        energy=with_slot_time(energy, starts),
         jobs=jobs,
         kpis=kpis,
         scorecard=score,
@@ -430,5 +431,12 @@ def evaluate(
         objective_spec=obj,
         deadlines=deadlines,
         objective=kpis["objective"],
+        currency=scenario.currency,
         **facts,
     )
+
+
+def with_slot_time(table: pd.DataFrame, starts: pd.DatetimeIndex) -> pd.DataFrame:
+    """``table`` with a last column ``time``: the start of each row's ``slot`` (tz-aware)."""
+    table["time"] = starts.take(table["slot"].to_numpy(dtype=np.int64))
+    return table

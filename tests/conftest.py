@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from greenopt.data import ENV_VAR
-from greenopt.data import data_dir as find_data_dir
+from greenopt.io.data import ENV_VAR
+from greenopt.io.data import data_dir as find_data_dir
 
 
 @pytest.fixture(scope="session")

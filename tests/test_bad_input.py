@@ -312,6 +312,12 @@ SCENARIO_CASES: list[tuple[str, Callable[[dict], None], tuple[str, ...], str | N
         "train",
     ),
     (
+        "self_loop_link",
+        _append("wan", {"a": "oslo", "b": "oslo", "gbps": 1, "latency_ms": 1}),
+        ("oslo", "itself"),
+        "oslo–oslo",
+    ),
+    (
         "duplicate_site_three_times",
         _do(_set("sites.1.name", "oslo"), _append("sites", {**ROME, "name": "oslo"})),
         ("oslo", "more than once"),
@@ -483,11 +489,6 @@ FILE_CASES: list[tuple[str, dict[str, str | bytes | None], tuple[str, ...]]] = [
         ("jobs.csv", "power_kw"),
     ),
     ("jobs_csv_empty", {"jobs.csv": ""}, ("jobs.csv", "empty")),
-    (
-        "jobs_csv_header_only",
-        {"jobs.csv": JOBS_CSV.splitlines()[0] + "\n"},
-        ("jobs.csv", "no rows"),
-    ),
     ("jobs_csv_missing", {"jobs.csv": None}, ("jobs.csv", "does not exist")),
     (
         "jobs_csv_naive_release",
@@ -649,6 +650,69 @@ FILE_CASES: list[tuple[str, dict[str, str | bytes | None], tuple[str, ...]]] = [
         ("wan_shar",),
     ),
     ("yaml_only_a_comment", {"scenario.yaml": "# nothing here\n"}, ("scenario.yaml", "empty")),
+    # a scenario file is data: its file references stay inside its folder (issue 11)
+    ("jobs_outside_folder", _yaml("jobs: jobs.csv", "jobs: ../jobs.csv"), ("jobs", "outside")),
+    ("sites_absolute_path", _yaml("sites: sites.csv", "sites: /etc/passwd"), ("/etc/passwd",)),
+    (
+        "timeseries_home_path",
+        _yaml("timeseries: timeseries.csv", "timeseries: ~/.bashrc"),
+        ("timeseries", "~/.bashrc", "outside"),
+    ),
+    ("wan_absolute_path", _yaml("wan: wan.graphml", "wan: /etc/hosts"), ("wan", "outside")),
+    (
+        "jobs_dotdot_inside_name",
+        _yaml("jobs: jobs.csv", "jobs: sub/../../x/jobs.csv"),
+        ("jobs", "outside"),
+    ),
+    ("jobs_empty_name", _yaml("jobs: jobs.csv", "jobs: ' '"), ("jobs", "empty")),
+    # a file that is not the table it is named as is described, not quoted
+    (
+        "jobs_csv_is_an_env_file",
+        {"jobs.csv": "AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI\nTOKEN=abc\n"},
+        ("jobs.csv", "does not look like a jobs table"),
+    ),
+    (
+        "sites_csv_is_a_key_file",
+        {"sites.csv": "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n"},
+        ("sites.csv", "does not look like a sites table"),
+    ),
+    (
+        "timeseries_is_a_passwd_file",
+        {"timeseries.csv": "root:x:0:0:root:/root:/bin/bash\ndaemon:x:1:1::/:/sbin/nologin\n"},
+        ("timeseries.csv", "does not look like a timeseries table"),
+    ),
+    (
+        "graphml_is_an_env_file",
+        {"wan.graphml": "AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI\n"},
+        ("wan.graphml", "GraphML"),
+    ),
+    # MODEL.md §1: a gap inside the horizon longer than the usual spacing is never filled
+    (
+        "timeseries_missing_hour",
+        {
+            "timeseries.csv": "\n".join(
+                r
+                for r in _timeseries(hours=8).splitlines()
+                if not r.startswith("2024-01-01T02:00:00Z,oslo")
+            )
+            + "\n"
+        },
+        ("oslo", "2024-01-01T02:00:00", "gap"),
+    ),
+    # MODEL.md §3: a link joins two different nodes
+    (
+        "graphml_self_loop",
+        {"wan.graphml": WAN_GRAPHML.replace(_EDGE, _EDGE + _EDGE.replace('"berlin"', '"oslo"'))},
+        ("oslo", "itself"),
+    ),
+    (
+        "yaml_inline_self_loop",
+        _yaml(
+            "wan: wan.graphml",
+            "wan: [{a: oslo, b: berlin, gbps: 10}, {a: berlin, b: berlin, gbps: 1}]",
+        ),
+        ("berlin", "itself"),
+    ),
 ]
 
 
@@ -665,6 +729,17 @@ def test_bad_scenario_file(tmp_path, changes, words):
         assert w in msg, (w, msg)
     assert info.value.culprit, msg
     assert names_culprit(info.value.culprit, msg), (info.value.culprit, msg)
+
+
+def test_header_only_jobs_file_is_an_idle_day(tmp_path):
+    # MODEL.md §4: valid, exactly like inline ``jobs: []`` (this was once refused)
+    files = {**_files(), "jobs.csv": JOBS_CSV.splitlines()[0] + "\n"}
+    sc = greenopt.load_scenario(_write(tmp_path, files))
+    assert sc.jobs == []
+    inline = greenopt.load_scenario(
+        _write(tmp_path, {**files, **_yaml("jobs: jobs.csv", "jobs: []")})
+    )
+    assert inline == sc
 
 
 def test_aware_timestamps_with_changing_offsets_are_accepted(tmp_path):
@@ -836,6 +911,26 @@ KINDS = {
         "timeseries_empty",
         "graphml_empty",
     ],
+    # issue 11
+    "file references outside the scenario's folder": [
+        "jobs_outside_folder",
+        "sites_absolute_path",
+        "timeseries_home_path",
+        "wan_absolute_path",
+        "jobs_dotdot_inside_name",
+    ],
+    "a file that is not the table it is named as (never quoted)": [
+        "jobs_csv_is_an_env_file",
+        "sites_csv_is_a_key_file",
+        "timeseries_is_a_passwd_file",
+        "graphml_is_an_env_file",
+    ],
+    "a gap inside a series": ["timeseries_missing_hour"],
+    "a WAN link from a node to itself": [
+        "self_loop_link",
+        "graphml_self_loop",
+        "yaml_inline_self_loop",
+    ],
     "wrong column names": [
         "jobs_csv_unknown_column",
         "sites_csv_wrong_column",
@@ -850,3 +945,34 @@ def test_catalogue_covers_every_kind_the_issue_lists():
     for kind, cases in KINDS.items():
         missing = [c for c in cases if c not in ids]
         assert not missing, (kind, missing)
+
+
+# -- sizes beyond the memory budget (greenopt.limits) -------------------------------------------
+SIZE_CASES = [
+    # (id, jobs, slots, budget): each names the sizes and fails before any large allocation
+    ("year_of_hourly_slots_87600_jobs", 87_600, 8_760, None),
+    ("many_jobs_small_budget", 5_000, 96, "1MiB"),
+    ("long_horizon_small_budget", 10, 100_000, "1MiB"),
+]
+
+
+@pytest.mark.parametrize(
+    ("jobs", "slots", "budget"), [c[1:] for c in SIZE_CASES], ids=[c[0] for c in SIZE_CASES]
+)
+def test_oversize_scenario(jobs, slots, budget):
+    from greenopt.errors import SizeError
+    from greenopt.limits import check_scenario_size
+
+    with pytest.raises(SizeError) as info:
+        check_scenario_size(jobs, 6, slots, budget)
+    msg = str(info.value)
+    assert f"{jobs:,} jobs" in msg and f"{slots:,} slots" in msg and "budget" in msg
+
+
+def test_bad_memory_budget():
+    from greenopt.limits import parse_bytes
+
+    for value in ("lots", "-1GiB", 0, True, "GiB"):
+        with pytest.raises(ScenarioError) as info:
+            parse_bytes(value)
+        assert info.value.culprit == "memory_budget"

@@ -7,7 +7,7 @@ from heuristics_helpers import flat, job, runs, sites_of, slots_of, two_sites
 
 import greenopt
 from greenopt.errors import ScenarioError
-from greenopt.heuristics.synthetic import synthetic_scenario
+from greenopt.examples.synthetic import synthetic_scenario
 
 BASELINES = ("run-now", "threshold", "greenest-region", "follow-renewables")
 

@@ -7,15 +7,13 @@ not copied, and in which order the plan's tables come back.
 
 from __future__ import annotations
 
-import time
-
 import networkx as nx
 import pytest
 
 import greenopt
 from greenopt import Scenario
-from greenopt.heuristics.synthetic import synthetic_scenario
-from greenopt.plan import canonical_graph, canonical_scenario
+from greenopt.examples.synthetic import synthetic_scenario
+from greenopt.scenario.canonical import canonical_graph, canonical_scenario
 
 
 def _reversed(sc: Scenario) -> Scenario:
@@ -90,18 +88,26 @@ def test_plan_comes_back_in_the_callers_order(sc, method):
     assert (q.kpis, q.objective, q.status) == (p.kpis, p.objective, p.status)
 
 
-def test_canonical_order_costs_little_on_2000_jobs():
-    # 2000 jobs in reverse order: the canonical copy, its index and network, and presenting a
-    # greedy plan back in the caller's order take a small fraction of a second (measured
-    # ≈ 0.06 s on the 2-core CI machine, against ≈ 0.5 s for the greedy plan itself)
+def test_canonical_order_on_2000_jobs_presents_the_callers_order():
+    # 2000 jobs in reverse order: the canonical copy is sorted, and presenting a plan made on it
+    # puts every table back in the caller's order (how long it takes is bench_heuristics' job)
     sc = _reversed(synthetic_scenario(jobs=2000, sites=8, slots=96, seed=1))
-    t0 = time.perf_counter()
     c = canonical_scenario(sc)
-    _ = c.index, c.network
+    assert c is not sc
+    assert [j.name for j in c.jobs] == sorted(j.name for j in sc.jobs)
+    assert [s.name for s in c.sites] == sorted(s.name for s in sc.sites)
     p = greenopt.plan(c, "run-now")
-    from greenopt.plan import present_in_order_of
+    from greenopt.scenario.canonical import present_in_order_of
 
-    t1 = time.perf_counter()
     present_in_order_of(sc, p)
-    overhead = (t1 - t0) - p.wall_s + (time.perf_counter() - t1)
-    assert overhead < 2.0, overhead  # generous: a shared machine; seconds would mean a bug
+    job_pos = {j.name: k for k, j in enumerate(sc.jobs)}
+    site_pos = {s.name: k for k, s in enumerate(sc.sites)}
+    assert p.jobs["job"].tolist() == [j.name for j in sc.jobs]
+    for table, column, pos in (
+        (p.assignments, "job", job_pos),
+        (p.migrations, "job", job_pos),
+        (p.energy, "site", site_pos),
+    ):
+        key = list(zip(table[column].map(pos), table["slot"], strict=True))
+        assert key == sorted(key), column
+    assert greenopt.validate(sc, p) == []

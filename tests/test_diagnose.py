@@ -16,7 +16,7 @@ import pytest
 
 import greenopt
 from greenopt import InfeasibleError, Scenario
-from greenopt.diagnose import REASONS, job_reasons
+from greenopt.milp.diagnose import REASONS, job_reasons
 
 START = pd.Timestamp("2024-01-01T00:00:00Z")
 

@@ -29,7 +29,7 @@ from greenopt.dwell import dwell_need_h, stays
 from greenopt.evaluate import normalise_assignments
 from greenopt.heuristics.state import CapacityState, placement
 from greenopt.io.files import load_scenario, save_scenario
-from greenopt.plan import canonical_scenario
+from greenopt.scenario.canonical import canonical_scenario
 
 START = pd.Timestamp("2024-01-01T00:00:00Z")
 HEURISTICS = [m for m in greenopt.METHODS if m != "milp"]
@@ -482,7 +482,7 @@ def test_tidy_fills_an_idle_sliver_and_drops_a_short_run():
 
 
 def test_milp_tidy_step_keeps_the_plan_valid_and_within_its_tolerance():
-    from greenopt.heuristics.synthetic import synthetic_scenario
+    from greenopt.examples.synthetic import synthetic_scenario
     from greenopt.milp.tidy import count_fragments, tidy
 
     sc = synthetic_scenario(30, 4, 24, seed=2)
@@ -498,3 +498,181 @@ def test_milp_tidy_step_keeps_the_plan_valid_and_within_its_tolerance():
     on = greenopt.plan(sc, "milp", **kw)
     assert greenopt.validate(sc, on) == []
     assert on.kpis["short_runs"] <= raw.kpis["short_runs"]
+
+
+# -- the labelled model ------------------------------------------------------------------------
+def test_the_labelled_model_names_the_dwell_family_by_job_site_and_slot():
+    """build_model shows the family of MODEL.md here §5a over names, its math as the doc."""
+    model = greenopt.build_model(detour())
+    m = model.pyomo
+    families = model.families()
+    assert families["dwell_owed"] == families["dwell_departure"] == ("job", "site", "slot")
+    assert families["dwell_end"] == ("job", "site")
+    assert families["done_if_fin"] == ("job",)
+    assert m.fin.doc.startswith("fin[job]: ")
+    # ρ exists from the first slot a binding move can arrive, at both sites (J may return to a)
+    assert set(m.rho) == {(j, s, t) for j in ("J",) for s in ("a", "b") for t in range(3)}
+    assert set(m.dwell_owed) == set(m.rho) and set(m.fin) == {"J"}
+    assert m.dwell_owed.doc.startswith("dwell_owed[job, site, slot]: ρ[j,b,t] − ρ[j,b,t−1]")
+    assert "(§5a)" in m.dwell_end.doc and m.rho.doc.startswith("rho[job, site, slot]: ")
+    # the row reads over named variables: ρ, the move into b, the work at b
+    row = str(m.dwell_owed["J", "b", 1].body)
+    assert "rho[J,b,1]" in row and "mv[J,a,b,1]" in row and "x[J,b,1]" in row
+    # under hard deadlines every job finishes: no end rows, no fin
+    hard = greenopt.build_model(detour(), deadlines="hard")
+    assert hard.pyomo.component("fin") is None
+    assert "dwell_end" not in hard.families() and "dwell_owed" in hard.families()
+    # the rule off: no family at all
+    off = greenopt.build_model(detour(None))
+    assert off.pyomo.component("rho") is None and "dwell_owed" not in off.families()
+
+
+def test_the_per_job_variant_keys_its_rows_by_job_and_slot():
+    from greenopt.formulations.build import build_matrix
+    from greenopt.formulations.dwell import add_dwell
+    from greenopt.formulations.matrix import Matrix
+    from greenopt.formulations.pyomo_model import to_pyomo
+    from greenopt.objectives import Objective
+
+    ix, mx = build_matrix(detour(None), Objective())  # the model without the family ...
+    ix.scenario = detour()  # ... and the family added per job, as bench_dwell_forms does
+    before = set(mx.rows)
+    dw = add_dwell(mx, ix, per_job=True)
+    assert dw is not None and isinstance(mx, Matrix)
+    assert mx.cols["rho"].key_names == ("job", "slot")
+    assert mx.rows["dwell_departure"].key_names == ("job", "slot")
+    assert mx.rows["dwell_end"].key_names == ("job",)
+    m = to_pyomo(ix, mx)
+    assert set(m.rho) == {("J", t) for t in range(3)}
+    assert {"dwell_owed", "dwell_departure", "dwell_end", "done_if_fin"} == set(mx.rows) - before
+
+
+# -- options: the MILP's tidy step, the greedy's α ------------------------------------------------
+def test_tidy_is_a_milp_parameter_only():
+    from greenopt.errors import OptionsError
+
+    p = greenopt.plan(detour(), "milp", tidy=False, mip_gap=1e-6, time_limit=30)
+    assert greenopt.validate(detour(), p) == []
+    with pytest.raises(OptionsError, match="tidy"):
+        greenopt.plan(detour(), "greedy", tidy=False)
+    with pytest.raises(OptionsError, match="tidy"):
+        greenopt.plan(detour(), "milp", tidy="no")
+
+
+def test_the_greedys_domain_alpha_is_the_scenarios_unless_set():
+    """MODEL.md §9's α and the dwell rule's are the seed paper's one α: the greedy's feasibility
+    domain takes the scenario's migration_alpha unless its own ``alpha`` is given, and the
+    paper's 0.1 when the scenario turns the rule off."""
+    from greenopt.heuristics.greedy import DOMAIN_ALPHA, GreedySettings
+
+    assert GreedySettings().alpha is None and DOMAIN_ALPHA == 0.1
+    assert GreedySettings().for_scenario(detour(0.03)).alpha == 0.03
+    assert GreedySettings().for_scenario(detour(None)).alpha == DOMAIN_ALPHA
+    assert GreedySettings(alpha=0.5).for_scenario(detour(0.03)).alpha == 0.5
+    assert GreedySettings.from_params({"alpha": None}).for_scenario(detour(0.2)).alpha == 0.2
+
+
+def test_a_strict_scenario_alpha_narrows_the_greedys_domain():
+    """J can halve its carbon at b, but its 45 GB take 0.1 h to move: inside the domain for
+    α = 0.1 and b's 3 h window (0.1 ≤ 0.3), outside it for α = 0.03 (0.1 > 0.09) — a move the
+    greedy then makes only when the caller's own α allows it (rescue off: no exceptions)."""
+    sites = [_site("a", [300, 300, 300]), _site("b", [150, 150, 150])]
+    for s in sites:
+        s["renewable_kw"] = [0.5, 0.5, 0.5]  # a renewable window of 3 h at both sites
+
+    def moved(migration_alpha, **params) -> bool:
+        sc = detour(migration_alpha, sites=sites)
+        p = greenopt.plan(sc, "greedy", rescue=False, **params)
+        assert greenopt.validate(sc, p) == []
+        return p.kpis["migrations"] > 0
+
+    assert moved(0.1) and moved(None)  # the scenario's α (or the paper's 0.1 with the rule off)
+    assert not moved(0.03)
+    assert moved(0.03, alpha=0.1)  # the greedy's own α wins
+
+
+# -- the tidy step on a model its caller changed ---------------------------------------------------
+def _budget(n: int):
+    def extend(model) -> None:
+        import pyomo.environ as pyo
+
+        m = model.pyomo
+        m.migration_budget = pyo.Constraint(expr=sum(m.mv.values()) <= n)
+
+    return extend
+
+
+MILP_TIDY_KW = {"mip_gap": 0.01, "threads": 1, "time_limit": 60}
+
+
+def test_tidy_re_solves_the_callers_model_and_keeps_its_constraints():
+    """With ``extend`` the tidy step re-solves the caller's compiled model (its rows kept), so
+    the fragments go and the caller's migration budget still holds; measured on the small
+    example, whose MILP plan leaves arrival slivers of 3.6 s."""
+    from greenopt.examples import load
+
+    sc = load("small")
+    raw = greenopt.plan(sc, "milp", tidy=False, extend=_budget(3), **MILP_TIDY_KW)
+    on = greenopt.plan(sc, "milp", extend=_budget(3), **MILP_TIDY_KW)
+    assert raw.kpis["short_runs"] > 0
+    assert on.kpis["short_runs"] < raw.kpis["short_runs"]
+    assert any(n.startswith("tidy: fragments") for n in on.notes)
+    assert on.kpis["migrations"] <= 3 and greenopt.validate(sc, on) == []
+    assert on.objective <= raw.objective + 1e-4 * abs(raw.objective) + 1e-9
+    # solver_objective is the model's value of the plan returned (the tidy LP's)
+    assert on.solver_objective == pytest.approx(on.kpis["objective"], rel=1e-6)
+
+
+def test_tidy_cannot_remove_a_sliver_the_callers_model_demands():
+    """A caller's row that pins a 3.6 s run: tidying without the caller's model would drop it
+    (the plan would then break the row and be thrown away); tidying the caller's model keeps
+    it, and the rest is still tidied. With a changed objective, the tolerance and the plan's
+    solver_objective are the model's own."""
+    import pyomo.environ as pyo
+
+    from greenopt.examples import load
+    from greenopt.milp.tidy import tidy
+
+    sc = load("small")
+    raw = greenopt.plan(sc, "milp", tidy=False, **MILP_TIDY_KW)
+    a = raw.assignments
+    short = a[(a["share"] * sc.horizon.dt_h < 5 / 60) & (a["share"] > 0)]
+    job, site, slot, share = short.iloc[0][["job", "site", "slot", "share"]]
+    key = (job, site, int(slot))
+
+    def pin(model) -> None:
+        m = model.pyomo
+        m.pinned = pyo.Constraint(expr=m.x[key] == float(share))
+        m.objective.expr = m.objective.expr + 0.5 * sum(m.mv.values())
+
+    # the step on greenopt's own LP would move or drop the pinned sliver
+    alone = tidy(sc, raw.assignments, "carbon", "soft")
+    got = alone.assignments.set_index(["job", "site", "slot"])["share"]
+    assert got.get(key, 0.0) != pytest.approx(float(share), abs=1e-7)
+
+    on = greenopt.plan(sc, "milp", extend=pin, **MILP_TIDY_KW)
+    kept = on.assignments.set_index(["job", "site", "slot"])["share"]
+    assert kept[key] == pytest.approx(float(share), abs=1e-7)
+    assert greenopt.validate(sc, on) == [] and on.status in ("optimal", "feasible")
+    assert on.kpis["short_runs"] >= 1
+    assert on.solver_objective == pytest.approx(
+        on.kpis["objective"] + 0.5 * on.kpis["migrations"], abs=1e-3
+    )
+
+
+def test_tidy_runs_after_another_solver_too():
+    """The read-back is shared: a plan from a Pyomo solver other than HiGHS goes through the
+    tidy step as well. On the small example appsi_highs's plan (another vertex than HiGHS's
+    own) has 4 fragments none of which can go within 0.01 % (measured: 17 LPs), so the step
+    says so and the plan is the untidied one; tidy=False skips the step."""
+    from greenopt.examples import load
+
+    sc = load("small")
+    kw = {"solver": "appsi_highs", "mip_gap": 0.01, "time_limit": 60}
+    raw = greenopt.plan(sc, "milp", tidy=False, **kw)
+    on = greenopt.plan(sc, "milp", **kw)
+    assert on.solver == "appsi_highs" and greenopt.validate(sc, on) == []
+    assert not any(n.startswith("tidy") for n in raw.notes)
+    assert any(n.startswith("tidy: ") for n in on.notes), on.notes
+    assert on.kpis["short_runs"] <= raw.kpis["short_runs"]
+    assert on.objective <= raw.objective + 1e-4 * abs(raw.objective) + 1e-9

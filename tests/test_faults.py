@@ -30,8 +30,8 @@ import greenopt
 from greenopt import SolverError
 from greenopt.cli import app
 from greenopt.examples import load
+from greenopt.milp.pipeline import START_PASSES
 from greenopt.result import TABLES
-from greenopt.solve import START_PASSES
 
 runner = CliRunner()
 
@@ -170,7 +170,7 @@ _CHILD = f"""
 import json, signal, sys
 signal.signal(signal.SIGINT, signal.default_int_handler)
 import greenopt
-from greenopt.heuristics.synthetic import synthetic_scenario
+from greenopt.examples.synthetic import synthetic_scenario
 sc = {_LONG}
 p = greenopt.plan(sc, "milp", time_limit=300, mip_gap=1e-9, log_file=sys.argv[1])
 print(json.dumps({{"status": p.status, "violations": len(greenopt.validate(sc, p)),
@@ -222,7 +222,7 @@ def test_ctrl_c_during_a_solve_returns_the_best_plan_marked_interrupted(tmp_path
 
 
 def test_ctrl_c_during_cli_plan_writes_the_interrupted_plan_and_exits_130(tmp_path):
-    from greenopt.heuristics.synthetic import synthetic_scenario
+    from greenopt.examples.synthetic import synthetic_scenario
 
     sc = synthetic_scenario(jobs=80, sites=5, slots=48, seed=3)
     path = greenopt.save_scenario(sc, tmp_path / "scenario")
@@ -250,3 +250,40 @@ def test_ctrl_c_during_cli_plan_writes_the_interrupted_plan_and_exits_130(tmp_pa
     replayed = greenopt.evaluate(loaded, written)
     assert greenopt.validate(loaded, replayed) == []
     assert replayed.kpis["objective"] == pytest.approx(facts["objective"], rel=1e-9)
+
+
+# -- issue 11: faults that must not cost the plan, or must fail at once ----------------------------
+def test_highs_reporting_an_error_is_a_solver_error_not_no_solution(monkeypatch):
+    # a HiGHS run that returns kError (as every threads=1 sub-MILP once did in a worker thread,
+    # its per-thread scheduler sized by an earlier solve) must be loud, never a quiet no_solution
+    monkeypatch.setattr(highspy.Highs, "run", lambda self: highspy.HighsStatus.kError)
+    with pytest.raises(SolverError) as info:
+        greenopt.plan(load("small"), "milp", time_limit=10)
+    assert "kError" in str(info.value) and "highs" in str(info.value).lower()
+
+
+def test_cli_a_plot_that_fails_is_skipped_and_the_plan_is_written(monkeypatch, tmp_path):
+    import greenopt.report.plots as plots
+
+    def mathtext(*args, **kwargs):
+        raise ValueError(r"Unknown symbol: \undefinedmacro")
+
+    monkeypatch.setattr(plots, "gantt", mathtext)
+    out = tmp_path / "out"
+    r = runner.invoke(app, ["plan", "--example", "small", "-m", "greedy", "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    for name in TABLES:
+        assert (out / f"{name}.csv").is_file(), name
+    assert {"energy.png", "wan.png", "report.html"} <= {p.name for p in out.iterdir()}
+    assert not (out / "gantt.png").exists()
+    notes = json.loads((out / "kpis.json").read_text())["notes"]
+    assert any("gantt.png not drawn" in n and "undefinedmacro" in n for n in notes), notes
+
+
+def test_cli_an_oversize_scenario_fails_at_once_and_writes_nothing(monkeypatch, tmp_path):
+    monkeypatch.setenv("GREENOPT_MEMORY_BUDGET", "64KiB")
+    out = tmp_path / "out"
+    r = runner.invoke(app, ["plan", "--example", "realistic", "--out", str(out)])
+    assert r.exit_code == 2, r.output
+    assert "too large for the memory budget" in r.output and "240 jobs" in r.output
+    assert not out.exists() and list(tmp_path.iterdir()) == []

@@ -8,9 +8,9 @@ import pytest
 from heuristics_helpers import flat, job, runs, sites_of, slots_of, two_sites
 
 import greenopt
+from greenopt.examples.synthetic import synthetic_scenario
 from greenopt.heuristics.greedy import GreedySettings, greedy_assignments, urgency_order
 from greenopt.heuristics.state import CapacityState, placement
-from greenopt.heuristics.synthetic import synthetic_scenario
 
 
 def _valid(sc, plan):

@@ -13,7 +13,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from greenopt.data import data_dir, require_data_dir
 from greenopt.errors import ScenarioError
 from greenopt.io import (
     JobRules,
@@ -30,6 +29,7 @@ from greenopt.io import (
     read_watttime,
     resample_to_horizon,
 )
+from greenopt.io.data import data_dir, require_data_dir
 from greenopt.io.topology import fibre_latency_ms, great_circle_km
 from greenopt.scenario import Horizon, Job, Scenario, Site
 
@@ -118,17 +118,33 @@ def test_electricitymaps_real(data_file):
 # -- ENTSO-E-derived ---------------------------------------------------------------------------
 def test_entsoe_small_file_mixed_steps(tmp_path):
     f = tmp_path / "gb_ci.csv"
-    # 30-min steps, then 15-min steps (as GB's file switches)
-    times = ["00:00", "00:30", "01:00", "01:15", "01:30", "01:45"]
-    vals = [100, 200, 10, 20, 30, 40]
+    # 30-min steps, then 15-min steps (as GB's file switches); 30 min is the usual spacing
+    times = ["2020-02-29 22:00", "2020-02-29 22:30", "2020-02-29 23:00", "2020-02-29 23:30"]
+    times += [f"2020-03-01 {t}" for t in ("00:00", "00:30", "01:00", "01:15", "01:30", "01:45")]
+    vals = [1, 1, 1, 1, 100, 200, 10, 20, 30, 40]
     f.write_text(
         "Time,Carbon Intensity\n"
-        + "".join(f"2020-03-01 {t}:00,{v}\n" for t, v in zip(times, vals, strict=True))
+        + "".join(f"{t}:00,{v}\n" for t, v in zip(times, vals, strict=True))
     )
     s = read_entsoe_ci(f)
-    assert s.index[0] == pd.Timestamp("2020-03-01T00:00Z")
-    sc = scenario_with(Horizon(start=s.index[0], slot_minutes=60, slots=2), carbon=s)
+    assert s.index[4] == pd.Timestamp("2020-03-01T00:00Z")
+    sc = scenario_with(Horizon(start=s.index[4], slot_minutes=60, slots=2), carbon=s)
     assert sc.sites[0].carbon.tolist() == pytest.approx([150.0, 25.0])
+
+
+def test_a_gap_longer_than_the_usual_spacing_is_an_error(tmp_path):
+    # MODEL.md §1: 15-min steps are usual here, so a 30-min gap inside the horizon is a
+    # missing sample (an error naming the missing time), never stretched over it
+    f = tmp_path / "ger_ci.csv"
+    times = ["00:00", "00:15", "00:30", "00:45", "01:15", "01:30", "01:45"]
+    f.write_text("Time,Carbon Intensity\n" + "".join(f"2020-03-01 {t}:00,100\n" for t in times))
+    s = read_entsoe_ci(f)
+    with pytest.raises(ScenarioError, match="2020-03-01T01:00:00") as err:
+        scenario_with(Horizon(start=s.index[0], slot_minutes=60, slots=2), carbon=s)
+    assert "gap" in str(err.value)
+    # outside the horizon the gap does not matter
+    sc = scenario_with(Horizon(start=s.index[0], slot_minutes=15, slots=4), carbon=s)
+    assert sc.sites[0].carbon.tolist() == [100.0] * 4
 
 
 def test_entsoe_missing_column(tmp_path):

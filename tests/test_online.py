@@ -8,8 +8,8 @@ from heuristics_helpers import flat, job, slots_of, two_sites
 
 import greenopt
 from greenopt.errors import ScenarioError
+from greenopt.examples.synthetic import synthetic_scenario
 from greenopt.heuristics.online import OnlinePlanner, simulate_online
-from greenopt.heuristics.synthetic import synthetic_scenario
 
 
 def _valid(sc, plan):

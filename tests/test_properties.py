@@ -2,7 +2,7 @@
 
 Each example is a tiny instance (2–4 sites, 3–10 jobs, 4–12 slots; for the MILP at most 150
 job-site-slots, as its root node grows fast with size) drawn as the parameters and seed of
-:func:`~greenopt.heuristics.synthetic.synthetic_scenario` — tight or loose capacity,
+:func:`~greenopt.examples.synthetic.synthetic_scenario` — tight or loose capacity,
 non-migratable and non-preemptible jobs, residency, grid limits, little or much renewable
 supply, transit nodes, 30-minute to 6-hour slots, the dwell rule at α 0.1, 0.03, 0.5 or off —
 plus hand-made variations on top: negative
@@ -40,7 +40,7 @@ from hypothesis import strategies as st
 import greenopt
 import greenopt.dwell
 from greenopt import Plan, Scenario, ScenarioError
-from greenopt.heuristics.synthetic import synthetic_scenario
+from greenopt.examples.synthetic import synthetic_scenario
 
 METHODS = tuple(greenopt.METHODS)
 HEURISTICS = tuple(m for m in METHODS if m != "milp")

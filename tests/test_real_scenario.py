@@ -10,7 +10,7 @@ from greenopt.errors import ScenarioError
 from greenopt.io import build_real_scenario, load_scenario, read_electricitymaps, save_scenario
 from greenopt.io.formats import read_solcast
 from greenopt.io.real import SOLCAST_GLOBAL, ZONES, _gcp_rtt, site_solar, zone_carbon
-from greenopt.io.resample import resample_to_horizon
+from greenopt.scenario.resample import resample_to_horizon
 
 DAYS = ["2022-06-21", "2023-01-15", "2023-09-10"]
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 import greenopt
-from greenopt.heuristics.synthetic import synthetic_scenario
+from greenopt.examples.synthetic import synthetic_scenario
 
 
 def test_ten_thousand_jobs_load_from_files_and_validate(tmp_path):

@@ -161,10 +161,16 @@ def test_inline_edges_equal_graphml(tmp_path):
     inline = load_scenario(write_scenario(tmp_path / "inline"))
     g = nx.Graph()
     g.add_edge("alpha", "beta", gbps=10.0, latency_ms=12.0)
-    nx.write_graphml(g, tmp_path / "w.graphml")
-    path = write_scenario(tmp_path / "graphml", wan="../w.graphml")
+    (tmp_path / "graphml").mkdir()
+    nx.write_graphml(g, tmp_path / "graphml" / "w.graphml")
+    path = write_scenario(tmp_path / "graphml", wan="w.graphml")
     from_graphml = load_scenario(path)
     assert from_graphml == inline
+    # the same file one folder up is outside the scenario's folder: refused unless allowed
+    nx.write_graphml(g, tmp_path / "w.graphml")
+    up = write_scenario(tmp_path / "up", wan="../w.graphml")
+    raises_naming(up, "wan", "../w.graphml", "outside")
+    assert load_scenario(up, allow_outside=True) == inline
     assert from_graphml.network.bottleneck_gbps[0, 1] == 10.0
 
 
@@ -232,9 +238,12 @@ def test_empty_csv_file(tmp_path, which):
     raises_naming(path, which, "empty")
 
 
-def test_header_only_csv(tmp_path):
+def test_header_only_jobs_csv_is_a_scenario_without_jobs(tmp_path):
+    # MODEL.md §4: an idle day, exactly like inline ``jobs: []``
     path = write_scenario(tmp_path, jobs="name,kind,origin,release,deadline,work_h,gpus,power_kw\n")
-    raises_naming(path, "jobs.csv", "no rows")
+    sc = load_scenario(path)
+    assert sc.jobs == []
+    assert sc == load_scenario(write_scenario(tmp_path / "inline", doc={"jobs": []}))
 
 
 def test_empty_yaml(tmp_path):

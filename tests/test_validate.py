@@ -294,7 +294,10 @@ def test_tampered_migrations_are_reported(sc):
 def test_negative_share_in_a_tampered_table_is_a_share_violation(sc):
     plan = greenopt.evaluate(sc, VALID)
     plan.assignments = pd.concat(
-        [plan.assignments, pd.DataFrame([("late", 3, "a", -0.5)], columns=plan.assignments.columns)]
+        [
+            plan.assignments,
+            pd.DataFrame([("late", 3, "a", -0.5)], columns=["job", "slot", "site", "share"]),
+        ]
     )
     rules = {(v.rule, v.job) for v in greenopt.validate(sc, plan)}
     assert ("share", "late") in rules

@@ -150,12 +150,21 @@ def add_dwell(
     idx = ix.scenario.index
     x, mv = mx.cols["x"], mx.cols["mv"]
     R = len(dw.rj)
+    # keys: ρ[job, site, slot] (per job: ρ[job, slot]); the owed rows share them
+    rho_keys = (
+        {"job": dw.rj, "slot": dw.rt} if per_job else {"job": dw.rj, "site": dw.rb, "slot": dw.rt}
+    )
     rho = mx.add_cols(
         "rho",
-        np.stack([dw.rj, dw.rb, dw.rt], axis=1),
+        rho_keys,
         0.0,
         1.0,
-        doc="dwell job j still owes at site b after slot t, as a fraction of Dmax[j,b]",
+        doc=(
+            "dwell job j still owes after slot t wherever it is, as a fraction of Dmax[j]"
+            if per_job
+            else "dwell job j still owes at site b after slot t, as a fraction of Dmax[j,b] = "
+            "max_a D[j,a,b], D = transfer_h/α"
+        ),
     )
     ri = np.arange(R)
     scale = dw.dmax[dw.rp]
@@ -170,7 +179,7 @@ def add_dwell(
     m_row = dw.col(ix.mj[mb], ix.mb[mb], ix.mt[mb])
     mx.add_rows(
         "dwell_owed",
-        R,
+        rho_keys,
         np.concatenate([ri, hp, x_row, m_row]),
         np.concatenate([rho.cols(ri), rho.cols(hp - 1), x.cols(xk), mv.cols(mb)]),
         np.concatenate(
@@ -183,7 +192,8 @@ def add_dwell(
         ),
         0.0,
         np.inf,
-        doc="ρ[j,b,t] − ρ[j,b,t−1] − Σ_a (D/Dmax)·mv[j,a,b,t] + (Δh/Dmax)·x[j,b,t] ≥ 0",
+        doc="ρ[j,b,t] − ρ[j,b,t−1] − Σ_a (D[j,a,b]/Dmax[j,b])·mv[j,a,b,t] "
+        "+ (Δh/Dmax[j,b])·x[j,b,t] ≥ 0,  ρ[j,b,t0−1] = 0   (§5a)",
     )
 
     # -- departure ------------------------------------------------------------------------------
@@ -194,55 +204,63 @@ def add_dwell(
     if len(out):
         rows, row_of = np.unique(before, return_inverse=True)
         n = len(rows)
+        # one row per ρ[j,b,t−1] a move out of b in t follows: keyed by that ρ's (j, b, t−1)
+        dep_keys = (
+            {"job": dw.rj[rows], "slot": dw.rt[rows]}
+            if per_job
+            else {"job": dw.rj[rows], "site": dw.rb[rows], "slot": dw.rt[rows]}
+        )
         if departure == "loc":
             loc = mx.cols["loc"]
             lpos = ix.l_pos[dw.rj[rows], dw.rb[rows], dw.rt[rows]]
             mx.add_rows(
                 "dwell_departure",
-                n,
+                dep_keys,
                 np.concatenate([np.arange(n), row_of, np.arange(n)]),
                 np.concatenate([rho.cols(rows), mv.cols(out), loc.cols(lpos)]),
                 np.concatenate([np.ones(n), np.ones(len(out)), -np.ones(n)]),
                 -np.inf,
                 0.0,
-                doc="ρ[j,b,t−1] + Σ_c mv[j,b,c,t] − loc[j,b,t−1] ≤ 0",
+                doc="ρ[j,b,t−1] + Σ_c mv[j,b,c,t] − loc[j,b,t−1] ≤ 0, keyed by (j, b, t−1)   (§5a)",
             )
         else:
             mx.add_rows(
                 "dwell_departure",
-                n,
+                dep_keys,
                 np.concatenate([np.arange(n), row_of]),
                 np.concatenate([rho.cols(rows), mv.cols(out)]),
                 np.ones(n + len(out)),
                 -np.inf,
                 1.0,
-                doc="ρ[j,b,t−1] + Σ_c mv[j,b,c,t] ≤ 1",
+                doc="ρ[j,b,t−1] + Σ_c mv[j,b,c,t] ≤ 1, keyed by (j, b, t−1)   (§5a)",
             )
 
     # -- end of the window (soft deadlines): owed only by a job that is done -------------------
+    # the end rows: one per pair (job, site) — per job: one per job
+    pair_keys = {"job": dw.pj} if per_job else {"job": dw.pj, "site": dw.pb}
     if end == "projection" and ix.deadlines == "soft":
         P = len(dw.pj)
         last = dw.offset + (idx.end_slot[dw.pj] - dw.t0) - 1
         unmet = mx.cols["unmet"]
         mx.add_rows(
             "dwell_end",
-            P,
+            pair_keys,
             np.concatenate([np.arange(P), np.arange(P)]),
             np.concatenate([rho.cols(last), unmet.cols(dw.pj)]),
             np.concatenate([np.ones(P), 1.0 / idx.work_h[dw.pj]]),
             -np.inf,
             1.0,
-            doc="ρ[j,b,end−1] + unmet[j]/work_h[j] ≤ 1",
+            doc="ρ[j,b,end_j−1] + unmet[j]/work_h[j] ≤ 1   (§5a)",
         )
     if len(dw.fin_jobs):
         F = len(dw.fin_jobs)
         fin = mx.add_cols(
             "fin",
-            dw.fin_jobs,
+            {"job": dw.fin_jobs},
             0.0,
             1.0,
             integer=True,
-            doc="1 when job j is done (its last stay may then end short of its dwell)",
+            doc="1 only when job j is done (its last stay may then end short of its dwell)",
         )
         fin_of = np.full(ix.J, -1, dtype=np.int64)
         fin_of[dw.fin_jobs] = np.arange(F)
@@ -250,24 +268,24 @@ def add_dwell(
         P = len(dw.pj)
         mx.add_rows(
             "dwell_end",
-            P,
+            pair_keys,
             np.concatenate([np.arange(P), np.arange(P)]),
             np.concatenate([rho.cols(last), fin.cols(fin_of[dw.pj])]),
             np.concatenate([np.ones(P), -np.ones(P)]),
             -np.inf,
             0.0,
-            doc="ρ[j,b,end−1] − fin[j] ≤ 0",
+            doc="ρ[j,b,end_j−1] ≤ fin[j]   (§5a)",
         )
         unmet = mx.cols["unmet"]
         mx.add_rows(
             "done_if_fin",
-            F,
+            {"job": dw.fin_jobs},
             np.concatenate([np.arange(F), np.arange(F)]),
             np.concatenate([unmet.cols(dw.fin_jobs), fin.cols(np.arange(F))]),
             np.concatenate([1.0 / idx.work_h[dw.fin_jobs], np.ones(F)]),
             -np.inf,
             1.0,
-            doc="unmet[j]/work_h[j] + fin[j] ≤ 1",
+            doc="unmet[j]/work_h[j] + fin[j] ≤ 1   (§5a)",
         )
     return dw
 
@@ -284,7 +302,7 @@ def dwell_start(
         return
     sc = ix.scenario
     idx = sc.index
-    dw = dwell_index(ix, per_job=bool((mx.cols["rho"].keys[:, 1] < 0).any()))
+    dw = dwell_index(ix, per_job="site" not in mx.cols["rho"].key_names)
     if dw is None:  # pragma: no cover - the columns exist only when the index does
         return
     R = len(dw.rj)

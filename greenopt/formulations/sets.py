@@ -3,8 +3,9 @@
 From the scenario and its network we derive, as flat numpy arrays:
 
 * ``X``   = {(j, s, t) : s ∈ C_j, t ∈ W_j}  run shares, ``C_j`` the job's candidate sites
-  (allowed, reachable from its origin by moves that fit a slot, optionally the origin plus the
-  ``k`` most promising others) and ``W_j = [first_slot_j, end_slot_j)``;
+  (allowed, reachable from its origin by moves that fit a slot, optionally cut further by the
+  caller: ``keep`` sites, or a ``choose`` strategy such as the MILP's in
+  :mod:`greenopt.milp.candidates`) and ``W_j = [first_slot_j, end_slot_j)``;
 * ``M``   = {(j, a, b, t)} moves: a route exists, the job may move, the disruption leaves a share
   of at least ``δ_j`` in the slot and the state fits every link of the route in one slot. A job
   that is not migratable only has moves ``origin → b`` (its one move, in its first run slot);
@@ -20,6 +21,7 @@ Jobs fall in three classes: ``fixed`` (only the origin; no location variables at
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -34,6 +36,11 @@ FIXED, SINGLE, MOBILE = 0, 1, 2
 #: Smallest share a job runs in a slot it arrives in: the evaluator only sees a migration in a
 #: run slot, so the arrival slot must be one (and stays above the evaluator's 1e-7 noise cut).
 ARRIVAL_SHARE = 1e-3
+
+#: ``choose(j, others, first, end)``: the sites (besides the origin) job ``j`` keeps out of the
+#: ``others`` its state can reach, given its window ``[first, end)``; ``None`` keeps them all.
+#: A list marks the model as restricted (its optimum then bounds nothing).
+SiteChoice = Callable[[int, list[int], int, int], list[int] | None]
 
 
 @dataclass
@@ -81,27 +88,13 @@ class IndexSets:
         return len(self.mj) + len(self.zj) + len(self.rj)
 
 
-def _site_scores(scenario: Scenario, objective: Objective) -> np.ndarray:
-    """(S, T) objective per hour of a full GPU at site s in slot t, renewable first.
-
-    A rough measure of how attractive a site-slot is, used only to rank candidate sites: grid
-    coefficient × PUE × the part of a fully loaded site's power the renewable supply leaves.
-    """
-    idx = scenario.index
-    kw_per_gpu = float(np.mean(idx.power_kw / idx.gpus)) if len(idx.gpus) else 0.7
-    load = idx.pue * (idx.idle_kw + idx.site_gpus * kw_per_gpu)
-    grid_frac = np.clip(1.0 - idx.renewable_kw / np.maximum(load, 1e-9)[:, None], 0.0, 1.0)
-    return objective.grid_coef(scenario) * idx.pue[:, None] * grid_frac
-
-
 def build_sets(
     scenario: Scenario,
     objective: Objective,
     deadlines: str = "soft",
-    candidates: int | None = None,
     relax: bool = False,
     keep: list[set[int]] | None = None,
-    extra: list[set[int]] | None = None,
+    choose: SiteChoice | None = None,
     absorbed_moves: bool = True,
 ) -> IndexSets:
     """Derive every index set of the MILP from ``scenario`` (and its network).
@@ -109,12 +102,10 @@ def build_sets(
     ``absorbed_moves``: only moves whose disruption the job's slack absorbs (a move that does not
     fit can only end in a deadline miss, by as little as its seconds); ``False`` keeps them all,
     for a model whose bound holds for every plan of MODEL.md.
-    ``candidates``: keep, per job, the origin plus the ``candidates`` best other allowed sites by
-    mean :func:`_site_scores` over the job's window (``None``: all allowed sites).
     ``relax``: every allowed site, no moves, location or run blocks — the sets of a relaxation
     whose LP bounds the full problem from below. ``keep[j]``: only these sites (besides the
     origin) for job ``j`` — e.g. the sites an LP relaxation uses (a restricted model).
-    ``extra[j]``: sites kept whatever the cut (e.g. those of the warm-start plan).
+    ``choose``: a candidate strategy (:data:`SiteChoice`) applied after ``keep``.
     """
     idx = scenario.index
     net = scenario.network
@@ -128,7 +119,6 @@ def build_sets(
             link_min_cap[idx.site_pos[a], idx.site_pos[b]] = min(
                 net.link_capacity_gb[lk] for lk in links
             )
-    scores = _site_scores(scenario, objective) if candidates is not None else None
 
     job_class = np.zeros(J, dtype=np.int64)
     cand: list[np.ndarray] = []
@@ -181,12 +171,11 @@ def build_sets(
             kept = [s for s in others if s in keep[j]]
             restricted = restricted or len(kept) < len(others)
             others = kept
-        if candidates is not None and len(others) > candidates and len(slots):
-            mean_score = scores[others][:, f:e].mean(axis=1)  # type: ignore[index]
-            best = np.argsort(mean_score, kind="stable")[:candidates]
-            must = extra[j] if extra is not None else set()
-            others = sorted({others[k] for k in best} | (set(others) & must))
-            restricted = True
+        if choose is not None and len(slots):
+            chosen = choose(j, others, f, e)
+            if chosen is not None:
+                others = chosen
+                restricted = True
         c = sorted(([o] if idx.allowed[j, o] else []) + others)
         cand.append(np.array(c, dtype=np.int64))
         if not c or not len(slots):

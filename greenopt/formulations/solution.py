@@ -46,10 +46,10 @@ def column_jobs(ix: IndexSets, mx: Matrix) -> np.ndarray:
         block = mx.cols.get(name)
         if block is not None and block.n:
             owner[block.cols(np.arange(block.n))] = jobs
-    for name in ("rho", "fin"):  # the dwell family (keys start with the job)
+    for name in ("rho", "fin"):  # the dwell family, keyed by job (and site, slot)
         block = mx.cols.get(name)
         if block is not None and block.n:
-            owner[block.cols(np.arange(block.n))] = block.keys[:, 0]
+            owner[block.cols(np.arange(block.n))] = block.keys[:, block.key_names.index("job")]
     return owner
 
 

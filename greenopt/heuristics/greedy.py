@@ -35,7 +35,7 @@ Jobs that cannot be fitted are reported misses (their work left undone); every p
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -53,12 +53,18 @@ from greenopt.objectives import Objective
 from greenopt.result import Plan
 from greenopt.scenario import Scenario
 
+#: The feasibility domain's α when the scenario has none (its dwell rule off): the seed paper's.
+DOMAIN_ALPHA = 0.1
+
 
 @dataclass(frozen=True)
 class GreedySettings:
     """Knobs of the per-job placement (``options.params`` of ``plan(method="greedy")``).
 
-    ``alpha``: disruption budget of the feasibility domain (MODEL §9); ``domain``: enforce it for
+    ``alpha``: disruption budget of the feasibility domain (MODEL §9) — ``None`` (the default):
+    the scenario's ``migration_alpha``, the same α of the seed paper that sets the dwell rule
+    (MODEL.md §5), or :data:`DOMAIN_ALPHA` when the scenario turns that rule off; ``domain``:
+    enforce it for
     moves; ``rescue``: allow a move outside it when it does work that otherwise stays undone;
     ``split``: try origin→destination splits; ``top_k``: rows refined exactly per job;
     ``split_sites``: destinations tried for splits (those with most renewable left);
@@ -71,7 +77,7 @@ class GreedySettings:
     off by default: it is an LP solve, not a greedy step).
     """
 
-    alpha: float = 0.1
+    alpha: float | None = None
     domain: bool = True
     rescue: bool = True
     split: bool = True
@@ -86,6 +92,13 @@ class GreedySettings:
         known = {k: params[k] for k in cls.__dataclass_fields__ if k in params}
         return cls(**known)
 
+    def for_scenario(self, scenario: Scenario) -> GreedySettings:
+        """These settings with ``alpha`` resolved for ``scenario`` (see the class docstring)."""
+        if self.alpha is not None:
+            return self
+        alpha = scenario.migration_alpha
+        return replace(self, alpha=DOMAIN_ALPHA if alpha is None else float(alpha))
+
 
 # --------------------------------------------------------------------------------------------
 # per-job placement (shared with the online planner)
@@ -97,7 +110,7 @@ def place_job(
 
     ``None`` when nothing can be placed. The placement continues from the job's state in ``st``.
     """
-    cfg = settings or GreedySettings()
+    cfg = (settings or GreedySettings()).for_scenario(st.scenario)
     idx = st.idx
     f = max(int(idx.first_slot[j]), int(t_from), int(st.last_slot[j]) + 1)
     e = int(idx.end_slot[j])
@@ -503,7 +516,7 @@ def greedy_state(
 ) -> CapacityState:
     """Run the greedy and return the :class:`CapacityState` holding its placements."""
     st = CapacityState(scenario, objective)
-    cfg = settings or GreedySettings()
+    cfg = (settings or GreedySettings()).for_scenario(scenario)
     order = urgency_order(scenario)
     for j in order:
         p = place_job(st, int(j), 0, cfg)

@@ -22,15 +22,14 @@ greedy from 11.6 % to 2.3 % above the MILP's optimum (``benchmarks/bench_heurist
 
 from __future__ import annotations
 
-from typing import Any
-
 import pandas as pd
 
-from greenopt import highs
 from greenopt.formulations.build import build_matrix
 from greenopt.formulations.solution import read_assignments, sites_used, start_vector
 from greenopt.objectives import Objective
+from greenopt.options import PlanOptions
 from greenopt.scenario import Scenario
+from greenopt.solvers import highs
 
 #: The LP is built only up to this many columns (beyond, re-timing is skipped: it would cost
 #: more than the greedy itself).
@@ -42,7 +41,7 @@ def retime(
     assignments: pd.DataFrame,
     objective: str | Objective,
     deadlines: str,
-    options: Any,
+    options: PlanOptions,
     time_limit: float | None = None,
     max_columns: int = RETIME_MAX_COLUMNS,
 ) -> pd.DataFrame | None:
@@ -55,7 +54,7 @@ def retime(
     """
     obj = Objective.of(objective)
     used = sites_used(scenario, assignments)
-    ix, mx = build_matrix(scenario, obj, deadlines, None, keep=used, extra=used)
+    ix, mx = build_matrix(scenario, obj, deadlines, keep=used)
     if mx.n_cols > max_columns:
         return None
     v0 = start_vector(ix, mx, assignments)

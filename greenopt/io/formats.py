@@ -2,7 +2,7 @@
 
 Every reader returns a float Series indexed by a timezone-aware ``DatetimeIndex`` in UTC, where
 each value holds from its timestamp until the next one (the step-function convention of
-:func:`greenopt.io.resample.resample_to_horizon`). Carbon intensity is always gCO2/kWh.
+:func:`greenopt.scenario.resample.resample_to_horizon`). Carbon intensity is always gCO2/kWh.
 
 The source files give naive timestamps that their documentation defines as UTC (Electricity Maps
 ``Datetime (UTC)``, the ENTSO-E-derived ``Time`` of lets-wait-awhile, vessim's WattTime and Solcast
@@ -28,11 +28,12 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from greenopt.errors import ScenarioError
+from greenopt.errors import ScenarioError, shown
 
 LBS_PER_MWH_TO_G_PER_KWH = 0.45359237  # 1 lb = 453.59237 g; 1 MWh = 1000 kWh
 
@@ -47,30 +48,61 @@ def _read_csv(path: str | os.PathLike[str], what: str, **kwargs) -> pd.DataFrame
     except pd.errors.EmptyDataError:
         raise ScenarioError(f"{what}: file {p.name!r} is empty", str(p)) from None
     except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
-        raise ScenarioError(f"{what}: file {p.name!r} could not be read ({exc})", str(p)) from None
+        # the parser names a line and a count; capped in case a message ever quotes a cell
+        reason = shown(str(exc).splitlines()[-1] if str(exc) else type(exc).__name__, 120)
+        raise ScenarioError(
+            f"{what}: file {p.name!r} could not be read ({reason[1:-1]})", str(p)
+        ) from None
     if df.empty:
         raise ScenarioError(f"{what}: file {p.name!r} has a header but no rows", str(p))
     return df
 
 
 def _need(df: pd.DataFrame, cols: list[str], what: str, path: str | os.PathLike[str]) -> None:
+    """The columns ``cols`` are in the header, or an error naming those missing. A file with
+    none of them is "not a <what>" and its header is not quoted (it may be any file at all)."""
     missing = [c for c in cols if c not in df.columns]
+    if missing and len(missing) == len(cols):
+        raise ScenarioError(_not_this_format(what, cols, df), missing[0])
     if missing:
         raise ScenarioError(
-            f"{what}: file {Path(path).name!r} lacks column(s) {missing}; "
-            f"it has {list(df.columns)}",
-            missing[0],
+            f"{what}: lacks column(s) {missing}; {header_hint(df.columns)}", missing[0]
         )
+
+
+def _not_this_format(what: str, expected: list[str], df: pd.DataFrame) -> str:
+    return (
+        f"{what}: does not look like this format: none of the columns {expected} is in its "
+        f"first line ({len(df.columns)} column(s) there)"
+    )
+
+
+def header_hint(columns: Any) -> str:
+    """``"its columns: 'a', 'b', … (12)"`` — a few column names, each short and inert."""
+    names = [str(c) for c in columns]
+    listed = ", ".join(shown(c) for c in names[:6])
+    return f"its columns: {listed}{', …' if len(names) > 6 else ''} ({len(names)})"
 
 
 def utc_index(values: pd.Series | pd.Index, what: str) -> pd.DatetimeIndex:
     """Parse timestamps documented as UTC: naive ones are localised to UTC, aware ones converted."""
     try:
         idx = pd.DatetimeIndex(pd.to_datetime(values, format="mixed"))
-    except (ValueError, TypeError) as exc:
-        raise ScenarioError(f"{what}: timestamps could not be parsed ({exc})", what) from None
+    except (ValueError, TypeError):
+        bad = next((v for v in values if _unparsable(v)), None)
+        raise ScenarioError(
+            f"{what}: timestamps could not be parsed (first: {shown(bad)})", what
+        ) from None
     idx = idx.tz_localize("UTC") if idx.tz is None else idx.tz_convert("UTC")
     return idx
+
+
+def _unparsable(value: Any) -> bool:
+    try:
+        pd.Timestamp(value)
+    except (ValueError, TypeError):
+        return True
+    return False
 
 
 def _series(
@@ -107,10 +139,13 @@ def read_electricitymaps(path: str | os.PathLike[str], column: str = "direct") -
     time_col = next((c for c in df.columns if c.lower().startswith("datetime")), None)
     pattern = re.compile(rf"carbon intensity.*\({column}\)", re.IGNORECASE)
     ci_col = next((c for c in df.columns if pattern.search(c)), None)
+    if time_col is None and ci_col is None:
+        expected = ["Datetime (UTC)", f"Carbon Intensity gCO₂eq/kWh ({column})"]
+        raise ScenarioError(_not_this_format(what, expected, df), "Datetime (UTC)")
     if time_col is None or ci_col is None:
         raise ScenarioError(
             f"{what}: expected columns 'Datetime (UTC)' and 'Carbon Intensity gCO₂eq/kWh "
-            f"({column})'; it has {list(df.columns)}",
+            f"({column})'; {header_hint(df.columns)}",
             "Datetime (UTC)" if time_col is None else f"Carbon Intensity ({column})",
         )
     zone = str(df["Zone Id"].iloc[0]) if "Zone Id" in df.columns else Path(path).stem
@@ -120,7 +155,9 @@ def read_electricitymaps(path: str | os.PathLike[str], column: str = "direct") -
 def read_entsoe_ci(path: str | os.PathLike[str]) -> pd.Series:
     """``Time,Carbon Intensity`` CSV (ENTSO-E generation × IPCC factors) → gCO2/kWh, UTC.
 
-    Steps may change within a file (GB switches 30 → 15 min); each value holds until the next.
+    Steps may change within a file (GB switches 30 → 15 min); each value holds until the next,
+    for at most the usual (median) spacing: a longer gap inside a horizon is an error when the
+    series is resampled (MODEL.md §1).
     """
     what = f"ENTSO-E carbon file {Path(path).name!r}"
     df = _read_csv(path, what)
@@ -152,7 +189,8 @@ def read_watttime(
             values = [c for c in df.columns if c != "time" and not re.fullmatch(r"f\d+", c)]
             if len(values) != 1:
                 raise ScenarioError(
-                    f"{what}: cannot tell which column holds the MOER among {values}; pass column=",
+                    f"{what}: cannot tell which column holds the MOER; pass column= "
+                    f"({header_hint(values)})",
                     "column",
                 )
             column = values[0]
@@ -179,7 +217,7 @@ def read_solcast(path: str | os.PathLike[str], city: str) -> pd.Series:
     _need(df, [time_col], what, path)
     if city not in df.columns:
         cities = [c for c in df.columns if c != time_col]
-        raise ScenarioError(f"{what}: no city {city!r}; it has {cities}", city)
+        raise ScenarioError(f"{what}: no city {shown(city)}; {header_hint(cities)}", city)
     s = _series(df[time_col], df[city], what, f"solar_{city}")
     if len(s) < 2:
         raise ScenarioError(f"{what}: needs at least two rows to know its step", str(path))

@@ -44,12 +44,12 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 
-from greenopt.data import require_data_dir
 from greenopt.errors import ScenarioError
+from greenopt.io.data import require_data_dir
 from greenopt.io.formats import read_electricitymaps, read_solcast
-from greenopt.io.resample import resample_to_horizon
 from greenopt.io.traces import JobRules, gpu_hours, jobs_from_table, read_alibaba, read_philly
 from greenopt.scenario import Horizon, Scenario, Site
+from greenopt.scenario.resample import resample_to_horizon
 
 
 @dataclass(frozen=True)
@@ -109,7 +109,11 @@ def _alibaba(path: str) -> pd.DataFrame:
 
 @lru_cache(maxsize=4)
 def _gcp_rtt(path: str) -> dict[tuple[str, str], float]:
-    df = pd.read_csv(path)
+    from greenopt.io.formats import _need, _read_csv
+
+    what = f"GCP latency file {Path(path).name!r}"
+    df = _read_csv(path, what)
+    _need(df, ["sending_region", "receiving_region", "milliseconds"], what, path)
     rtt: dict[tuple[str, str], list[float]] = {}
     for a, b, ms in df[["sending_region", "receiving_region", "milliseconds"]].itertuples(
         index=False
@@ -216,7 +220,7 @@ def build_real_scenario(
 
     See the module docstring for the sources and rules. ``n_sites`` takes the first sites of
     :data:`ZONES` (at most 6); ``data_dir=None`` looks for the data as
-    :func:`greenopt.data.data_dir` does. Raises :class:`ScenarioError` when the data folder, a
+    :func:`greenopt.io.data.data_dir` does. Raises :class:`ScenarioError` when the data folder, a
     file or the day's data are missing.
     """
     data = require_data_dir(data_dir)

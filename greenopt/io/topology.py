@@ -13,7 +13,8 @@ obeys MODEL.md §3:
 - Parallel links (the zoo's MultiGraphs) collapse into one link whose capacity is the sum of
   theirs (they carry traffic side by side) and whose latency is the same geometric estimate.
 - Node names are strings: the node's ``label`` when that label is unique in the file, else
-  ``"<label>#<id>"`` (or the GraphML id when there is no label). Self-loops are dropped.
+  ``"<label>#<id>"`` (or the GraphML id when there is no label). A link from a node to itself
+  is an error naming the node (MODEL.md §3), not silently dropped.
 - Nodes keep ``latitude``/``longitude`` attributes where known (edges carry only gbps/latency).
 """
 
@@ -27,7 +28,7 @@ from pathlib import Path
 import networkx as nx
 import numpy as np
 
-from greenopt.errors import ScenarioError
+from greenopt.errors import ScenarioError, shown
 
 EARTH_RADIUS_KM = 6371.0
 FIBRE_KM_PER_MS = 299_792.458 / 1000.0 * 2.0 / 3.0  # 2/3 of c, in km per millisecond
@@ -62,7 +63,8 @@ def read_topology_zoo(
     try:
         raw = nx.read_graphml(p)
     except Exception as exc:  # networkx raises several parse error types
-        raise ScenarioError(f"{what}: not valid GraphML ({exc})", str(p)) from None
+        reason = shown(f"{type(exc).__name__}: {exc}", 120)[1:-1]
+        raise ScenarioError(f"{what}: not valid GraphML ({reason})", str(p)) from None
     if raw.number_of_nodes() == 0:
         raise ScenarioError(f"{what}: the graph has no nodes", str(p))
 
@@ -89,7 +91,11 @@ def read_topology_zoo(
     for u, v, d in raw.edges(data=True):
         a, b = sorted((names[u], names[v]))
         if a == b:
-            continue
+            raise ScenarioError(
+                f"{what}: a link from node {shown(a)} to itself (MODEL.md §3: a link joins two "
+                "different nodes)",
+                a,
+            )
         speed = d.get("LinkSpeedRaw")
         gbps = float(speed) / 1e9 if speed not in (None, "") and float(speed) > 0 else default_gbps
         capacity[(a, b)] = capacity.get((a, b), 0.0) + gbps * scale

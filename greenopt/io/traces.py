@@ -50,7 +50,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from greenopt.errors import ScenarioError
+from greenopt.errors import ScenarioError, shown
 from greenopt.scenario import Horizon, Job
 
 TABLE_COLUMNS = ["name", "kind", "gpus", "gpu_frac", "work_h", "submit_tod_h"]
@@ -116,7 +116,7 @@ def read_philly(path: str | os.PathLike[str]) -> pd.DataFrame:
     try:
         raw = json.loads(p.read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ScenarioError(f"{what}: not valid JSON ({exc})", str(p)) from None
+        raise ScenarioError(f"{what}: not valid JSON ({shown(exc, 120)[1:-1]})", str(p)) from None
     if not isinstance(raw, list) or not raw:
         raise ScenarioError(f"{what}: expected a non-empty JSON list of jobs", str(p))
     df = pd.DataFrame(raw)
@@ -126,7 +126,9 @@ def read_philly(path: str | os.PathLike[str]) -> pd.DataFrame:
     try:
         submitted = pd.to_datetime(df["submitted_time"], format="mixed")
     except (ValueError, TypeError) as exc:
-        raise ScenarioError(f"{what}: bad 'submitted_time' ({exc})", "submitted_time") from None
+        raise ScenarioError(
+            f"{what}: bad 'submitted_time' ({shown(exc, 80)[1:-1]})", "submitted_time"
+        ) from None
     tod = submitted.dt.hour + submitted.dt.minute / 60 + submitted.dt.second / 3600
     out = pd.DataFrame(
         {
@@ -161,13 +163,18 @@ def read_alibaba(path: str | os.PathLike[str], keep_censored: bool = False) -> p
     except pd.errors.EmptyDataError:
         raise ScenarioError(f"{what}: file is empty", str(p)) from None
     except (pd.errors.ParserError, UnicodeDecodeError) as exc:
-        raise ScenarioError(f"{what}: not valid CSV ({exc})", str(p)) from None
+        reason = shown(str(exc).splitlines()[-1] if str(exc) else type(exc).__name__, 120)
+        raise ScenarioError(f"{what}: not valid CSV ({reason[1:-1]})", str(p)) from None
     need = ["name", "num_gpu", "creation_time", "deletion_time"]
     missing = [c for c in need if c not in df.columns]
     if missing:
+        from greenopt.io.formats import header_hint
+
+        # a file with none of them may be any file at all: its header is not quoted
+        hint = "" if len(missing) == len(need) else f"; {header_hint(df.columns)}"
         raise ScenarioError(
             f"{what}: lacks column(s) {missing} (a task's duration needs creation/deletion "
-            "times); it has " + str(list(df.columns)),
+            f"times){hint}",
             missing[0],
         )
     if df.empty:
@@ -208,12 +215,12 @@ def _checked(df: pd.DataFrame, what: str) -> pd.DataFrame:
         row = df.loc[bad].iloc[0]
         raise ScenarioError(
             f"{what}: {int(bad.sum())} job(s) with a missing or invalid GPU count, duration or "
-            f"time, first {row['name']!r}",
+            f"time, first {shown(row['name'])}",
             str(row["name"]),
         )
     if df["name"].duplicated().any():
         dup = df.loc[df["name"].duplicated(), "name"].iloc[0]
-        raise ScenarioError(f"{what}: job name {dup!r} appears twice", str(dup))
+        raise ScenarioError(f"{what}: job name {shown(dup)} appears twice", str(dup))
     df = df.copy()
     df["gpus"] = df["gpus"].astype(int)
     return df

@@ -27,22 +27,33 @@ to 5 minutes instead. Each kept set must leave fewer fragments and no more unmet
 result is evaluated and validated once; when anything fails, the plan comes back unchanged. So
 the tidy step never costs more than its tolerance and never returns an invalid plan.
 
-In the MILP's read-back (:func:`tidy_read_back`) the tolerance is ``min(TIDY_TOLERANCE,
-mip_gap/100)`` — 0.01 % at the default 1 % gap, nothing a solve to 1e-6 would notice — the step
-gets what the time limit leaves (the read-back's reserve), and the tidy plan never falls behind
-the start plan the MILP's answer is compared with.
+In the MILP's read-back (:func:`tidy_read_back`, called by :mod:`greenopt.milp.solve` for
+HiGHS and for every other solver) the tolerance is ``min(TIDY_TOLERANCE, mip_gap/100)`` — 0.01 %
+at the default 1 % gap, nothing a solve to 1e-6 would notice — the step gets what the time limit
+leaves (the read-back's reserve), and the tidy plan never falls behind the start plan the MILP's
+answer is compared with. ``plan(..., tidy=False)`` turns the step off.
+
+**A model its caller changed** (``plan(extend=fn)``, ``build_model().solve()``): the LP above,
+rebuilt from greenopt's own arrays, would know nothing of the caller's constraints, variables or
+objective terms, and could return a plan that breaks them. So the step then re-solves the
+*caller's* model instead — the compiled standard form the search solved
+(:class:`TidyModel`: its family columns first, then the caller's), with every integer column
+fixed at the solution's value, the caller's own continuous variables free and their rows kept.
+The tolerance is measured on that model's objective (the caller's terms included), and the
+tidy plan is kept only if it also passes the read-back's own check of the caller's changes
+(:func:`greenopt.milp.extension.breaks`, handed in as :attr:`TidyModel.breaks`).
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from greenopt import highs
 from greenopt.evaluate import (
     SHARE_EPS,
     SHORT_RUN_H,
@@ -53,10 +64,13 @@ from greenopt.evaluate import (
     short_run_rows,
 )
 from greenopt.formulations.build import build_matrix
+from greenopt.formulations.matrix import Matrix
+from greenopt.formulations.sets import IndexSets
 from greenopt.formulations.solution import read_assignments, sites_used, start_vector
 from greenopt.objectives import Objective
 from greenopt.result import Plan
 from greenopt.scenario import Scenario
+from greenopt.solvers import highs
 from greenopt.validate import validate
 
 #: The tidy plan's objective may exceed the untidied plan's by at most this fraction of it.
@@ -98,6 +112,30 @@ class TidyResult:
     notes: list[str] = field(default_factory=list)
     #: the tidy LP's own objective of the plan returned (``None`` when unchanged)
     solver_objective: float | None = None
+    #: the tidy LP's column values of the plan returned, in its form's order (``None`` when
+    #: unchanged); for a :class:`TidyModel`, the order of its ``form``
+    values: np.ndarray | None = None
+
+
+@dataclass
+class TidyModel:
+    """The LP to tidy on, when not the one :func:`tidy` builds: a model its caller changed.
+
+    ``form`` is its standard form with the matrix ``mx``'s columns first, in order (as
+    :func:`greenopt.formulations.pyomo_model.compile_model` lays them out), then the caller's;
+    ``values`` the solution in that order (integer columns are fixed at them). ``own_objective``:
+    ``form``'s objective is not MODEL.md's, so the tolerance and ``ceiling`` are measured on it.
+    ``ceiling``: the objective the tidy plan must stay at or under (the start plan's), if any.
+    ``breaks(plan, values)`` lists how a plan breaks the caller's changes (empty: it obeys).
+    """
+
+    ix: IndexSets
+    mx: Matrix
+    form: highs.StandardForm
+    values: np.ndarray
+    own_objective: bool = False
+    ceiling: float | None = None
+    breaks: Callable[[Plan, np.ndarray], list[str]] | None = None
 
 
 def fragments(
@@ -138,12 +176,14 @@ def tidy(
     time_limit: float | None = None,
     tolerance: float = TIDY_TOLERANCE,
     keep_ahead_of: Plan | None = None,
+    model: TidyModel | None = None,
 ) -> TidyResult:
     """The plan ``assignments`` with its fragments removed (see the module docstring).
 
     The tidy plan's objective stays within ``tolerance·max(|objective|, 1)`` of the plan's and
     its unmet work does not grow; when the plan is no worse than ``keep_ahead_of``
-    (:meth:`Plan.no_worse_than`), the tidy plan stays so.
+    (:meth:`Plan.no_worse_than`), the tidy plan stays so. ``model``: re-solve that model (a
+    model its caller changed, :class:`TidyModel`) instead of one built from the plan's sites.
     """
     t0 = time.perf_counter()
     obj = Objective.of(objective)
@@ -153,21 +193,40 @@ def tidy(
     unchanged = TidyResult(plan.assignments, False, value0, value0, n0, n0, 0, 0.0)
     if n0 == 0:
         return unchanged
-    used = sites_used(scenario, plan.assignments)
-    ix, mx = build_matrix(scenario, obj, deadlines, None, keep=used, extra=used)
-    if mx.n_cols > TIDY_MAX_COLUMNS:
-        unchanged.notes.append(f"tidy skipped: {mx.n_cols} columns")
-        return unchanged
-    v = start_vector(ix, mx, plan.assignments)
-    if v is None:
-        unchanged.notes.append("tidy skipped: the plan is outside the model")
-        return unchanged
-    form = highs.from_matrix(mx)  # column order = the matrix's
-    limit = value0 + tolerance * max(abs(value0), 1.0)
-    if keep_ahead_of is not None and plan.no_worse_than(keep_ahead_of):
-        other = keep_ahead_of.kpis
-        if abs(other["unmet_work_h"] - plan.kpis["unmet_work_h"]) <= 1e-6:
-            limit = max(min(limit, other["objective"]), value0)
+    if model is None:
+        used = sites_used(scenario, plan.assignments)
+        ix, mx = build_matrix(scenario, obj, deadlines, None, keep=used)
+        if mx.n_cols > TIDY_MAX_COLUMNS:
+            unchanged.notes.append(f"tidy skipped: {mx.n_cols} columns")
+            return unchanged
+        v = start_vector(ix, mx, plan.assignments)
+        if v is None:
+            unchanged.notes.append("tidy skipped: the plan is outside the model")
+            return unchanged
+        form = highs.from_matrix(mx)  # column order = the matrix's
+    else:
+        ix, mx, form, v = model.ix, model.mx, model.form, model.values
+        if form.n_cols > TIDY_MAX_COLUMNS:
+            unchanged.notes.append(f"tidy skipped: {form.n_cols} columns")
+            return unchanged
+        if not np.array_equal(form.col_index[: mx.n_cols], np.arange(mx.n_cols)):
+            unchanged.notes.append("tidy skipped: the model's columns are not the matrix's")
+            return unchanged
+    own = model is not None and model.own_objective
+    # the objective the tolerance is measured on: MODEL.md's, or the caller's model's own
+    base = form.objective(v) if own else value0
+    limit = base + tolerance * max(abs(base), 1.0)
+    ceiling = None if model is None else model.ceiling
+    if (
+        ceiling is None
+        and not own
+        and keep_ahead_of is not None
+        and plan.no_worse_than(keep_ahead_of)
+        and abs(keep_ahead_of.kpis["unmet_work_h"] - plan.kpis["unmet_work_h"]) <= 1e-6
+    ):
+        ceiling = keep_ahead_of.kpis["objective"]
+    if ceiling is not None and base <= ceiling:
+        limit = max(min(limit, ceiling), base)
     lp = _FixedLP(form, v)
     accepted = 0
 
@@ -203,7 +262,8 @@ def tidy(
         return why
 
     def plan_of(values: np.ndarray) -> pd.DataFrame:
-        return normalise_assignments(scenario, read_assignments(ix, mx, values))
+        # the matrix's columns come first (a caller's own variables after them)
+        return normalise_assignments(scenario, read_assignments(ix, mx, values[: mx.n_cols]))
 
     best = plan.assignments
     before = counter.count(v)[0]
@@ -242,11 +302,19 @@ def tidy(
     if best is plan.assignments:
         return unchanged
     best_plan = evaluate(scenario, plan_of(lp.values), objective=obj, deadlines=deadlines)
-    if best_plan.kpis["objective"] > limit or best_plan.kpis["unmet_work_h"] > unmet0 + 1e-7:
+    scored = form.objective(lp.values) if own else best_plan.kpis["objective"]
+    if scored > limit or best_plan.kpis["unmet_work_h"] > unmet0 + 1e-7:
         unchanged.notes.append("tidy: the tidy plan scored above the tolerance; the plan is kept")
         return unchanged
     if validate(scenario, best_plan):
         unchanged.notes.append("tidy: the tidy plan did not validate; the plan is kept")
+        return unchanged
+    problems = [] if model is None or model.breaks is None else model.breaks(best_plan, lp.values)
+    if problems:
+        unchanged.notes.append(
+            "tidy: the tidy plan breaks the model's changes (" + "; ".join(problems[:2]) + "); "
+            "the plan is kept"
+        )
         return unchanged
     return TidyResult(
         best_plan.assignments,
@@ -259,6 +327,7 @@ def tidy(
         time.perf_counter() - t0,
         [f"tidy: {accepted} fragment fixes kept, {lp.solves} LPs"],
         form.objective(lp.values),
+        lp.values,
     )
 
 
@@ -478,6 +547,7 @@ def tidy_read_back(
     time_limit: float | None,
     notes: list[str],
     start: Plan | None = None,
+    model: TidyModel | None = None,
 ) -> TidyResult:
     """The MILP read-back's hook: :func:`tidy` within ``time_limit`` seconds (what the plan's time
     limit leaves; :data:`TIDY_MAX_SECONDS` without one), its notes added to ``notes``;
@@ -486,16 +556,22 @@ def tidy_read_back(
     The tolerance is :data:`TIDY_TOLERANCE`, and at most a hundredth of the MIP gap asked for
     (a plan solved to a gap of 1e-6 stays within it); the tidy plan never becomes worse than
     ``start`` (the plan the MILP's answer is compared with) when the MILP's plan was not.
+    ``model``: the caller's changed model to re-solve (:class:`TidyModel`), when there is one.
     """
     if not options.params.get("tidy", True) or (time_limit is not None and time_limit < 0.5):
         return TidyResult(assignments, False, np.nan, np.nan, 0, 0, 0, 0.0)
     tolerance = min(TIDY_TOLERANCE, 0.01 * float(options.mip_gap))
     budget = TIDY_MAX_SECONDS if time_limit is None else time_limit
-    r = tidy(scenario, assignments, objective, options.deadlines, budget, tolerance, start)
+    r = tidy(scenario, assignments, objective, options.deadlines, budget, tolerance, start, model)
     notes.extend(r.notes)
     if r.changed:
         notes.append(
             f"tidy: fragments {r.fragments_before} → {r.fragments_after}, objective "
             f"{r.objective_before:.6g} → {r.objective_after:.6g} ({r.seconds:.2f} s)"
+        )
+    elif r.lps:
+        notes.append(
+            f"tidy: none of {r.fragments_before} fragments could go within {tolerance:.2g} of "
+            f"the objective ({r.lps} LPs, {r.seconds:.2f} s)"
         )
     return r

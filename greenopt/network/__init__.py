@@ -1,4 +1,10 @@
-"""WAN routes, transfer times, link capacity and the seed paper's feasibility domain."""
+"""WAN routes, transfer times, link capacity and the seed paper's feasibility domain.
+
+The package knows no ``Scenario`` type at run time (it names it for type checkers only): a
+:class:`Network` reads what it needs — the scenario's index and WAN graph — from the scenario it
+is given, and :attr:`greenopt.scenario.Scenario.network` builds one on first use. So
+``greenopt.scenario`` imports this package, never the other way round.
+"""
 
 from greenopt.network.feasibility import (
     RenewableWindow,

@@ -2,6 +2,10 @@
 
 The HTML report embeds every PNG as a base64 data URI, so the one file can be mailed or archived;
 the Markdown report links the PNGs by their file names (they sit next to it in the output folder).
+
+Names (scenario, sites, jobs, kinds) are user strings, shown and never interpreted: HTML-escaped
+in the HTML report, and in the Markdown report HTML-escaped with Markdown's own punctuation
+backslash-escaped (:func:`md_text`), so a name cannot add a tag, a link or a table column.
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ import base64
 import html
 import math
 import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -100,9 +105,22 @@ def fact_rows(scenario: Scenario, plan: Plan) -> list[tuple[str, str]]:
     ]
 
 
-def _md_table(header: list[str], rows: list[list[str]]) -> str:
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(r) + " |" for r in rows]
+_MD_PUNCTUATION = re.compile(r"([\\`*_{}\[\]()#+!|~$])")
+
+
+def md_text(text: Any) -> str:
+    """``text`` for Markdown, shown as it is: one line, ``<``/``>``/``&`` as HTML entities,
+    Markdown punctuation (``* _ [ ] ( ) # | ` ~ ! + $``, backslash) backslash-escaped (``$``:
+    renderers with math would typeset it)."""
+    one_line = " ".join(str(text).splitlines())
+    return _MD_PUNCTUATION.sub(r"\\\1", html.escape(one_line, quote=False))
+
+
+def _md_table(header: list[str], rows: list[list[str]], escape: bool = True) -> str:
+    """A Markdown table; ``escape=False`` only for greenopt's own words (KPI names, units)."""
+    cell = md_text if escape else str
+    lines = ["| " + " | ".join(cell(h) for h in header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(cell(c) for c in r) + " |" for r in rows]
     return "\n".join(lines)
 
 
@@ -114,13 +132,23 @@ def markdown(
     scenario: Scenario, plan: Plan, plots: Mapping[str, str | os.PathLike[str]] | None = None
 ) -> str:
     """The report as Markdown; plots are linked by file name (relative to the report)."""
-    parts = [f"# greenopt plan — {scenario.name}", "", plan.summary(), "", "## Run"]
+    parts = [
+        f"# greenopt plan — {md_text(scenario.name)}",
+        "",
+        md_text(plan.summary()),
+        "",
+        "## Run",
+    ]
     parts.append(_md_table(["", ""], [[k, v] for k, v in fact_rows(scenario, plan)]))
-    parts += ["", "## KPIs", _md_table(["kpi", "value", "unit"], [list(r) for r in kpi_rows(plan)])]
+    parts += [
+        "",
+        "## KPIs",
+        _md_table(["kpi", "value", "unit"], [list(r) for r in kpi_rows(plan)], escape=False),
+    ]
     sc = plan.scorecard
     parts += ["", "## Scorecard", _md_table(list(sc.columns), _frame_rows(sc))]
     if plan.notes:
-        parts += ["", "## Notes", *[f"- {n}" for n in plan.notes]]
+        parts += ["", "## Notes", *[f"- {md_text(n)}" for n in plan.notes]]
     for name, path in (plots or {}).items():
         parts += [
             "",
@@ -208,14 +236,23 @@ def write_outputs(
     """Everything ``greenopt plan`` writes: the plan tables and ``kpis.json``
     (:meth:`Plan.to_dir`), the plots (``gantt.png``, ``energy.png``, ``wan.png``) and the
     report (``report.html`` or ``report.md``; ``report=None`` for none). Returns the files.
+
+    The tables are written first and a plot never fails the call: one too large is drawn
+    aggregated or skipped, one that fails to draw is skipped, each with a line in the plan's
+    notes (``kpis.json`` and the report). Only a failure to write (``OSError``) is raised.
     """
+    # the plan first: whatever happens to a plot or the report, the tables are written
     written = plan.to_dir(out, parquet=parquet)
     pngs: dict[str, Path] = {}
     if plots:
         from greenopt.report.plots import plot_all
 
-        pngs = plot_all(scenario, plan, out)
+        notes: list[str] = []
+        pngs = plot_all(scenario, plan, out, notes=notes)
         written += list(pngs.values())
+        if notes:  # a plot drawn aggregated or skipped: said in kpis.json and the report
+            plan.notes.extend(notes)
+            plan.write_facts(out)
     if report:
         written.append(write_report(scenario, plan, out, report, pngs))
     return written

@@ -1,0 +1,152 @@
+"""The relaxation LP: a lower bound of every plan, and the sites it runs each job at.
+
+The LP of :mod:`greenopt.formulations.relaxation` (MODEL.md there, §11) over every site a job's
+state can reach is solved by HiGHS — by column generation (:mod:`greenopt.solvers.colgen`) above
+:data:`COLGEN_MIN_COLS` columns, a valid bound after every round — either before the search or,
+on large models, beside it in a second thread (:class:`Background`).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+
+from greenopt.formulations.matrix import Matrix
+from greenopt.formulations.relaxation import build_relaxation
+from greenopt.objectives import Objective
+from greenopt.options import PlanOptions
+from greenopt.scenario import Scenario
+from greenopt.solvers import highs, solver_faults
+from greenopt.solvers.colgen import solve_by_columns
+
+#: The relaxation gets the presence rows (a tighter bound, a larger LP) up to this many columns
+#: when it must be solved before the MILP; above, they are solved beside fix-and-optimise.
+PRESENCE_MAX_COLS = 40_000
+#: The relaxation (without presence rows) is solved by column generation above this many
+#: columns: 2.3 s instead of 6 s on 500×10×48.
+COLGEN_MIN_COLS = 20_000
+#: Above this many run-share columns the relaxation is solved beside the search, not before.
+HUGE_COLS = 250_000
+
+
+@dataclass
+class Relaxation:
+    """The relaxation's answer: its lower bound and each job's LP work per site."""
+
+    bound: float | None
+    work: np.ndarray | None  # (J, S) slot-shares of LP work, None when it did not solve
+    seconds: float
+    status: str
+    presence: bool
+
+
+def solve_relaxation(
+    scenario: Scenario,
+    objective: Objective,
+    deadlines: str,
+    options: PlanOptions,
+    presence: bool,
+    time_limit: float | None,
+    pairs: np.ndarray | None = None,
+    cancel: highs.Cancel | None = None,
+) -> Relaxation:
+    """Solve the LP of :mod:`greenopt.formulations.relaxation` (its optimum bounds every plan).
+
+    Above :data:`COLGEN_MIN_COLS` columns (and without the presence rows) it is solved by column
+    generation (:mod:`greenopt.solvers.colgen`) from the job-site ``pairs`` ((J, S) bool: e.g. each
+    job's origin and the sites of a start plan): a valid bound after every round, the LP
+    optimum once converged.
+    """
+    t0 = time.perf_counter()
+    ix, mx = build_relaxation(scenario, objective, deadlines, presence=presence)
+    form = highs.from_matrix(mx)
+    xb = mx.cols["x"]
+    if pairs is not None and not presence and mx.n_cols > COLGEN_MIN_COLS:
+        initial = np.ones(mx.n_cols, dtype=bool)
+        for name in ("x", "arr"):
+            block = mx.cols[name]
+            if block.n:
+                initial[block.cols(np.arange(block.n))] = pairs[block.keys[:, 0], block.keys[:, 1]]
+        work_rows = row_positions(mx, "work")
+        with solver_faults("highs"):
+            cg = solve_by_columns(
+                form,
+                initial,
+                time_limit=time_limit,
+                threads=options.threads,
+                kept_rows=work_rows,
+                cancel=cancel,
+            )
+        work = None
+        if cg.values is not None:
+            work = np.zeros((ix.J, ix.S))
+            np.add.at(work, (ix.xj, ix.xs), cg.values[xb.cols(np.arange(xb.n))])
+        status = "optimal" if cg.converged else ("time_limit" if cg.bound is not None else "none")
+        return Relaxation(
+            bound=cg.bound,
+            work=work,
+            seconds=time.perf_counter() - t0,
+            status=f"{status} (column generation: {cg.rounds} rounds, {cg.columns} columns)",
+            presence=presence,
+        )
+    # interior point beats simplex by ~3× on these degenerate transport-like LPs once large
+    lp_options = {"solver": "ipm"} if mx.n_cols > 20_000 else {}
+    quiet = replace(options, verbose=False, log_file=None)
+    with solver_faults("highs"):
+        res = highs.solve(
+            form,
+            None,
+            quiet,
+            time_limit,
+            relax=True,
+            log=False,
+            highs_options=lp_options,
+            cancel=cancel,
+        )
+    work = None
+    if res.values is not None and res.status == "optimal":
+        work = np.zeros((ix.J, ix.S))
+        np.add.at(work, (ix.xj, ix.xs), res.values[xb.cols(np.arange(xb.n))])
+    return Relaxation(
+        bound=res.bound if res.status == "optimal" else None,
+        work=work,
+        seconds=time.perf_counter() - t0,
+        status=res.status,
+        presence=presence,
+    )
+
+
+def row_positions(mx: Matrix, name: str) -> np.ndarray:
+    """Positions of row block ``name`` among all rows of ``mx`` (in ``row_arrays`` order)."""
+    offset = 0
+    for block_name, block in mx.rows.items():
+        if block_name == name:
+            return offset + np.arange(block.n)
+        offset += block.n
+    raise KeyError(name)
+
+
+class Background:
+    """Run ``work(cancel)`` in a thread (HiGHS releases the GIL while it solves)."""
+
+    def __init__(self, work: Callable[[highs.Cancel], Any]) -> None:
+        self._out: list[Any] = []
+        self._cancel = highs.Cancel()
+        self._thread = threading.Thread(
+            target=lambda: self._out.append(work(self._cancel)), daemon=True
+        )
+        self._thread.start()
+
+    def result(self, wait: bool) -> Any:
+        """The result, waiting for it when ``wait``; otherwise HiGHS is stopped first (a solve
+        left running would outlive the plan, and abort the process at exit). ``None`` if the
+        work did not finish."""
+        if not wait and self._thread.is_alive():
+            self._cancel.cancel()
+        self._thread.join()
+        return self._out[0] if self._out else None

@@ -1,0 +1,221 @@
+"""The MILP's search (MODEL.md in ``greenopt/formulations``, §10 step 4): HiGHS
+branch-and-bound on the whole model, or fix-and-optimise a few jobs at a time above
+``bb_max`` binaries; and the bound of the model that keeps every move.
+
+Every HiGHS call is wrapped in :func:`~greenopt.solvers.solver_faults`, so an exception of the
+solver becomes a :class:`~greenopt.errors.SolverError` and greenopt's own errors stay as they are.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from greenopt.formulations.build import build_matrix
+from greenopt.formulations.matrix import Matrix
+from greenopt.formulations.sets import IndexSets
+from greenopt.formulations.solution import column_jobs, read_assignments, start_vector
+from greenopt.milp.clock import Clock
+from greenopt.objectives import Objective
+from greenopt.options import PlanOptions
+from greenopt.scenario import Scenario
+from greenopt.solvers import highs, solver_faults
+from greenopt.solvers.highs import SolveResult, StandardForm
+from greenopt.solvers.lns import fix_and_optimise, neighbourhoods_for
+
+#: Fix-and-optimise defaults: jobs per neighbourhood, seconds per sub-MILP.
+LNS_SIZE = 12
+LNS_SUB_TIME = 2.0
+
+
+@dataclass
+class Search:
+    """What the search left: column values (compiled order; ``None``: nothing found), status,
+    seconds, and the facts the pipeline reports."""
+
+    values: np.ndarray | None
+    status: str
+    solve_s: float
+    interrupted: bool = False
+    ran_out: bool = False
+    history: list[tuple[float, float]] = field(default_factory=list)
+    start_accepted: bool | None = None
+    bound: float | None = None  # HiGHS's bound on the model searched (branch-and-bound only)
+    fix_and_optimise: bool = False  # the plan came from fix-and-optimise
+    infeasible: SolveResult | None = None  # HiGHS's answer when it found the model infeasible
+
+
+def branch_and_bound(
+    form: StandardForm,
+    start: np.ndarray | None,
+    options: PlanOptions,
+    time_limit: float | None,
+    notes: list[str],
+) -> SolveResult:
+    """HiGHS on the whole model from the MIP start; an 'infeasible' is checked without presolve
+    (HiGHS 1.15's presolve has declared feasible models of this kind infeasible)."""
+    t0 = time.perf_counter()
+    with solver_faults("highs"):
+        res = highs.solve(form, start, options, time_limit)
+    if res.start_accepted is not None:
+        notes.append(f"MIP start {'accepted' if res.start_accepted else 'rejected'} by HiGHS")
+    if res.status == "infeasible":
+        notes.append("HiGHS said infeasible; re-solved with presolve off")
+        left = None if time_limit is None else max(time_limit - (time.perf_counter() - t0), 1.0)
+        with solver_faults("highs"):
+            again = highs.solve(form, start, options, left, presolve=False)
+        again.solve_s += res.solve_s
+        res = again
+    return res
+
+
+def whole_model_search(
+    form: StandardForm,
+    v0: np.ndarray | None,
+    options: PlanOptions,
+    limit: float | None,
+    notes: list[str],
+    n_binaries: int,
+) -> Search:
+    """Branch-and-bound on the whole model (from the start plan unless ``warm_start=False``;
+    fix-and-optimise always starts from a plan)."""
+    res = branch_and_bound(form, v0 if options.warm_start else None, options, limit, notes)
+    if res.status == "infeasible":
+        return Search(None, "infeasible", res.solve_s, infeasible=res)
+    notes.append(f"branch-and-bound on {n_binaries} binaries: {res.status}")
+    return Search(
+        values=res.values,
+        status=res.status,
+        solve_s=res.solve_s,
+        interrupted=res.interrupted,
+        ran_out=res.status == "time_limit",
+        start_accepted=res.start_accepted,
+        bound=res.bound,
+    )
+
+
+def bound_with_every_move(
+    scenario: Scenario,
+    obj: Objective,
+    options: PlanOptions,
+    ix: IndexSets,
+    mx: Matrix,
+    form: StandardForm,
+    values: np.ndarray,
+    time_limit: float | None,
+    notes: list[str],
+) -> float | None:
+    """HiGHS's bound on the model that keeps every move (MIP start: the plan found).
+
+    The model searched leaves out moves a job's slack cannot absorb; the model with them too
+    gives a bound that holds for every plan (its tiny-miss plans are not returned). It is
+    MODEL.md's model, without any change a caller made to the model searched: a bound of
+    MODEL.md's objective.
+    """
+    full_ix, full_mx = build_matrix(scenario, obj, options.deadlines, absorbed_moves=False)
+    if full_ix.restricted:
+        return None
+    plan = read_assignments(ix, mx, form.to_matrix_order(values, mx.n_cols))
+    full = highs.from_matrix(full_mx)
+    v0 = start_vector(full_ix, full_mx, plan)
+    # a tenth of the gap asked for: the plan returned is the restricted model's, which may be
+    # worse than this model's incumbent (a plan with a tiny miss), so its bound must be tight
+    quiet = replace(options, log_file=None, mip_gap=0.1 * options.mip_gap)
+    with solver_faults("highs"):
+        res = highs.solve(full, v0, quiet, time_limit)
+    notes.append(f"bound from the model with every move: {res.bound} ({res.status})")
+    return res.bound
+
+
+def sub_time(params: dict) -> float | None:
+    """Seconds per fix-and-optimise sub-MILP: ``lns_sub_time``, else :data:`LNS_SUB_TIME` — or
+    no limit when the search is bounded by ``lns_neighbourhoods`` (a work-based budget: no
+    clock in the result)."""
+    if "lns_sub_time" in params:
+        return float(params["lns_sub_time"])
+    return None if params.get("lns_neighbourhoods") is not None else LNS_SUB_TIME
+
+
+def fix_and_optimise_search(
+    ix: IndexSets,
+    mx: Matrix,
+    form: StandardForm,
+    v0: np.ndarray,
+    options: PlanOptions,
+    clock: Clock,
+    target: float | None,
+    notes: list[str],
+    progress: Callable[[float], None] | None = None,
+) -> Search:
+    """Fix-and-optimise (:mod:`greenopt.solvers.lns`) from ``v0`` until the time is up, each
+    sub-MILP solved by HiGHS on one core; then, with ``params["bb_after"]`` seconds,
+    branch-and-bound from its plan. ``progress(objective)`` is called at each improvement."""
+    params = options.params
+    t_solve = time.perf_counter()
+    sub_options = replace(options, threads=1, verbose=False, log_file=None)
+
+    def solve_sub(
+        sub: StandardForm, x0: np.ndarray, limit: float | None
+    ) -> tuple[np.ndarray | None, str, bool]:
+        with solver_faults("highs"):
+            r = highs.solve(sub, x0, sub_options, limit, log=False, mip_gap=1e-4)
+        return r.values, r.status, r.interrupted
+
+    budget = clock.left(reserve=True)
+    ours = np.flatnonzero(form.col_index >= 0)  # the rest are a caller's: free, owned by no job
+    at = np.full(mx.n_cols, -1, dtype=np.int64)
+    at[form.col_index[ours]] = ours
+    unmet_col = np.full(ix.J, -1, dtype=np.int64)
+    if "unmet" in mx.cols:
+        unmet_col = at[mx.cols["unmet"].cols(np.arange(ix.J))]
+    col_job = np.full(form.n_cols, -1, dtype=np.int64)
+    col_job[ours] = column_jobs(ix, mx)[form.col_index[ours]]
+
+    def polish(v: np.ndarray) -> np.ndarray | None:
+        left = clock.left(reserve=True)
+        with solver_faults("highs"):
+            return highs.polish(form, v, options, None if left is None else 0.5 * left)
+
+    lns = fix_and_optimise(
+        form,
+        col_job,
+        v0,
+        neighbourhoods_for(ix),
+        ix.T,
+        solve_sub,
+        budget_s=math.inf if budget is None else budget,
+        seed=int(options.seed),
+        size=int(params.get("lns_size", LNS_SIZE)),
+        sub_time=sub_time(params),
+        max_neighbourhoods=params.get("lns_neighbourhoods"),
+        target=target,
+        unmet_col=unmet_col,
+        polish=polish,
+        polish_every=max(5.0, 0.15 * budget) if budget is not None else 30.0,
+        progress=None if progress is None else lambda r: progress(r.objective),
+    )
+    values, interrupted = lns.values, lns.interrupted
+    if params.get("bb_after", 0) and not interrupted:
+        res = branch_and_bound(form, values, options, float(params["bb_after"]), notes)
+        notes.append(f"branch-and-bound after: {res.status} {res.objective} {res.bound}")
+        if res.values is not None and form.objective(res.values) < form.objective(values):
+            values = res.values
+    ran_out = budget is not None and lns.seconds >= budget - 0.1
+    notes.append(
+        f"fix-and-optimise: {lns.iterations} neighbourhoods, {lns.improvements} "
+        f"improvements, {lns.seconds:.1f} s ({mx.n_integer} binaries in the model); "
+        f"sub-MILPs: {dict(sorted(lns.sub_status.items()))}"
+    )
+    return Search(
+        values=values,
+        status="interrupted" if interrupted else ("time_limit" if ran_out else "feasible"),
+        solve_s=time.perf_counter() - t_solve,
+        interrupted=interrupted,
+        ran_out=ran_out,
+        history=list(lns.history),
+        fix_and_optimise=True,
+    )

@@ -1,0 +1,123 @@
+"""The array view of a scenario that every planner and the evaluator read (:class:`ScenarioIndex`),
+and the slots of a job's window (:func:`job_window`, MODEL.md §4)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from greenopt.scenario.models import Horizon, Job, Scenario
+
+
+@dataclass(frozen=True, eq=False)
+class ScenarioIndex:
+    """Read-only arrays derived from a scenario, shared by every planner and the evaluator.
+
+    Shapes: S sites, J jobs, T slots. Job windows are ``[first_slot, end_slot)``.
+    """
+
+    T: int
+    dt_h: float
+    site_names: tuple[str, ...]
+    site_pos: dict[str, int]
+    job_names: tuple[str, ...]
+    job_pos: dict[str, int]
+    site_gpus: np.ndarray  # (S,) int
+    pue: np.ndarray  # (S,)
+    idle_kw: np.ndarray  # (S,)
+    grid_kw_max: np.ndarray  # (S,) inf where unlimited
+    renewable_kw: np.ndarray  # (S, T)
+    carbon: np.ndarray  # (S, T) g/kWh
+    price: np.ndarray  # (S, T)
+    first_slot: np.ndarray  # (J,) int
+    end_slot: np.ndarray  # (J,) int, exclusive
+    work_h: np.ndarray
+    gpus: np.ndarray
+    power_kw: np.ndarray
+    state_gb: np.ndarray
+    restore_h: np.ndarray
+    migratable: np.ndarray  # bool
+    preemptible: np.ndarray  # bool
+    priority: np.ndarray
+    origin: np.ndarray  # (J,) site position
+    release_h: np.ndarray  # hours since horizon start
+    deadline_h: np.ndarray
+    allowed: np.ndarray  # (J, S) bool: region allowed and enough GPUs
+
+    def in_window(self, j: int, t: int) -> bool:
+        return bool(self.first_slot[j] <= t < self.end_slot[j])
+
+
+def job_window(horizon: Horizon, job: Job) -> tuple[int, int]:
+    """Slots ``[first, end)`` that start at/after release and end at/before deadline (§4)."""
+    dt = horizon.dt_h
+    rel = horizon.hours_since_start(job.release) / dt
+    dl = horizon.hours_since_start(job.deadline) / dt
+    first = max(0, math.ceil(rel - 1e-9))
+    end = min(horizon.slots, math.floor(dl + 1e-9))
+    return first, max(first, end)
+
+
+def build_index(sc: Scenario) -> ScenarioIndex:
+    """The :class:`ScenarioIndex` of ``sc`` (use ``sc.index``: built once and cached)."""
+    S, J, T = len(sc.sites), len(sc.jobs), sc.horizon.slots
+    from greenopt.limits import check_scenario_size
+
+    # before any J×T array of a planner: a clear error, not a swap storm
+    check_scenario_size(J, S, T)
+    site_pos = {s.name: i for i, s in enumerate(sc.sites)}
+    windows = [job_window(sc.horizon, j) for j in sc.jobs]
+    regions = [s.region for s in sc.sites]
+    site_gpus = np.array([s.gpus for s in sc.sites], dtype=np.int64)
+    allowed = np.zeros((J, S), dtype=bool)
+    for k, j in enumerate(sc.jobs):
+        for i in range(S):
+            allowed[k, i] = (
+                j.allowed_regions is None or regions[i] in j.allowed_regions
+            ) and site_gpus[i] >= j.gpus
+
+    def arr(values: list[Any], dtype: Any = float) -> np.ndarray:
+        a = np.array(values, dtype=dtype)
+        a.setflags(write=False)
+        return a
+
+    def stack(field: str) -> np.ndarray:
+        a = np.vstack([getattr(s, field) for s in sc.sites]) if S else np.zeros((0, T))
+        a = a.astype(float)
+        a.setflags(write=False)
+        return a
+
+    allowed.setflags(write=False)
+    return ScenarioIndex(
+        T=T,
+        dt_h=sc.horizon.dt_h,
+        site_names=tuple(s.name for s in sc.sites),
+        site_pos=site_pos,
+        job_names=tuple(j.name for j in sc.jobs),
+        job_pos={j.name: k for k, j in enumerate(sc.jobs)},
+        site_gpus=site_gpus,
+        pue=arr([s.pue for s in sc.sites]),
+        idle_kw=arr([s.idle_kw for s in sc.sites]),
+        grid_kw_max=arr([np.inf if s.grid_kw_max is None else s.grid_kw_max for s in sc.sites]),
+        renewable_kw=stack("renewable_kw"),
+        carbon=stack("carbon"),
+        price=stack("price"),
+        first_slot=arr([w[0] for w in windows], np.int64),
+        end_slot=arr([w[1] for w in windows], np.int64),
+        work_h=arr([j.work_h for j in sc.jobs]),
+        gpus=arr([j.gpus for j in sc.jobs], np.int64),
+        power_kw=arr([j.power_kw for j in sc.jobs]),
+        state_gb=arr([j.state_gb for j in sc.jobs]),
+        restore_h=arr([j.restore_h for j in sc.jobs]),
+        migratable=arr([j.migratable for j in sc.jobs], bool),
+        preemptible=arr([j.preemptible for j in sc.jobs], bool),
+        priority=arr([j.priority for j in sc.jobs]),
+        origin=arr([site_pos[j.origin] for j in sc.jobs], np.int64),
+        release_h=arr([sc.horizon.hours_since_start(j.release) for j in sc.jobs]),
+        deadline_h=arr([sc.horizon.hours_since_start(j.deadline) for j in sc.jobs]),
+        allowed=allowed,
+    )
