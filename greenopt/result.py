@@ -90,6 +90,9 @@ UNITS: dict[str, str] = {
     "migrated_gb": "GB",
     "mean_delay_h": "h",
     "p95_delay_h": "h",
+    # MODEL.md §8 plausibility (KPIs and scorecard)
+    "short_runs": "count (run rows under 5 min, not a job's last)",
+    "migrations_per_job": "migrations per job",
     "objective": "objective units (MODEL.md §7: the objective's own mix of kg CO2, cost, kWh)",
     # scorecard
     "carbon_kg_per_1000_jobs": "kg CO2 per 1,000 jobs",

@@ -4,9 +4,10 @@
 left after the decisions made so far). ``submit(job)`` places the job's work from the current
 slot on with the greedy's per-job placement (:func:`greenopt.heuristics.greedy.place_job`): the
 cheapest (site, slots) under the shared objective, moves only inside the seed paper's
-feasibility domain. The planner sees the scenario's per-slot series (renewable, carbon, price —
-forecasts in practice) but nothing about jobs not yet submitted. ``advance(slot)`` moves the
-clock: later decisions use slots from ``slot`` on. Decisions are final (no re-planning).
+feasibility domain, each stay lasting its dwell (MODEL.md §5) or finishing the job. The planner
+sees the scenario's per-slot series (renewable, carbon, price — forecasts in practice) but
+nothing about jobs not yet submitted. ``advance(slot)`` moves the clock: later decisions use
+slots from ``slot`` on. Decisions are final (no re-planning).
 
 ``simulate_online(scenario)`` replays the scenario's jobs in release order and returns a
 :class:`Plan` scored by the shared evaluator, comparable with the offline methods; the

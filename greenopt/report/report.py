@@ -269,6 +269,12 @@ def fact_rows(scenario: Scenario, plan: Plan) -> list[tuple[str, str]]:
         ("method", plan.method),
         ("objective", f"{plan.objective_name} = {_fmt(plan.objective)}"),
         ("deadlines", plan.deadlines),
+        (
+            "dwell rule",
+            "off"
+            if scenario.migration_alpha is None
+            else f"α = {scenario.migration_alpha:g} (stay ≥ transfer / α after a migration)",
+        ),
         ("status", plan.status),
         ("bound", _fmt(plan.bound)),
         ("gap", "–" if gap is None or math.isnan(gap) else f"{gap:.2%}"),
