@@ -131,8 +131,8 @@ def _drive(sc, check: bool = True, **kw) -> tuple[OnlinePlanner, set[str]]:
 @st.composite
 def _instances(draw) -> greenopt.Scenario:
     """Small random instances with crowded sites (GPU capacity only: the reference counts
-    GPU-time), every kind of job."""
-    return synthetic_scenario(
+    GPU-time), every kind of job, the dwell rule at several α."""
+    sc = synthetic_scenario(
         jobs=draw(st.integers(3, 14), label="jobs"),
         sites=draw(st.integers(1, 4), label="sites"),
         slots=draw(st.integers(4, 16), label="slots"),
@@ -144,6 +144,9 @@ def _instances(draw) -> greenopt.Scenario:
         residency=draw(st.sampled_from([0.0, 0.5]), label="residency"),
         renewable_scale=draw(st.sampled_from([0.0, 1.0, 3.0]), label="renewable_scale"),
     )
+    # the dwell rule (MODEL.md §5 rule 8): the paper's α, stricter, looser, or off
+    alpha = draw(st.sampled_from([0.1, 0.02, 0.5, None]), label="migration_alpha")
+    return sc.with_jobs(list(sc.jobs), migration_alpha=alpha)
 
 
 @settings(

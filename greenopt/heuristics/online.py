@@ -7,7 +7,8 @@ of the run-now shape, MODEL.md §10) — finishes it by its deadline in the GPU-
 committed are in the past, and every job guaranteed before it holds a fall-back reservation
 (:mod:`greenopt.heuristics.fallback`). Every admissible job is **guaranteed**: the online plan
 finishes it by its deadline, whatever arrives later. (A job that is not admissible is still
-planned, best effort, and is guaranteed as soon as its remaining work fits at its site.)
+planned, best effort, and is guaranteed as soon as its remaining work fits at its site.) Every
+stay lasts its dwell (MODEL.md §5 rule 8) or finishes the job.
 
 **Model-predictive control.** The planner keeps a *tentative* plan of all queued work (a
 :class:`CapacityState` holding the committed rows and, from the current slot on, a placement per
@@ -187,8 +188,6 @@ class OnlinePlanner:
         st.unmet = 0.0
         costliest = int(np.argmax(np.abs(st.coef))) if st.coef.size else 0
         self._dearest = divmod(costliest, max(st.T, 1))  # (site, slot) of the largest |coef|
-        dwell = getattr(st, "dwell_need", None)  # (J, S, S) hours, where the dwell rule exists
-        self._dwell_need = dwell
 
     # -- public API --------------------------------------------------------------------------
     def submit(self, job: Job | str) -> Decision:
@@ -766,9 +765,8 @@ class OnlinePlanner:
         return None
 
     def _dwell_h(self, j: int, a: int, b: int) -> float:
-        if self._dwell_need is None or a == b:
-            return 0.0
-        return float(self._dwell_need[j, a, b])
+        """Hours job ``j`` must work at ``b`` after moving there from ``a`` (MODEL §5 rule 8)."""
+        return 0.0 if a == b else float(self.state.dwell_need[j, a, b])
 
     def _shrink(self, p: Placement) -> Placement:
         """``p`` cut to the room the tentative plan has (a safety net: never expected)."""
