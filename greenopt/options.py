@@ -372,7 +372,30 @@ METHOD_PARAMS: dict[str, dict[str, Option]] = {
             _HIGHS_OPTIONS,
         ),
     },
-    "online": dict(_PLACEMENT),
+    "online": {
+        **_PLACEMENT,
+        **_options(
+            Option(
+                "patience",
+                "float",
+                "share of a typical grid kWh's objective an hour of waiting must save",
+                low=0,
+            ),
+            Option(
+                "stability",
+                "float",
+                "hours of a typical job's grid energy a migration must save",
+                low=0,
+            ),
+            Option(
+                "mode",
+                "choice",
+                "each slot, queued jobs are placed again and keep the cheaper plan (improve) "
+                "or are all placed again, most urgent first (rebuild)",
+                choices=("improve", "rebuild"),
+            ),
+        ),
+    },
     "run-now": {},
     "threshold": _options(_THRESHOLD, _MAX_DELAY),
     "greenest-region": _options(_THRESHOLD, _MAX_DELAY),
