@@ -56,9 +56,16 @@ from greenopt.formulations.matrix import Matrix
 from greenopt.formulations.pyomo_model import to_pyomo
 from greenopt.formulations.sets import IndexSets
 from greenopt.formulations.solution import sites_used, start_vector
-from greenopt.heuristics.greedy import plan_greedy
+from greenopt.heuristics.greedy import GreedySettings, greedy_state
 from greenopt.milp.candidates import binaries_estimate, candidate_pairs, lp_sites, reachable_columns
-from greenopt.milp.clock import Clock
+from greenopt.milp.clock import (
+    MATRIX_S_PER_COL,
+    PYOMO_S_PER_COL,
+    PYOMO_SHARE,
+    START_SHARE,
+    Clock,
+    time_limit_of,
+)
 from greenopt.milp.diagnose import explain_hard, precheck_hard
 from greenopt.milp.other import plan_other
 from greenopt.milp.outcome import better_plan, finish
@@ -95,7 +102,10 @@ def plan_milp(scenario: Scenario, options: PlanOptions) -> Plan:
     for its parameters: ``bb_max``, ``handoff``, ``lns_size``, ``lns_sub_time``,
     ``lns_neighbourhoods``, ``presence``,
     ``candidates``, ``highs_options``, ``progress``, ``measure_direct``, ``bb_after``)."""
-    clock = Clock(options.time_limit)
+    clock = Clock(time_limit_of(options), deterministic=options.deterministic)
+    if options.deterministic and options.threads is None:
+        # HiGHS's default is the machine's core count: one thread is the same everywhere
+        options = replace(options, threads=1)
     if options.solver != "highs" and options.solver not in available_solvers():
         raise SolverError(
             f"solver {options.solver!r} is not available; "
@@ -107,22 +117,34 @@ def plan_milp(scenario: Scenario, options: PlanOptions) -> Plan:
     limits.check_milp(scenario, int(options.params.get("bb_max", BB_MAX_BINARIES)))
     if not scenario.jobs:  # an idle day (MODEL.md §4): nothing to decide, whatever the solver
         return _idle(scenario, options)
-    notes: list[str] = []
+    notes: list[str] = [_budget_note(options, clock)]
     # -- 1. the start plan
-    start = start_plan(scenario, options)
+    start = start_plan(scenario, options, clock)
     used = sites_used(scenario, start.assignments)
     if options.solver != "highs":
         other = plan_other(scenario, options, start, used, clock, notes)
         return other if isinstance(other, Plan) else _infeasible(scenario, options, other)
+    # the steps below cannot be stopped once started: estimated from the model's size first
+    columns = limits.milp_estimate(scenario, int(options.params.get("bb_max", BB_MAX_BINARIES)))
+    n_cols = columns.sizes["model columns"]
+    clock.expect_columns(n_cols)
+    if not clock.fits(MATRIX_S_PER_COL * n_cols):
+        return _out_of_time(scenario, options, start, clock, notes, n_cols)
     # -- 2. the relaxation: bound and candidate sites
     step = _relaxation(scenario, options, used, clock, notes)
     # -- 3. the model, built and compiled once
-    model = _model(scenario, options, step.keep, start, notes)
+    model = _model(scenario, options, step.keep, start, clock, notes)
+    clock.expect_columns(model.mx.n_cols)
     # -- 4. search
     search = _search(scenario, options, step, model, clock, notes)
     if search.infeasible is not None:
         return _infeasible(scenario, options, search.infeasible)
-    bound = _bound(step, search, notes)
+    if options.deterministic and search.ran_out:
+        notes.append(
+            "the time limit stopped the search before its work budget: this plan depends on "
+            "the clock and is not repeatable (raise time_limit, or lower the work budget)"
+        )
+    bound = _bound(scenario, options, step, search, clock, notes)
     values = _polish(model, search, options, step.beside is None, clock, notes)
     # -- 5. read back, score, settle bound, gap and status
     ix, mx, form = model.ix, model.mx, model.form
@@ -155,9 +177,65 @@ def plan_milp(scenario: Scenario, options: PlanOptions) -> Plan:
     return result
 
 
-def start_plan(scenario: Scenario, options: PlanOptions) -> Plan:
-    """The MIP start and fallback: the greedy plan with :data:`START_PASSES` re-placement passes."""
-    return plan_greedy(scenario, replace(options, method="greedy", params={"passes": START_PASSES}))
+def start_plan(scenario: Scenario, options: PlanOptions, clock: Clock | None = None) -> Plan:
+    """The MIP start and fallback: the greedy plan with :data:`START_PASSES` re-placement passes
+    — cut short after :data:`~greenopt.milp.clock.START_SHARE` of the time limit (its first pass
+    always completes), never in deterministic mode."""
+    deadline = None if clock is None else clock.deadline(START_SHARE)
+    settings = GreedySettings(passes=START_PASSES)
+    state = greedy_state(scenario, options.objective, settings, deadline)
+    return evaluate(
+        scenario,
+        state.assignments(),
+        method="greedy",
+        objective=options.objective,
+        deadlines=options.deadlines,
+        status="heuristic",
+    )
+
+
+def _budget_note(options: PlanOptions, clock: Clock) -> str:
+    """What bounds this run, in the plan's notes (and whether it is repeatable)."""
+    if options.deterministic:
+        safety = "" if clock.limit is None else f"; time limit {clock.limit:g} s as a safety net"
+        return (
+            "deterministic mode: work-based budgets (neighbourhoods, branch-and-bound nodes), "
+            f"{options.threads} solver thread(s){safety}"
+        )
+    if clock.limit is None:
+        return "no time limit"
+    given = "" if options.time_limit is not None else " (the default)"
+    return f"time limit {clock.limit:g} s{given} for the whole call; not repeatable run to run"
+
+
+def _out_of_time(
+    scenario: Scenario,
+    options: PlanOptions,
+    start: Plan,
+    clock: Clock,
+    notes: list[str],
+    n_cols: float,
+) -> Plan:
+    """The start plan, when the time left cannot build the model (status ``time_limit``)."""
+    notes.append(
+        f"time limit: building the model of about {n_cols:,.0f} columns would take about "
+        f"{MATRIX_S_PER_COL * n_cols:.0f} s of the {clock.left(reserve=True):.1f} s left; the "
+        "start plan is returned (raise time_limit, or plan with method='greedy')"
+    )
+    return finish(
+        scenario,
+        options,
+        start,
+        start,
+        "time_limit",
+        None,
+        restricted=True,
+        notes=notes,
+        build_s=0.0,
+        solve_s=0.0,
+        solver="highs",
+        solver_version=highs.highs_version(),
+    )
 
 
 # -- 2. the relaxation ----------------------------------------------------------------------------
@@ -166,8 +244,11 @@ class _RelaxationStep:
     relax: Relaxation  # solved before the search (no bound when it runs beside it instead)
     keep: list[set[int]]  # per job, the sites the model keeps besides its origin
     presence: bool  # whether the bound LP already has the presence rows
-    launch: Callable[..., Background]  # launch(presence_rows, pairs=None): one beside the search
+    launch: Callable[..., Background | None]  # launch(presence_rows, pairs=None): one beside
     beside: Background | None = None  # the relaxation running beside the search, if one is
+    #: in deterministic mode, the bound LP solved after the search instead of beside it:
+    #: (presence rows, job-site pairs or None)
+    after: tuple[bool, np.ndarray | None] | None = None
 
 
 def _relaxation(
@@ -181,8 +262,11 @@ def _relaxation(
     models, start it beside the search and take the candidates from scores and the start plan."""
     obj = options.objective
 
-    def beside(presence_rows: bool, pairs: np.ndarray | None = None) -> Background:
-        """The relaxation solved in a second thread, on one core, until the time is up."""
+    def beside(presence_rows: bool, pairs: np.ndarray | None = None) -> Background | None:
+        """The relaxation solved in a second thread, on one core, until the time is up — in
+        deterministic mode not at all: it is solved after the search (:func:`_bound`)."""
+        if options.deterministic:
+            return None
         return Background(
             lambda cancel: solve_relaxation(
                 scenario,
@@ -205,7 +289,10 @@ def _relaxation(
         keep = [set(np.flatnonzero(row).tolist()) for row in pairs]
         relax = Relaxation(None, None, 0.0, "solved beside the search", False)
         # presence=True: no second bound LP beside fix-and-optimise
-        return _RelaxationStep(relax, keep, True, beside, beside(False, pairs))
+        step = _RelaxationStep(relax, keep, True, beside, beside(False, pairs))
+        if options.deterministic:
+            step.after = (False, pairs)
+        return step
     presence = bool(options.params.get("presence", n_reach <= PRESENCE_MAX_COLS))
     relax = solve_relaxation(
         scenario, obj, options.deadlines, options, presence, clock.share(0.3), pairs
@@ -234,11 +321,16 @@ def _model(
     options: PlanOptions,
     keep: list[set[int]],
     start: Plan,
+    clock: Clock,
     notes: list[str],
 ) -> _Model:
     """The MILP over the candidate sites (every reachable site when it has at most ``bb_max``
     binaries), built as a Pyomo model and compiled once to standard form (``handoff="direct"``:
-    the same arrays straight to HiGHS), with the start plan as its MIP start."""
+    the same arrays straight to HiGHS), with the start plan as its MIP start.
+
+    Unless ``handoff`` is given, a model whose Pyomo build would not fit in
+    :data:`~greenopt.milp.clock.PYOMO_SHARE` of the time left goes straight to HiGHS (the same
+    model; never by the clock in deterministic mode)."""
     params = options.params
     bb_max = int(params.get("bb_max", BB_MAX_BINARIES))
     t_build = time.perf_counter()
@@ -247,7 +339,15 @@ def _model(
         scenario, options.objective, options.deadlines, keep=None if whole else keep
     )
     timings = {"matrix_s": time.perf_counter() - t_build}
-    if params.get("handoff") == "direct":
+    direct = params.get("handoff") == "direct"
+    pyomo_s = PYOMO_S_PER_COL * mx.n_cols
+    if "handoff" not in params and not clock.fits(pyomo_s, PYOMO_SHARE):
+        direct = True
+        notes.append(
+            f"the model ({mx.n_cols:,} columns) went straight to HiGHS: its Pyomo build would "
+            f"take about {pyomo_s:.0f} s of the {clock.left(reserve=True):.0f} s left"
+        )
+    if direct:
         form = highs.from_matrix(mx)
     else:
         t = time.perf_counter()
@@ -283,16 +383,25 @@ def _search(
     fix-and-optimise with the tighter bound LP beside it when the first one lacked its rows."""
     ix, mx, form, v0 = model.ix, model.mx, model.form, model.v0
     bb_max = int(options.params.get("bb_max", BB_MAX_BINARIES))
+    report = options.params.get("progress")
     if mx.n_integer <= bb_max or v0 is None:
         limit = clock.left(reserve=True)
         if model.whole and ix.restricted and limit is not None:
             limit *= 0.7  # the rest for the bound with every move (below)
-        search = whole_model_search(form, v0, options, limit, notes, mx.n_integer)
+        live = None
+        if report is not None:
+
+            def live(primal: float | None, dual: float | None) -> None:
+                if primal is not None:
+                    report(clock.elapsed(), primal, dual)
+
+        search = whole_model_search(form, v0, options, limit, notes, mx.n_integer, progress=live)
         if search.infeasible is not None:
             return search
         if ix.restricted:
             search.bound = None  # the restricted model's bound bounds nothing
-            if model.whole and search.values is not None and not search.interrupted:
+            room = clock.fits(PYOMO_S_PER_COL * 1.5 * mx.n_cols, 0.5)
+            if model.whole and search.values is not None and not search.interrupted and room:
                 # only moves a job's slack cannot absorb were left out: the model with them
                 # too gives a bound that holds for every plan
                 search.bound = bound_with_every_move(
@@ -308,13 +417,15 @@ def _search(
                 )
         return search
     if not step.presence:
-        # the tighter bound LP runs beside fix-and-optimise, each on one core
+        # the tighter bound LP runs beside fix-and-optimise, each on one core (after it, in
+        # deterministic mode: two threads racing would make the plan depend on timing)
         step.beside = step.launch(True)
+        if options.deterministic:
+            step.after = (True, None)
     relax = step.relax
     target = None
     if relax.bound is not None:
         target = relax.bound + options.mip_gap * abs(relax.bound)
-    report = options.params.get("progress")
     return fix_and_optimise_search(
         ix,
         mx,
@@ -330,11 +441,36 @@ def _search(
     )
 
 
-def _bound(step: _RelaxationStep, search: Search, notes: list[str]) -> float | None:
+def _bound(
+    scenario: Scenario,
+    options: PlanOptions,
+    step: _RelaxationStep,
+    search: Search,
+    clock: Clock,
+    notes: list[str],
+) -> float | None:
     """The best true lower bound: the relaxation's, the search's over a model with every
     reachable site and move, and the relaxation's beside the search (stopped now if the time
-    ran out or Ctrl-C came, else waited for)."""
+    ran out or Ctrl-C came, else waited for) — in deterministic mode solved now, after the
+    search, on the same thread."""
     bounds = [b for b in (step.relax.bound, search.bound) if b is not None]
+    if step.after is not None and not search.interrupted:
+        presence, pairs = step.after
+        late = solve_relaxation(
+            scenario,
+            options.objective,
+            options.deadlines,
+            options,
+            presence,
+            clock.left(reserve=True),
+            pairs,
+        )
+        if late.bound is not None:
+            bounds.append(late.bound)
+        notes.append(
+            f"relaxation LP after the search ({'with' if presence else 'without'} presence "
+            f"rows): {late.status}, bound {late.bound}"
+        )
     if step.beside is not None:
         late = step.beside.result(wait=not search.ran_out and not search.interrupted)
         if late is not None and late.bound is not None:

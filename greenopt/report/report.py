@@ -224,6 +224,7 @@ def write_outputs(
     parquet: bool = False,
     plots: bool = True,
     report: str | None = "html",
+    deadline: float | None = None,
 ) -> list[Path]:
     """Everything ``greenopt plan`` writes: the plan tables and ``kpis.json``
     (:meth:`Plan.to_dir`), the plots (``gantt.png``, ``energy.png``, ``wan.png``) and the
@@ -232,6 +233,7 @@ def write_outputs(
     The tables are written first and a plot never fails the call: one too large is drawn
     aggregated or skipped, one that fails to draw is skipped, each with a line in the plan's
     notes (``kpis.json`` and the report). Only a failure to write (``OSError``) is raised.
+    ``deadline`` (a ``time.perf_counter()`` value): plots not started by then are skipped.
     """
     # the plan first: whatever happens to a plot or the report, the tables are written
     written = plan.to_dir(out, parquet=parquet)
@@ -240,7 +242,7 @@ def write_outputs(
         from greenopt.report.plots import plot_all
 
         notes: list[str] = []
-        pngs = plot_all(scenario, plan, out, notes=notes)
+        pngs = plot_all(scenario, plan, out, notes=notes, deadline=deadline)
         written += list(pngs.values())
         if notes:  # a plot drawn aggregated or skipped: said in kpis.json and the report
             plan.notes.extend(notes)
