@@ -31,6 +31,7 @@ import math
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
 from typing import Any, ClassVar, Literal, TypeVar
 
@@ -236,3 +237,6 @@ ObjectiveName = Literal[tuple(OBJECTIVES)]  # type: ignore[valid-type]
 DeadlineRule = Literal[DEADLINES]  # type: ignore[valid-type]
 ReportFormat = Literal["html", "md"]
 WorkerKind = Literal["process", "thread"]
+#: The same choices for repeatable flags (typer takes an Enum, not a Literal, in a list).
+Methods = StrEnum("Methods", {m: m for m in METHODS})  # type: ignore[misc]
+Objectives = StrEnum("Objectives", {o: o for o in OBJECTIVES})  # type: ignore[misc]
