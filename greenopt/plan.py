@@ -12,6 +12,7 @@ presented in the caller's order (:func:`present_in_order_of`).
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from typing import Any
@@ -35,6 +36,9 @@ from greenopt.scenario.canonical import canonical_scenario, present_in_order_of
 __all__ = ["METHODS", "PlanOptions", "canonical_scenario", "plan", "planner", "present_in_order_of"]
 
 Planner = Callable[[Scenario, PlanOptions], Plan]
+#: greenopt's logger: each plan's start and its notes at INFO (the command line shows them with
+#: ``-v``; a library user configures ``logging`` as usual).
+log = logging.getLogger("greenopt")
 
 
 def planner(method: str) -> Planner:
@@ -93,6 +97,7 @@ def plan(scenario: Scenario, method: str | None = None, **options: Any) -> Plan:
         )
     opts = PlanOptions.from_call(method, **options)
     run = planner(opts.method)
+    log.info("planning %r with %s (%s)", scenario.name, opts.method, opts.objective.name)
     t0 = time.perf_counter()
     with limits.budget_of_call(opts.memory_budget):
         canonical = canonical_scenario(scenario)
@@ -100,6 +105,12 @@ def plan(scenario: Scenario, method: str | None = None, **options: Any) -> Plan:
     if canonical is not scenario:
         present_in_order_of(scenario, result)
     result.wall_s = time.perf_counter() - t0
+    for note in result.notes:
+        log.info("%s: %s", opts.method, note)
+    log.info(
+        "%s: status %s, objective %.6g, %.2f s", opts.method, result.status, result.objective,
+        result.wall_s,
+    )  # fmt: skip
     if opts.deadlines == "hard":
         missed = result.jobs.loc[~result.jobs["done"], "job"].tolist()
         if missed:

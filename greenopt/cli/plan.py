@@ -241,8 +241,6 @@ def plan(
                     deadline=deadline,
                 ),
             )
-    for note in result.notes:
-        log.info(note)
     for v in violations[:5]:
         log.warning(f"the plan breaks a rule of MODEL.md: {v}")
     _show(result, violations, written, out, solver_log)
