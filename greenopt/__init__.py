@@ -9,6 +9,7 @@
 
 from greenopt import examples
 from greenopt.errors import (
+    ClusterError,
     DataSourceError,
     GreenoptError,
     InfeasibleError,
@@ -16,6 +17,7 @@ from greenopt.errors import (
     OptionsError,
     PlanError,
     ScenarioError,
+    SizeError,
     SolverError,
 )
 from greenopt.evaluate import evaluate
@@ -32,6 +34,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "METHODS",
+    "ClusterError",
     "DataSourceError",
     "GreenoptError",
     "Horizon",
@@ -48,6 +51,7 @@ __all__ = [
     "Scenario",
     "ScenarioError",
     "Site",
+    "SizeError",
     "SolverError",
     "SolverInfo",
     "Violation",

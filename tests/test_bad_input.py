@@ -799,6 +799,7 @@ PLAN_CASES = [
     ("lns_sub_nodes_zero", {"method": "milp", "lns_sub_nodes": 0}, "lns_sub_nodes", _SUB),
     ("bb_nodes_fraction", {"method": "milp", "bb_nodes": 2.5}, "bb_nodes", "bb_nodes"),
     ("bb_nodes_for_greedy", {"method": "greedy", "bb_nodes": 10}, "bb_nodes", "bb_nodes"),
+    ("deterministic_cbc", {"deterministic": True, "solver": "cbc"}, "'cbc'", "deterministic"),
 ]
 
 

@@ -49,7 +49,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from greenopt import limits
-from greenopt.errors import SolverError
+from greenopt.errors import OptionsError, SolverError
 from greenopt.evaluate import evaluate
 from greenopt.formulations.build import build_matrix
 from greenopt.formulations.matrix import Matrix
@@ -106,6 +106,13 @@ def plan_milp(scenario: Scenario, options: PlanOptions) -> Plan:
     if options.deterministic and options.threads is None:
         # HiGHS's default is the machine's core count: one thread is the same everywhere
         options = replace(options, threads=1)
+    if options.deterministic and options.solver != "highs":
+        raise OptionsError(
+            f"deterministic mode bounds HiGHS by work (node limits, a count of neighbourhoods); "
+            f"solver {options.solver!r} gets no such budget here: use solver='highs', or plan "
+            "without deterministic=True",
+            "deterministic",
+        )
     if options.solver != "highs" and options.solver not in available_solvers():
         raise SolverError(
             f"solver {options.solver!r} is not available; "
