@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from greenopt import limits
 from greenopt.errors import ScenarioError
@@ -27,13 +27,24 @@ from greenopt.heuristics.baselines import (
 )
 from greenopt.heuristics.greedy import plan_greedy
 from greenopt.heuristics.online import plan_online
-from greenopt.milp.diagnose import infeasible_error, job_reasons
+from greenopt.milp.diagnose import raise_if_missed
 from greenopt.options import METHODS, PlanOptions
 from greenopt.result import Plan
 from greenopt.scenario import Scenario
 from greenopt.scenario.canonical import canonical_scenario, present_in_order_of
 
-__all__ = ["METHODS", "PlanOptions", "canonical_scenario", "plan", "planner", "present_in_order_of"]
+if TYPE_CHECKING:
+    from greenopt.milp.model import MilpModel
+
+__all__ = [
+    "METHODS",
+    "PlanOptions",
+    "build_model",
+    "canonical_scenario",
+    "plan",
+    "planner",
+    "present_in_order_of",
+]
 
 Planner = Callable[[Scenario, PlanOptions], Plan]
 #: greenopt's logger: each plan's start and its notes at INFO (the command line shows them with
@@ -58,6 +69,32 @@ def planner(method: str) -> Planner:
     return heuristics[method]
 
 
+def build_model(
+    scenario: Scenario, objective: Any = "carbon", deadlines: str = "soft", **options: Any
+) -> MilpModel:
+    """The MILP of ``scenario`` as a labelled Pyomo model you can read, write, extend and solve
+    (a :class:`~greenopt.milp.model.MilpModel`): ``model.pyomo`` is the ``ConcreteModel``,
+    ``model.solve(...)`` returns the :class:`Plan` through the pipeline of
+    ``plan(method="milp")`` with whatever was added to the model first, ``model.write(path)``
+    writes it as an LP file.
+
+    ``options`` are those of ``plan(method="milp")`` (checked the same way); those that shape
+    the model (``candidates``, ``presence``, ...) are given here, the others may also be given to
+    ``solve``. Like ``plan()``, the model is of the scenario's canonical form (names are
+    unchanged) and the plan is presented in the scenario's order. Building runs the MILP's first
+    steps: the greedy start plan, and the relaxation that bounds it and, on large models, picks
+    each job's candidate sites.
+    """
+    if not isinstance(scenario, Scenario):
+        raise ScenarioError(
+            f"build_model() needs a greenopt.Scenario, got {type(scenario).__name__}", "scenario"
+        )
+    opts = PlanOptions.from_call("milp", objective=objective, deadlines=deadlines, **options)
+    from greenopt.milp.model import build_model as build  # Pyomo: only when a model is asked for
+
+    return build(scenario, opts)
+
+
 def plan(scenario: Scenario, method: str | None = None, **options: Any) -> Plan:
     """Plan ``scenario`` with ``method`` and return the evaluated :class:`Plan`.
 
@@ -72,8 +109,11 @@ def plan(scenario: Scenario, method: str | None = None, **options: Any) -> Plan:
     :class:`~greenopt.options.PlanOptions`'s — and the method's own parameters
     (:data:`greenopt.options.METHOD_PARAMS`). An unknown name, a value of the wrong type or out
     of range raises :class:`~greenopt.errors.OptionsError` naming it (with the closest known
-    name). ``deadlines="hard"`` raises :class:`~greenopt.errors.InfeasibleError` naming the jobs
-    that cannot be met.
+    name). ``method="milp"`` also takes ``extend=fn``: ``fn(model)`` is called with the MILP as
+    :func:`build_model` returns it, before it is solved, to add constraints, variables or
+    objective terms to ``model.pyomo`` (a Python function only: a scenario file cannot set it).
+    ``deadlines="hard"`` raises :class:`~greenopt.errors.InfeasibleError` naming the jobs that
+    cannot be met.
 
     **Order does not matter.** The method plans :func:`canonical_scenario` of ``scenario``:
     sites sorted by name, jobs sorted by name, the WAN with its nodes and links in sorted order.
@@ -112,13 +152,5 @@ def plan(scenario: Scenario, method: str | None = None, **options: Any) -> Plan:
         result.wall_s,
     )  # fmt: skip
     if opts.deadlines == "hard":
-        missed = result.jobs.loc[~result.jobs["done"], "job"].tolist()
-        if missed:
-            alone = job_reasons(canonical)
-            why = "not done by its deadline in this plan"
-            raise infeasible_error(
-                {name: alone.get(name, why) for name in missed},
-                f"{opts.method}, status {result.status}",
-                headline="the plan misses hard deadlines",
-            )
+        raise_if_missed(canonical, result, opts.method)
     return result

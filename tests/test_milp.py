@@ -244,8 +244,8 @@ def test_direct_and_pyomo_handoff_build_the_same_matrix():
     from greenopt.solvers.highs import compile_pyomo
 
     sc = load("small")
-    _, mx = build_matrix(sc, Objective("carbon"))
-    form = compile_pyomo(to_pyomo(mx))
+    ix, mx = build_matrix(sc, Objective("carbon"))
+    form = compile_pyomo(to_pyomo(ix, mx))
     c, offset, A, integer, cols = form.c, form.offset, form.A, form.integer, form.col_index
     cost, _lb0, _ub0, int0 = mx.col_arrays()
     A0, _, _ = mx.row_arrays()

@@ -396,12 +396,12 @@ def test_bound_gap_and_status_are_settled_in_one_place(sc):
 
 # -- which exceptions become SolverError -----------------------------------------------------------
 def test_a_bug_of_greenopt_inside_the_milp_is_not_a_solver_error(sc, monkeypatch):
-    import greenopt.milp.pipeline as pipeline
+    import greenopt.milp.prepare as prepare
 
     def bug(*args, **kwargs):
         raise ZeroDivisionError("greenopt's own bug")
 
-    monkeypatch.setattr(pipeline, "start_vector", bug)
+    monkeypatch.setattr(prepare, "start_vector", bug)
     with pytest.raises(ZeroDivisionError, match="own bug"):
         greenopt.plan(sc, "milp", time_limit=10)
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -473,6 +474,44 @@ def test_a_plain_thread_plans_like_the_main_thread(lns_scenario):
     t.join()
     assert out and out[0].kpis["objective"] == on_main.kpis["objective"]
     assert out[0].assignments.equals(on_main.assignments)
+
+
+def _size_this_threads_highs_scheduler(threads: int) -> None:
+    """What a direct ``Highs.run()`` on this thread does (a column-generation LP, say): the
+    thread's HiGHS scheduler is sized for ``threads`` from then on."""
+    import highspy
+
+    from greenopt.solvers import highs
+
+    h = highs.new_highs()
+    h.setOptionValue("output_flag", False)
+    h.setOptionValue("threads", threads)
+    lp = highspy.HighsLp()
+    lp.num_col_, lp.num_row_ = 1, 0
+    lp.col_cost_, lp.col_lower_, lp.col_upper_ = np.ones(1), np.zeros(1), np.ones(1)
+    h.passModel(lp)
+    assert h.run() == highspy.HighsStatus.kOk
+
+
+def test_the_read_back_tidy_step_does_not_depend_on_the_thread_it_runs_on(lns_scenario):
+    # a thread whose scheduler another solve sized first (the main thread after a column-
+    # generation relaxation, a reused Dask worker) plans like a fresh one: the tidy step's
+    # one-thread LPs used to fail there with kError and leave every fragment as it was
+    def plan_after(threads: int | None) -> greenopt.Plan:
+        if threads is not None:
+            _size_this_threads_highs_scheduler(threads)
+        return greenopt.plan(lns_scenario, "milp", bb_max=10, lns_neighbourhoods=4, lns_size=5)
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        fresh = pool.submit(plan_after, None).result()
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        sized = pool.submit(plan_after, 2).result()
+    assert any(n.startswith("tidy: fragments") for n in fresh.notes), fresh.notes
+    tidy = [n for n in sized.notes if n.startswith("tidy")]
+    assert [re.sub(r"[\d.]+ s\b", "", n) for n in tidy] == [
+        re.sub(r"[\d.]+ s\b", "", n) for n in fresh.notes if n.startswith("tidy")
+    ]
+    assert sized.assignments.equals(fresh.assignments)
 
 
 # -- 7. limits: a size estimate before large allocations -----------------------------------------

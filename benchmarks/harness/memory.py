@@ -11,7 +11,9 @@ from __future__ import annotations
 import threading
 from types import TracebackType
 
-import psutil
+from greenopt.optional import require
+
+psutil = require("psutil", "the benchmark harness (peak memory)", extra="bench")
 
 
 def rss_bytes(process: psutil.Process) -> int:
@@ -39,9 +41,12 @@ class PeakMemory:
         self._thread: threading.Thread | None = None
         self._peak = 0
         self._start = 0
+        #: samples taken so far (lets a caller wait until the sampler has seen a moment)
+        self.samples = 0
 
     def _sample(self) -> None:
         self._peak = max(self._peak, rss_bytes(self._process))
+        self.samples += 1
 
     def _loop(self) -> None:
         while not self._stop.wait(self.interval_s):

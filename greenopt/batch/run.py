@@ -46,6 +46,7 @@ from greenopt.batch.resume import (
 from greenopt.batch.tasks import Task, load_source
 from greenopt.errors import ClusterError, GreenoptError, ScenarioError
 from greenopt.io.spreadsheet import write_csv
+from greenopt.optional import require
 from greenopt.scenario import Job
 from greenopt.scenario.rolling import carry_over, day_scenario
 
@@ -171,6 +172,10 @@ def run_batch(
                 rows[t.id] = kpi_row(t, "skipped", root / t.id / "kpis.json")
             else:
                 pending.append(t)
+        if pending:  # a missing package fails the batch once, up front, not each task on a worker
+            require("distributed", "greenopt batch", extra="batch", package="dask[distributed]")
+            if any(t.parquet for t in pending):
+                require("pyarrow", "Parquet output", extra="parquet")
         if on_start:
             on_start(len(pending), len(tasks))
         for r in rows.values():
@@ -196,7 +201,9 @@ def connect(address: str, timeout: float = CONNECT_TIMEOUT_S) -> Any:
     """A :class:`distributed.Client` of the scheduler at ``address``, or a
     :class:`~greenopt.errors.ClusterError` naming the address within about ``2 × timeout``
     seconds: the address is first asked, with time limits, to say what it is."""
-    from distributed import Client
+    distributed = require(
+        "distributed", "greenopt batch", extra="batch", package="dask[distributed]"
+    )
 
     what = _identity(address, timeout)
     if what != "Scheduler":
@@ -206,7 +213,7 @@ def connect(address: str, timeout: float = CONNECT_TIMEOUT_S) -> Any:
             address,
         )
     try:
-        return Client(address, timeout=timeout)
+        return distributed.Client(address, timeout=timeout)
     except Exception as exc:
         raise ClusterError(
             f"cannot connect to the Dask scheduler at {address!r}: {type(exc).__name__}", address
@@ -216,7 +223,10 @@ def connect(address: str, timeout: float = CONNECT_TIMEOUT_S) -> Any:
 def _identity(address: str, timeout: float) -> str:
     """What answers at ``address`` (Dask's ``identity`` reply type), asked in a thread of its
     own with time limits on connecting, writing and reading."""
-    from distributed.comm import connect as dask_connect
+    comm_module = require(
+        "distributed.comm", "greenopt batch", extra="batch", package="dask[distributed]"
+    )
+    dask_connect = comm_module.connect
 
     async def ask() -> Any:
         comm = await asyncio.wait_for(dask_connect(address, timeout=timeout), timeout)
@@ -274,8 +284,11 @@ def _run_on_dask(
     """Run ``pending`` and return their rows, and the ClusterError if the cluster was lost."""
     import logging
 
-    from distributed import Client, LocalCluster
-    from distributed import wait as dask_wait
+    distributed = require(
+        "distributed", "greenopt batch", extra="batch", package="dask[distributed]"
+    )
+    Client, LocalCluster = distributed.Client, distributed.LocalCluster
+    dask_wait = distributed.wait
 
     cluster = None
     if scheduler:

@@ -8,7 +8,9 @@ terminal handler, and small formatting helpers.
 0     success
 1     ``batch``: some task failed (its ``error.json`` says why); anything else: a bug in greenopt
 2     usage: an unknown flag, a value not among a flag's choices, an option's wrong name, type or
-      value (:class:`~greenopt.errors.OptionsError`, also from a scenario file's ``plan:``)
+      value (:class:`~greenopt.errors.OptionsError`, also from a scenario file's ``plan:``), or a
+      feature whose optional package is not installed
+      (:class:`~greenopt.errors.MissingDependencyError`: the message names the extra)
 3     bad input: a scenario, forecast or data file that is wrong, missing or unreadable, a scenario
       too large for the memory budget, an output folder that cannot be used
 4     infeasible: hard deadlines that no plan can meet (:class:`~greenopt.errors.InfeasibleError`)
@@ -43,6 +45,7 @@ from greenopt.errors import (
     ClusterError,
     GreenoptError,
     InfeasibleError,
+    MissingDependencyError,
     OptionsError,
     ScenarioError,
     SolverError,
@@ -69,7 +72,7 @@ EXIT_INTERRUPTED = 130
 EXIT_CODES: dict[int, str] = {
     EXIT_OK: "success",
     EXIT_TASKS_FAILED: "some batch task failed",
-    EXIT_USAGE: "usage: a wrong flag, choice or option",
+    EXIT_USAGE: "usage: a wrong flag, choice or option, or an optional package not installed",
     EXIT_INPUT: "bad input: a scenario or data file, or the output folder",
     EXIT_INFEASIBLE: "infeasible: hard deadlines no plan can meet",
     EXIT_SOLVER: "solver failure",
@@ -162,7 +165,7 @@ def exit_code_of(exc: BaseException) -> int:
     """The exit code of an error greenopt raised (see the module docstring)."""
     if isinstance(exc, ClusterError):
         return EXIT_CLUSTER
-    if isinstance(exc, OptionsError):
+    if isinstance(exc, OptionsError | MissingDependencyError):
         return EXIT_USAGE
     if isinstance(exc, InfeasibleError):
         return EXIT_INFEASIBLE
@@ -187,6 +190,7 @@ def guard(fn: F) -> F:
         try:
             return fn(*args, **kwargs)
         except GreenoptError as exc:
+            # escaped by _fail: a message may hold brackets ("pip install 'greenopt[parquet]'")
             raise _fail(exit_code_of(exc), type(exc).__name__, str(exc)) from None
         except OSError as exc:
             raise _fail(EXIT_INPUT, type(exc).__name__, str(exc)) from None

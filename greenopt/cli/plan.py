@@ -16,6 +16,7 @@ note. In deterministic mode the limit is only a safety net (the plan is bounded 
 
 from __future__ import annotations
 
+import math
 import time
 from pathlib import Path
 from types import SimpleNamespace
@@ -41,6 +42,7 @@ from greenopt.cli.common import (
     start,
 )
 from greenopt.cli.outdir import check_out, write_staged
+from greenopt.errors import OptionsError, shown
 from greenopt.options import DEFAULT_MILP_TIME_LIMIT
 
 #: Seconds per job-slot to validate a plan and write its outputs (tables, plots, report) and a
@@ -55,6 +57,27 @@ TIME_LIMIT_HELP = (
     "Seconds the whole command may take with the MILP (loading, planning, writing). "
     "'inf': no limit. With --deterministic: none unless given (a safety net)."
 )
+
+
+#: ``--migration-alpha`` values that turn the dwell rule off.
+_RULE_OFF = ("none", "null", "off")
+
+
+def parse_migration_alpha(text: str) -> float | None:
+    """``--migration-alpha``: a number in (0, 1], or ``none`` (the dwell rule off)."""
+    if text.strip().lower() in _RULE_OFF:
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not 0.0 < value <= 1.0:  # NaN fails too
+        raise OptionsError(
+            f"--migration-alpha must be a number in (0, 1] or none (the dwell rule off), "
+            f"got {shown(text)}",
+            "migration_alpha",
+        )
+    return value
 
 
 def outputs_seconds(jobs: int, slots: int, plots: bool, report: bool) -> float:
@@ -128,6 +151,15 @@ def plan(
         list[str] | None,
         typer.Option("--param", "-p", help="Method parameter KEY=VALUE (repeatable)."),
     ] = None,
+    migration_alpha: Annotated[
+        str | None,
+        typer.Option(
+            "--migration-alpha",
+            help="The dwell rule's α (MODEL.md §5: after a migration a job works transfer/α "
+            "hours at its destination before it moves again), overriding the scenario's; "
+            "none turns the rule off.",
+        ),
+    ] = None,
     out: Annotated[Path, typer.Option(help="Output folder.")] = Path("out"),
     overwrite: Annotated[
         bool, typer.Option(help="Replace the outputs of an earlier plan in --out.")
@@ -184,10 +216,17 @@ def plan(
     }
     flags = check_caller({**from_params, **{k: v for k, v in flags.items() if v is not None}})
     opts = layered(file_options(source), flags)
+    alpha = None if migration_alpha is None else parse_migration_alpha(migration_alpha)
+    if parquet:  # before planning, not after a long solve
+        from greenopt.optional import require
+
+        require("pyarrow", "Parquet output (--parquet)", extra="parquet")
     check_out(out, overwrite)  # before any work: a folder that cannot be used fails now
     with limits.budget_of_call(opts.get("memory_budget")):
         with console.status(f"Loading {lit(source)} ..."):
             sc = load_source(source)
+            if migration_alpha is not None:
+                sc = sc.with_jobs(list(sc.jobs), migration_alpha=alpha)
         idx = sc.index
         console.print(
             f"[bold]{lit(sc.name)}[/]: {len(idx.site_names)} sites, {len(idx.job_names)} jobs, "

@@ -14,6 +14,7 @@ import numpy as np
 from greenopt.formulations.capacity import add_capacity
 from greenopt.formulations.contiguity import add_contiguity
 from greenopt.formulations.cuts import add_cuts
+from greenopt.formulations.dwell import add_dwell
 from greenopt.formulations.energy import add_energy
 from greenopt.formulations.links import add_links
 from greenopt.formulations.location import add_location
@@ -52,7 +53,7 @@ def build_matrix(
     mx = Matrix()
     mx.add_cols(
         "x",
-        np.stack([ix.xj, ix.xs, ix.xt], axis=1),
+        {"job": ix.xj, "site": ix.xs, "slot": ix.xt},
         0.0,
         ix.x_ub[ix.xj],
         cost=x_cost(ix),
@@ -61,7 +62,7 @@ def build_matrix(
     if deadlines == "soft":
         mx.add_cols(
             "unmet",
-            np.arange(ix.J),
+            {"job": np.arange(ix.J)},
             0.0,
             idx.work_h,
             cost=unmet_cost(ix),
@@ -69,23 +70,25 @@ def build_matrix(
         )
     mx.add_cols(
         "loc",
-        np.stack([ix.lj, ix.ls, ix.lt], axis=1),
+        {"job": ix.lj, "site": ix.ls, "slot": ix.lt},
         0.0,
         1.0,
         doc="1 when job j's state is at site s during slot t",
     )
     mx.add_cols(
         "mv",
-        np.stack([ix.mj, ix.ma, ix.mb, ix.mt], axis=1),
+        {"job": ix.mj, "src": ix.ma, "dst": ix.mb, "slot": ix.mt},
         0.0,
         1.0,
         integer=True,
         cost=move_cost(ix),
         doc="1 when job j's state moves a → b in slot t",
     )
-    mx.add_cols("z", ix.zj, 0.0, 1.0, integer=True, doc="1 when single-site job j runs at origin")
+    mx.add_cols(
+        "z", {"job": ix.zj}, 0.0, 1.0, integer=True, doc="1 when single-site job j runs at origin"
+    )
     if len(ix.rj):
-        rk = np.stack([ix.rj, ix.rt], axis=1)
+        rk = {"job": ix.rj, "slot": ix.rt}
         mx.add_cols("r", rk, 0.0, 1.0, integer=True, doc="1 in the run block of job j")
         mx.add_cols("st", rk, 0.0, 1.0, doc="start of job j's run block")
     add_energy(mx, ix)  # adds grid (and y) columns before any row is written
@@ -95,4 +98,5 @@ def build_matrix(
     add_cuts(mx, ix)
     add_contiguity(mx, ix)
     add_links(mx, ix)
+    add_dwell(mx, ix)
     return ix, mx

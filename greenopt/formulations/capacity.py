@@ -26,11 +26,11 @@ def add_capacity(mx: Matrix, ix: IndexSets) -> None:
     keep = row_of[st] >= 0
     mx.add_rows(
         "capacity",
-        len(binding),
+        {"site": binding // ix.T, "slot": binding % ix.T},
         row_of[st[keep]],
         x.cols(np.flatnonzero(keep)),
         idx.gpus[ix.xj[keep]].astype(float),
         -np.inf,
         cap[binding],
-        doc="Σ_j gpus[j]·x[j,s,t] ≤ gpus[s]",
+        doc="Σ_j gpus[j]·x[j,s,t] ≤ gpus[s]   (§4; only where it can bind)",
     )

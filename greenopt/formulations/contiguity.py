@@ -34,37 +34,37 @@ def add_contiguity(mx: Matrix, ix: IndexSets) -> None:
     ri = np.arange(nR)
     mx.add_rows(
         "run_block",
-        nR,
+        {"job": ix.rj, "slot": ix.rt},
         np.concatenate([xr[xk], ri]),
         np.concatenate([x.cols(xk), r.cols(ri)]),
         np.concatenate([np.ones(len(xk)), -np.ones(nR)]),
         -np.inf,
         0.0,
-        doc="Σ_s x[j,s,t] − r[j,t] ≤ 0",
+        doc="Σ_s x[j,s,t] ≤ r[j,t]   (§6)",
     )
     has_prev = ix.rt > idx.first_slot[ix.rj]
     prev = np.where(has_prev, r_pos[ix.rj, np.maximum(ix.rt - 1, 0)], -1)
     hp = np.flatnonzero(has_prev)
     mx.add_rows(
         "block_start",
-        nR,
+        {"job": ix.rj, "slot": ix.rt},
         np.concatenate([ri, ri, hp]),
         np.concatenate([st.cols(ri), r.cols(ri), r.cols(prev[hp])]),
         np.concatenate([np.ones(nR), -np.ones(nR), np.ones(len(hp))]),
         0.0,
         np.inf,
-        doc="st[j,t] − r[j,t] + r[j,t−1] ≥ 0",
+        doc="st[j,t] ≥ r[j,t] − r[j,t−1]   (§6)",
     )
     jobs, row_of = np.unique(ix.rj, return_inverse=True)
     mx.add_rows(
         "one_block",
-        len(jobs),
+        {"job": jobs},
         row_of,
         st.cols(ri),
         np.ones(nR),
         -np.inf,
         1.0,
-        doc="Σ_t st[j,t] ≤ 1",
+        doc="Σ_t st[j,t] ≤ 1   (§6)",
     )
     inner = np.flatnonzero(has_prev & (ix.rt < idx.end_slot[ix.rj] - 1))
     row_of_r = np.full(nR, -1, dtype=np.int64)
@@ -75,7 +75,7 @@ def add_contiguity(mx: Matrix, ix: IndexSets) -> None:
     mv = mx.cols["mv"]
     mx.add_rows(
         "full_inside",
-        len(inner),
+        {"job": ix.rj[inner], "slot": ix.rt[inner]},
         np.concatenate([row_of_r[xr[xi]], row_of_r[mr[mi]], row_of_r[inner], row_of_r[inner]]),
         np.concatenate(
             [
@@ -88,5 +88,5 @@ def add_contiguity(mx: Matrix, ix: IndexSets) -> None:
         np.concatenate([np.ones(len(xi)), ix.md[mi], -np.ones(len(inner)), -np.ones(len(inner))]),
         -1.0,
         np.inf,
-        doc="Σ_s x[j,s,t] + Σ (d/Δh)·mv[j,·,·,t] − r[j,t−1] − r[j,t+1] ≥ −1",
+        doc="Σ_s x[j,s,t] + Σ_{a,b} (d[j,a,b]/Δh)·mv[j,a,b,t] ≥ r[j,t−1] + r[j,t+1] − 1   (§6)",
     )

@@ -34,11 +34,11 @@ def add_cuts(mx: Matrix, ix: IndexSets) -> None:
     need = np.minimum(idx.work_h / ix.dt, (idx.end_slot - idx.first_slot).astype(float))
     mx.add_rows(
         "arrival_cover",
-        len(keys),
+        {"job": keys // ix.S, "site": keys % ix.S},
         np.concatenate([rx[hit], np.searchsorted(keys, key_m)]),
         np.concatenate([x.cols(away[hit]), mv.cols(np.arange(mv.n))]),
         np.concatenate([np.ones(int(hit.sum())), -need[ix.mj]]),
         -np.inf,
         0.0,
-        doc="Σ_t x[j,b,t] − n_j·Σ_{a,t} mv[j,a,b,t] ≤ 0",
+        doc="Σ_t x[j,b,t] ≤ n_j·Σ_{a,t} mv[j,a,b,t],  n_j = min(work_h_j/Δh, |W_j|)   (§7a)",
     )

@@ -59,7 +59,7 @@ def add_energy(mx: Matrix, ix: IndexSets, arrivals: str = "mv") -> None:
     keys = np.flatnonzero(need)
     g = mx.add_cols(
         "grid",
-        np.stack([keys // T, keys % T], axis=1),
+        {"site": keys // T, "slot": keys % T},
         0.0,
         np.repeat(idx.grid_kw_max * dt, T)[keys],
         cost=flat_coef[keys],
@@ -75,13 +75,13 @@ def add_energy(mx: Matrix, ix: IndexSets, arrivals: str = "mv") -> None:
     fac_v = np.concatenate([x_kwh[xk], m_kwh[mk]])
     mx.add_rows(
         "grid_import",
-        n,
+        {"site": keys // T, "slot": keys % T},
         np.concatenate([np.arange(n), fac_r]),
         np.concatenate([g.cols(np.arange(n)), fac_c]),
         np.concatenate([np.ones(n), -fac_v]),
         base.ravel()[keys],
         np.inf,
-        doc="grid[s,t] − (facility[s,t] − fac0[s,t]) ≥ fac0[s,t] − renewable_kw[s,t]·Δh",
+        doc="grid[s,t] ≥ facility[s,t] − renewable_kw[s,t]·Δh   (§8)",
     )
     neg = np.flatnonzero(flat_coef[keys] < 0)
     if len(neg):
@@ -92,7 +92,7 @@ def add_energy(mx: Matrix, ix: IndexSets, arrivals: str = "mv") -> None:
         B = big[keys[neg]]
         y = mx.add_cols(
             "y",
-            np.stack([keys[neg] // T, keys[neg] % T], axis=1),
+            {"site": keys[neg] // T, "slot": keys[neg] % T},
             0.0,
             1.0,
             integer=True,
@@ -104,21 +104,24 @@ def add_energy(mx: Matrix, ix: IndexSets, arrivals: str = "mv") -> None:
         k = len(neg)
         mx.add_rows(
             "grid_exact",
-            k,
+            {"site": keys[neg] // T, "slot": keys[neg] % T},
             np.concatenate([np.arange(k), row_neg[fac_r[sel]], np.arange(k)]),
             np.concatenate([g.cols(neg), fac_c[sel], y.cols(np.arange(k))]),
             np.concatenate([np.ones(k), -fac_v[sel], B]),
             -np.inf,
             base.ravel()[keys[neg]] + B,
-            doc="grid − (facility − fac0) + B·y ≤ fac0 − renewable·Δh + B",
+            doc=(
+                "grid[s,t] ≤ facility[s,t] − renewable_kw[s,t]·Δh + B·(1 − y[s,t])"
+                "   (§8, negative coefficient)"
+            ),
         )
         mx.add_rows(
             "grid_on",
-            k,
+            {"site": keys[neg] // T, "slot": keys[neg] % T},
             np.concatenate([np.arange(k), np.arange(k)]),
             np.concatenate([g.cols(neg), y.cols(np.arange(k))]),
             np.concatenate([np.ones(k), -B]),
             -np.inf,
             0.0,
-            doc="grid[s,t] − B·y[s,t] ≤ 0",
+            doc="grid[s,t] ≤ B·y[s,t]   (§8, negative coefficient)",
         )

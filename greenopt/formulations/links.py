@@ -10,10 +10,17 @@ exceeds its capacity). Moves whose state alone exceeds a link of their route are
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from greenopt.formulations.matrix import Matrix
 from greenopt.formulations.sets import IndexSets
+
+
+def link_list(network: Any) -> list[tuple[str, str]]:
+    """The WAN's links in the order the ``link`` key counts them (sorted endpoints)."""
+    return sorted(network.link_capacity_gb)
 
 
 def add_links(mx: Matrix, ix: IndexSets) -> None:
@@ -21,8 +28,9 @@ def add_links(mx: Matrix, ix: IndexSets) -> None:
         return
     net = ix.scenario.network
     names = ix.scenario.index.site_names
-    link_ids = {lk: i for i, lk in enumerate(sorted(net.link_capacity_gb))}
-    cap = np.array([net.link_capacity_gb[lk] for lk in sorted(net.link_capacity_gb)])
+    links = link_list(net)
+    link_ids = {lk: i for i, lk in enumerate(links)}
+    cap = np.array([net.link_capacity_gb[lk] for lk in links])
     pair = ix.ma * ix.S + ix.mb
     mv_idx, lk_idx = [], []
     for p in np.unique(pair):
@@ -44,11 +52,11 @@ def add_links(mx: Matrix, ix: IndexSets) -> None:
     keep = row_of[et] >= 0
     mx.add_rows(
         "link_capacity",
-        len(binding),
+        {"link": binding // ix.T, "slot": binding % ix.T},
         row_of[et[keep]],
         mx.cols["mv"].cols(m[keep]),
         ix.mgb[m[keep]],
         -np.inf,
         capt[binding],
-        doc="Σ state_gb[j]·mv[j,a,b,t] over moves routed over e ≤ capacity_gb[e]",
+        doc="Σ_{(j,a,b) routed over e} state_gb[j]·mv[j,a,b,t] ≤ gbps_e·wan_share·Δh·3600/8   (§7)",
     )

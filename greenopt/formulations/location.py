@@ -64,13 +64,16 @@ def add_location(mx: Matrix, ix: IndexSets) -> None:
     ).astype(float)
     mx.add_rows(
         "flow",
-        nL,
+        {"job": ix.lj, "site": ix.ls, "slot": ix.lt},
         r,
         c,
         v,
         init,
         init,
-        doc="loc[j,s,t] − loc[j,s,t−1] − Σ_a mv[j,a,s,t] + Σ_b mv[j,s,b,t] = [t=first, s=origin]",
+        doc=(
+            "loc[j,s,t] − loc[j,s,t−1] − Σ_a mv[j,a,s,t] + Σ_b mv[j,s,b,t]"
+            " = [t = first_j ∧ s = o_j]   (§5)"
+        ),
     )
 
     # -- run only where the state is, less arrival disruption -------------------------------
@@ -81,13 +84,13 @@ def add_location(mx: Matrix, ix: IndexSets) -> None:
     x_into = ix.x_pos[ix.mj, ix.mb, ix.mt]
     mx.add_rows(
         "at_state",
-        len(has),
+        {"job": ix.xj[has], "site": ix.xs[has], "slot": ix.xt[has]},
         np.concatenate([np.arange(len(has)), np.arange(len(has)), row_of_x[x_into]]),
         np.concatenate([x.cols(has), loc.cols(xl[has]), mv.cols(m_all)]),
         np.concatenate([np.ones(len(has)), -np.ones(len(has)), ix.md]),
         -np.inf,
         0.0,
-        doc="x[j,s,t] + Σ_a (d[j,a,s]/Δh)·mv[j,a,s,t] − loc[j,s,t] ≤ 0",
+        doc="x[j,s,t] + Σ_a (d[j,a,s]/Δh)·mv[j,a,s,t] ≤ loc[j,s,t]   (§5)",
     )
 
     # -- an arrival is a run slot ---------------------------------------------------------------
@@ -95,13 +98,13 @@ def add_location(mx: Matrix, ix: IndexSets) -> None:
         uniq, inv = np.unique(x_into, return_inverse=True)
         mx.add_rows(
             "arrival_runs",
-            len(uniq),
+            {"job": ix.xj[uniq], "site": ix.xs[uniq], "slot": ix.xt[uniq]},
             np.concatenate([np.arange(len(uniq)), inv]),
             np.concatenate([x.cols(uniq), mv.cols(m_all)]),
             np.concatenate([np.ones(len(uniq)), -ix.delta[ix.mj]]),
             0.0,
             np.inf,
-            doc="x[j,b,t] − δ_j·Σ_a mv[j,a,b,t] ≥ 0",
+            doc="x[j,b,t] ≥ δ_j·Σ_a mv[j,a,b,t]   (§5)",
         )
 
     # -- single-site jobs: one site choice --------------------------------------------------
@@ -113,13 +116,13 @@ def add_location(mx: Matrix, ix: IndexSets) -> None:
         ms = np.flatnonzero(ix.job_class[ix.mj] == SINGLE)
         mx.add_rows(
             "one_site",
-            len(single),
+            {"job": single},
             np.concatenate([row_of_job[ix.zj], row_of_job[ix.mj[ms]]]),
             np.concatenate([z.cols(np.arange(z.n)), mv.cols(ms)]),
             np.ones(z.n + len(ms)),
             -np.inf,
             1.0,
-            doc="z[j] + Σ_{b,t} mv[j,origin,b,t] ≤ 1",
+            doc="z[j] + Σ_{b,t} mv[j,o_j,b,t] ≤ 1   (§5, jobs that are not migratable)",
         )
         # x at the origin only if the origin is chosen
         z_of_job = np.full(ix.J, -1, dtype=np.int64)
@@ -127,11 +130,11 @@ def add_location(mx: Matrix, ix: IndexSets) -> None:
         xo = np.flatnonzero((z_of_job[ix.xj] >= 0) & (ix.xs == idx.origin[ix.xj]))
         mx.add_rows(
             "at_origin",
-            len(xo),
+            {"job": ix.xj[xo], "slot": ix.xt[xo]},
             np.concatenate([np.arange(len(xo)), np.arange(len(xo))]),
             np.concatenate([x.cols(xo), z.cols(z_of_job[ix.xj[xo]])]),
             np.concatenate([np.ones(len(xo)), -np.ones(len(xo))]),
             -np.inf,
             0.0,
-            doc="x[j,origin,t] − z[j] ≤ 0",
+            doc="x[j,o_j,t] ≤ z[j]   (§5, jobs that are not migratable)",
         )

@@ -27,7 +27,8 @@ Every plan of MODEL.md maps to a feasible point of this LP with the same objecti
 migrations, ``cum`` = arrivals so far, ``stay`` = 1 when it never leaves its origin), so the LP
 optimum is a lower bound of every plan's objective, with any sign of the grid coefficients (the
 exact negative-price rows of §8 are kept, their binaries relaxed). Contiguity of non-preemptible
-jobs and link capacity are left out, which only loosens it.
+jobs, link capacity and the dwell rule (MODEL.md here §5a: it only removes plans) are left out,
+which only loosens it: it stays a lower bound of the model with them.
 """
 
 from __future__ import annotations
@@ -54,19 +55,19 @@ def build_relaxation(
     mx = Matrix()
     x = mx.add_cols(
         "x",
-        np.stack([ix.xj, ix.xs, ix.xt], axis=1),
+        {"job": ix.xj, "site": ix.xs, "slot": ix.xt},
         0.0,
         ix.x_ub[ix.xj],
         cost=x_cost(ix),
         doc="share of slot t that job j runs at site s",
     )
     if deadlines == "soft":
-        mx.add_cols("unmet", np.arange(ix.J), 0.0, idx.work_h, cost=unmet_cost(ix))
+        mx.add_cols("unmet", {"job": np.arange(ix.J)}, 0.0, idx.work_h, cost=unmet_cost(ix))
     away = np.flatnonzero(ix.xs != idx.origin[ix.xj])
     aj, ab, at = ix.xj[away], ix.xs[away], ix.xt[away]
     arr = mx.add_cols(
         "arr",
-        np.stack([aj, ab, at], axis=1),
+        {"job": aj, "site": ab, "slot": at},
         0.0,
         1.0,
         cost=objective.migration_penalty,
@@ -74,13 +75,13 @@ def build_relaxation(
     )
     cum = None
     if presence:
-        cum = mx.add_cols("cum", np.stack([aj, ab, at], axis=1), 0.0, np.inf)
+        cum = mx.add_cols("cum", {"job": aj, "site": ab, "slot": at}, 0.0, np.inf)
     single = np.flatnonzero(
         ~idx.migratable
         & np.array([len(c) > 1 for c in ix.cand], dtype=bool)
         & idx.allowed[np.arange(ix.J), idx.origin]
     )
-    stay = mx.add_cols("stay", single, 0.0, 1.0) if len(single) else None
+    stay = mx.add_cols("stay", {"job": single}, 0.0, 1.0) if len(single) else None
     add_energy(mx, ix, arrivals="arr")
     add_work(mx, ix)
     add_capacity(mx, ix)
@@ -99,7 +100,7 @@ def build_relaxation(
         ra = np.searchsorted(rows, key_a)
         mx.add_rows(
             "one_site",
-            len(rows),
+            {"job": rows // ix.T, "slot": rows % ix.T},
             np.concatenate([rx[in_x], ra]),
             np.concatenate([x.cols(np.flatnonzero(in_x)), arr.cols(ar)]),
             np.concatenate([np.ones(int(in_x.sum())), d_arr]),
@@ -115,7 +116,7 @@ def build_relaxation(
     kb, kinv = np.unique(aj * ix.S + ab, return_inverse=True)
     mx.add_rows(
         "arrival_cover",
-        len(kb),
+        {"job": kb // ix.S, "site": kb % ix.S},
         np.concatenate([kinv, kinv]),
         np.concatenate([x.cols(away), arr.cols(ar)]),
         np.concatenate([np.ones(n), -need[aj]]),
@@ -131,7 +132,7 @@ def build_relaxation(
         hp = np.flatnonzero(prev >= 0)
         mx.add_rows(
             "arrivals_so_far",
-            n,
+            {"job": aj, "site": ab, "slot": at},
             np.concatenate([ar, hp, ar]),
             np.concatenate([cum.cols(ar), cum.cols(prev[hp]), arr.cols(ar)]),
             np.concatenate([np.ones(n), -np.ones(len(hp)), -np.ones(n)]),
@@ -141,7 +142,7 @@ def build_relaxation(
         )
         mx.add_rows(
             "presence",
-            n,
+            {"job": aj, "site": ab, "slot": at},
             np.concatenate([ar, ar, ar]),
             np.concatenate([x.cols(away), arr.cols(ar), cum.cols(ar)]),
             np.concatenate([np.ones(n), d_arr, -np.ones(n)]),
@@ -156,7 +157,7 @@ def build_relaxation(
         sel = np.flatnonzero(row_of[aj] >= 0)
         mx.add_rows(
             "one_move",
-            len(single),
+            {"job": single},
             np.concatenate([np.arange(len(single)), row_of[aj[sel]]]),
             np.concatenate([stay.cols(np.arange(len(single))), arr.cols(sel)]),
             np.ones(len(single) + len(sel)),
@@ -168,7 +169,7 @@ def build_relaxation(
         k = len(xo)
         mx.add_rows(
             "origin_if_stay",
-            k,
+            {"job": ix.xj[xo], "slot": ix.xt[xo]},
             np.concatenate([np.arange(k), np.arange(k)]),
             np.concatenate([x.cols(xo), stay.cols(row_of[ix.xj[xo]])]),
             np.concatenate([np.ones(k), -np.ones(k)]),

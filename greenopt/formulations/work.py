@@ -30,11 +30,11 @@ def add_work(mx: Matrix, ix: IndexSets) -> None:
         v.append(np.ones(ix.J))
     mx.add_rows(
         "work",
-        ix.J,
+        {"job": np.arange(ix.J)},
         np.concatenate(r),
         np.concatenate(c),
         np.concatenate(v),
         idx.work_h,
         idx.work_h,
-        doc="Σ Δh·x[j,s,t] (+ unmet[j]) = work_h[j]",
+        doc="Σ_{s,t} Δh·x[j,s,t] (+ unmet[j] under soft deadlines) = work_h[j]   (§3)",
     )

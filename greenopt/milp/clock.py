@@ -3,12 +3,13 @@ estimates that let a step be skipped or cheapened *before* it overruns.
 
 ``time_limit`` bounds the whole ``plan(method="milp")`` call — start plan, relaxation, model,
 search, read-back — not only the solver: each step is given a share of what is left, and the
-steps that cannot be stopped once started (building the matrix, handing it to Pyomo, reading the
-solution back) are estimated from the model's size first (:data:`MATRIX_S_PER_COL`,
-:data:`PYOMO_S_PER_COL`, :data:`FINISH_S_PER_COL`: seconds per column, measured on a busy
-2-core machine — 5,000 jobs × 8 sites × 96 slots, 1.19 M columns: matrix 6 s, Pyomo and its
-compilation 150 s, read-back and scoring 2 s). The reserve kept for the last steps grows with
-the model.
+steps that cannot be stopped once started (building the matrix, the labelled Pyomo model when
+one is asked for, reading the solution back) are estimated from the model's size first
+(:data:`MATRIX_S_PER_COL`, :data:`PYOMO_S_PER_COL`, :data:`FINISH_S_PER_COL`: seconds per
+column, measured on a busy 2-core machine — 5,000 jobs × 8 sites × 96 slots, 1.19 M columns:
+matrix 6 s, Pyomo and its compilation 150 s, read-back and scoring 2 s); a model that cannot be
+built in the time left is not started (the start plan is returned). The reserve kept for the
+last steps grows with the model.
 
 **Deterministic mode** (``deterministic=True``): nothing may depend on the clock. The limit is
 then only a safety net — ``None`` unless the caller gave one explicitly — the start plan is not
@@ -35,9 +36,6 @@ START_SHARE = 0.2
 MATRIX_S_PER_COL = 6e-6
 PYOMO_S_PER_COL = 1.3e-4
 FINISH_S_PER_COL = 4e-6
-#: The Pyomo hand-off is used only when its estimate is at most this share of the time left
-#: (otherwise the same arrays go straight to HiGHS: the same model, built in a fraction).
-PYOMO_SHARE = 0.25
 
 
 def time_limit_of(options: Any) -> float | None:
@@ -98,3 +96,22 @@ class Clock:
     def expect_columns(self, n_cols: float) -> None:
         """Size the reserve for reading back a model of ``n_cols`` columns."""
         self.finish_s = FINISH_S_PER_COL * float(n_cols)
+
+
+def milp_clock(options: Any) -> Clock:
+    """The clock of a MILP run: :func:`time_limit_of`, deterministic when the options are."""
+    return Clock(time_limit_of(options), deterministic=bool(options.deterministic))
+
+
+def budget_note(options: Any, clock: Clock) -> str:
+    """What bounds this run, the first of the plan's notes (and whether it is repeatable)."""
+    if options.deterministic:
+        safety = "" if clock.limit is None else f"; time limit {clock.limit:g} s as a safety net"
+        return (
+            "deterministic mode: work-based budgets (neighbourhoods, branch-and-bound nodes), "
+            f"{options.threads} solver thread(s){safety}"
+        )
+    if clock.limit is None:
+        return "no time limit"
+    given = "" if options.time_limit is not None else " (the default)"
+    return f"time limit {clock.limit:g} s{given} for the whole call; not repeatable run to run"

@@ -137,6 +137,20 @@ def infeasible_error(
     return InfeasibleError(f"{headline} ({what}): {len(jobs)} job(s): {listed}{more}", jobs)
 
 
+def raise_if_missed(scenario: Scenario, result: Plan, method: str) -> None:
+    """Under hard deadlines: raise :class:`InfeasibleError` naming the jobs ``result`` (a plan of
+    ``scenario``) does not finish, with the reason each cannot be met where one is known."""
+    missed = result.jobs.loc[~result.jobs["done"], "job"].tolist()
+    if missed:
+        alone = job_reasons(scenario)
+        why = "not done by its deadline in this plan"
+        raise infeasible_error(
+            {name: alone.get(name, why) for name in missed},
+            f"{method}, status {result.status}",
+            headline="the plan misses hard deadlines",
+        )
+
+
 def precheck_hard(scenario: Scenario) -> None:
     """Raise :class:`InfeasibleError` for the jobs :func:`job_reasons` finds, before solving."""
     jobs = job_reasons(scenario)

@@ -1,54 +1,29 @@
 """The MILP's last step, for every solver: read the solution back, keep the better of it and the
 start plan, score it with the shared evaluator, and settle bound, gap and status — in one place.
 
-* **Read back** (:func:`better_plan`): run shares from the column values, cleaned so that solver
-  tolerances cannot break validity (:func:`greenopt.formulations.solution.read_assignments`),
-  evaluated like every other method's plan; kept only if no worse than the start plan (fewer
-  unmet hours, then a lower objective) — otherwise the start plan is returned (``fallback``, or
-  ``interrupted`` after Ctrl-C).
+* **The plan** (:func:`finish`): the plan read back (:mod:`greenopt.milp.solve`: run shares
+  cleaned so that solver tolerances cannot break validity, kept only if no worse than the start
+  plan), or the start plan (``fallback``, or ``interrupted`` after Ctrl-C), scored by the
+  evaluator like every other method's plan.
 * **Bound, gap, status** (:func:`settle`): the bound never exceeds the plan's objective (rounding
   the incumbent's shares can only cost 1e-9s); ``gap = (objective − bound) / |objective|``, or
   ``None`` without a bound; a solver's ``optimal``/``feasible`` becomes ``optimal`` only once the
-  gap to the true bound is closed (a restricted model's optimum is not the problem's).
+  gap to the true bound is closed (a restricted model's optimum is not the problem's). The
+  objective is MODEL.md's, or the model's own when its caller changed the objective
+  (``gap_basis``; see :mod:`greenopt.milp.extension`).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-
 from greenopt.evaluate import evaluate
-from greenopt.formulations.matrix import Matrix
-from greenopt.formulations.sets import IndexSets
-from greenopt.formulations.solution import read_assignments
 from greenopt.options import PlanOptions
 from greenopt.result import Plan, PlanStatus
 from greenopt.scenario import Scenario
 
 #: A gap at or below this is closed.
 GAP_CLOSED = 1e-6
-
-
-def better_plan(
-    scenario: Scenario,
-    options: PlanOptions,
-    ix: IndexSets,
-    mx: Matrix,
-    values: np.ndarray | None,
-    start: Plan,
-) -> Plan | None:
-    """The plan of ``values`` (column values in matrix order) if it is no worse than ``start``;
-    ``None`` when there are no values or the plan is worse."""
-    if values is None:
-        return None
-    found = evaluate(
-        scenario,
-        read_assignments(ix, mx, values),
-        objective=options.objective,
-        deadlines=options.deadlines,
-    )
-    return found if found.no_worse_than(start) else None
 
 
 def finish(
@@ -62,11 +37,13 @@ def finish(
     restricted: bool,
     interrupted: bool = False,
     notes: list[str],
+    gap_basis: float | None = None,
     **facts: Any,
 ) -> Plan:
     """The MILP's :class:`Plan`: ``found`` (or ``start`` when nothing better was found), scored by
-    the evaluator, with its bound, gap and status settled (:func:`settle`) and ``notes`` and the
-    solver ``facts`` (``build_s``, ``solve_s``, ``solver``, ``solver_version``) attached."""
+    the evaluator, with its bound, gap and status settled (:func:`settle`; against
+    ``gap_basis`` when given) and ``notes`` and the solver ``facts`` (``build_s``, ``solve_s``,
+    ``solver``, ``solver_version``) attached."""
     plan = found
     if plan is None:
         plan = start
@@ -81,16 +58,19 @@ def finish(
         status=status,
         **facts,
     )
-    settle(result, bound, restricted=restricted)
+    settle(result, bound, restricted=restricted, value=gap_basis)
     result.notes.extend(notes)
     return result
 
 
-def settle(result: Plan, bound: float | None, *, restricted: bool) -> None:
+def settle(
+    result: Plan, bound: float | None, *, restricted: bool, value: float | None = None
+) -> None:
     """Set ``result``'s bound, gap and status from ``bound`` (a lower bound of every plan, or
     ``None``) — the one place the MILP does (see the module docstring). ``restricted``: the
-    model solved left out sites or moves, so its own optimum is not the problem's."""
-    value = result.kpis["objective"]
+    model solved left out sites or moves, so its own optimum is not the problem's. ``value``:
+    the objective the bound bounds, when not the plan's (MODEL.md's)."""
+    value = result.kpis["objective"] if value is None else value
     if bound is None:
         result.bound = None
         result.gap = None

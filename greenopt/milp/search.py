@@ -18,7 +18,6 @@ import numpy as np
 
 from greenopt.formulations.build import build_matrix
 from greenopt.formulations.matrix import Matrix
-from greenopt.formulations.pyomo_model import to_pyomo
 from greenopt.formulations.sets import IndexSets
 from greenopt.formulations.solution import column_jobs, read_assignments, start_vector
 from greenopt.milp.clock import Clock
@@ -140,25 +139,21 @@ def bound_with_every_move(
     """HiGHS's bound on the model that keeps every move (MIP start: the plan found).
 
     The model searched leaves out moves a job's slack cannot absorb; the model with them too
-    gives a bound that holds for every plan (its tiny-miss plans are not returned).
+    gives a bound that holds for every plan (its tiny-miss plans are not returned). It is
+    MODEL.md's model, without any change a caller made to the model searched: a bound of
+    MODEL.md's objective.
     """
     full_ix, full_mx = build_matrix(scenario, obj, options.deadlines, absorbed_moves=False)
     if full_ix.restricted:
         return None
     plan = read_assignments(ix, mx, form.to_matrix_order(values, mx.n_cols))
-    full = highs.compile_pyomo(to_pyomo(full_mx, scenario.name))
+    full = highs.from_matrix(full_mx)
     v0 = start_vector(full_ix, full_mx, plan)
     # a tenth of the gap asked for: the plan returned is the restricted model's, which may be
     # worse than this model's incumbent (a plan with a tiny miss), so its bound must be tight
     quiet = replace(options, log_file=None, mip_gap=0.1 * options.mip_gap)
     with solver_faults("highs"):
-        res = highs.solve(
-            full,
-            None if v0 is None else v0[full.col_index],
-            quiet,
-            time_limit,
-            node_limit=bb_nodes(options),
-        )
+        res = highs.solve(full, v0, quiet, time_limit, node_limit=bb_nodes(options))
     notes.append(f"bound from the model with every move: {res.bound} ({res.status})")
     return res.bound
 
@@ -219,11 +214,14 @@ def fix_and_optimise_search(
         return r.values, r.status, r.interrupted
 
     budget = clock.left(reserve=True)
+    ours = np.flatnonzero(form.col_index >= 0)  # the rest are a caller's: free, owned by no job
     at = np.full(mx.n_cols, -1, dtype=np.int64)
-    at[form.col_index] = np.arange(form.n_cols)
+    at[form.col_index[ours]] = ours
     unmet_col = np.full(ix.J, -1, dtype=np.int64)
     if "unmet" in mx.cols:
         unmet_col = at[mx.cols["unmet"].cols(np.arange(ix.J))]
+    col_job = np.full(form.n_cols, -1, dtype=np.int64)
+    col_job[ours] = column_jobs(ix, mx)[form.col_index[ours]]
 
     def polish(v: np.ndarray) -> np.ndarray | None:
         left = clock.left(reserve=True)
@@ -232,7 +230,7 @@ def fix_and_optimise_search(
 
     lns = fix_and_optimise(
         form,
-        column_jobs(ix, mx)[form.col_index],
+        col_job,
         v0,
         neighbourhoods_for(ix),
         ix.T,

@@ -2,10 +2,11 @@
 
 :class:`StandardForm` is a MILP (or LP) as HiGHS takes it —
 ``min c·x + offset`` s.t. ``row_lb ≤ A x ≤ row_ub``, ``col_lb ≤ x ≤ col_ub``, some columns
-integer. It comes either from a Pyomo model through Pyomo's ``LinearStandardFormCompiler``
-(:func:`compile_pyomo`, the measured-fastest Pyomo path to highspy: ~7× faster than the appsi
-persistent interface) or straight from the formulation's numpy arrays (:func:`from_matrix`,
-used for the bound LP and, by the benchmark, to measure Pyomo's overhead).
+integer. It comes straight from the formulation's numpy arrays (:func:`from_matrix`), from the
+labelled Pyomo model (:func:`greenopt.formulations.pyomo_model.compile_model`: those arrays for
+what nobody changed, Pyomo's ``LinearStandardFormCompiler`` for the rest), or from any Pyomo model
+through that compiler alone (:func:`compile_pyomo`: ~7× faster than the appsi persistent
+interface; the reference the labelled model's hand-off is tested against).
 
 :func:`solve` passes it to highspy with the time limit, gap, threads and seed asked for, an
 optional MIP start, and maps HiGHS's status: ``optimal`` (gap closed), ``feasible`` (stopped at
@@ -44,7 +45,8 @@ class StandardForm:
     """``min c·x + offset``, ``row_lb ≤ A x ≤ row_ub``, ``col_lb ≤ x ≤ col_ub``, ``integer``.
 
     ``col_index[k]`` is the formulation column (:class:`~greenopt.formulations.matrix.Matrix`
-    order) of column ``k``; the standard-form compiler may order or drop columns.
+    order) of column ``k``, or −1 for a column the formulation does not have (a variable a
+    caller added to the model); the standard-form compiler may order or drop columns.
     """
 
     c: np.ndarray
@@ -65,10 +67,20 @@ class StandardForm:
         return float(self.c @ v) + self.offset
 
     def to_matrix_order(self, values: np.ndarray, n: int) -> np.ndarray:
-        """Values in formulation column order (columns the compiler dropped are 0)."""
+        """Values in formulation column order (columns the compiler dropped are 0; columns the
+        formulation does not have are left out)."""
         full = np.zeros(n)
-        full[self.col_index] = values
+        ours = self.col_index >= 0
+        full[self.col_index[ours]] = values[ours]
         return full
+
+    def from_matrix_order(self, values: np.ndarray) -> np.ndarray:
+        """Formulation-order ``values`` in this form's column order (0 for columns the
+        formulation does not have)."""
+        out = np.zeros(self.n_cols)
+        ours = self.col_index >= 0
+        out[ours] = values[self.col_index[ours]]
+        return out
 
 
 @dataclass
@@ -101,14 +113,14 @@ def compile_pyomo(model: Any) -> StandardForm:
     """Compile a Pyomo model with Pyomo's standard-form compiler (``mixed_form``: ranges kept).
 
     ``model._columns`` lists the model's variables in formulation order (see
-    :func:`greenopt.formulations.build.to_pyomo`).
+    :func:`greenopt.formulations.pyomo_model.to_pyomo`); any other variable gets column −1.
     """
     from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
 
     info = LinearStandardFormCompiler().write(model, mixed_form=True, set_sense=None)
     cols = info.columns
     pos = {id(v): i for i, v in enumerate(model._columns)}
-    col_index = np.fromiter((pos[id(v)] for v in cols), dtype=np.int64, count=len(cols))
+    col_index = np.fromiter((pos.get(id(v), -1) for v in cols), dtype=np.int64, count=len(cols))
     lb = np.array([-np.inf if v.lb is None else v.lb for v in cols], dtype=float)
     ub = np.array([np.inf if v.ub is None else v.ub for v in cols], dtype=float)
     integer = np.fromiter((v.is_integer() for v in cols), dtype=bool, count=len(cols))
@@ -371,6 +383,14 @@ def _report_progress(h: Any, progress: Progress) -> None:
 
     h.cbMipImprovingSolution.subscribe(improving)
     h.cbMipLogging.subscribe(logging)
+
+
+def run(h: Any) -> bool:
+    """Run a ``Highs`` object its caller built and keeps (an LP re-solved with new bounds) the
+    way :func:`solve` runs its own: in a short-lived thread, so that the result does not depend
+    on which thread asks, nor on what that thread solved before (:func:`_run_interruptible`).
+    Returns whether Ctrl-C interrupted it."""
+    return _run_interruptible(h)
 
 
 def _run_interruptible(h: Any) -> bool:

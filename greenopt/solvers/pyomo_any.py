@@ -1,7 +1,8 @@
 """Any Pyomo MILP solver by name: availability, options (time limit, gap, MIP start), status.
 
-:func:`solve_other` solves a Pyomo model (columns listed in ``model._columns``, see
-:func:`greenopt.formulations.pyomo_model.to_pyomo`) with ``pyomo.environ.SolverFactory(name)``
+:func:`solve_other` solves a Pyomo model (its MILP's columns listed in ``model._columns``, see
+:func:`greenopt.formulations.pyomo_model.to_pyomo`; it may have more variables, whose values the
+solver leaves in them) with ``pyomo.environ.SolverFactory(name)``
 and maps the answer to a :class:`~greenopt.solvers.highs.SolveResult`; ``appsi_highs`` also
 receives the MIP start. :func:`available_solvers` lists the names of :data:`SOLVERS` Pyomo can
 call here.
@@ -103,7 +104,10 @@ def solve_other(
         bound = float(lb) if lb is not None and math.isfinite(float(lb)) else None
     except Exception:
         pass
-    obj = float(pyo.value(model.obj)) if values is not None else None
+    obj = None
+    if values is not None:
+        active = list(model.component_data_objects(pyo.Objective, active=True))
+        obj = float(pyo.value(active[0])) if len(active) == 1 else None
     version = opt.version()
     version = ".".join(map(str, version)) if isinstance(version, tuple | list) else str(version)
     return SolveResult(status, values, obj, bound, name, version, solve_s)

@@ -1,0 +1,318 @@
+"""Steps 1–3 of the MILP (MODEL.md in ``greenopt/formulations``, §10): the start plan, the
+relaxation (bound and candidate sites) and the model over those candidates — everything
+:func:`greenopt.build_model` hands its caller before the model is solved.
+
+The model is the matrix of :func:`~greenopt.formulations.build.build_matrix`, and, when it is
+asked for (a caller who extends it, ``greenopt.build_model``, a solver other than HiGHS, or
+``handoff="pyomo"``), its labelled Pyomo model
+(:func:`~greenopt.formulations.pyomo_model.to_pyomo`).
+Without it the same arrays go to HiGHS straight away: the labelled model compiles to exactly
+those arrays when nobody changed it (tested), so building it only to compile it back would be
+time taken from the search.
+
+**Deterministic mode** (``deterministic=True``, HiGHS only): one solver thread unless
+``threads`` says otherwise (:func:`run_options`), the start plan's passes not cut by the clock,
+and the relaxation that would race the search in a second thread solved after it instead
+(:class:`~greenopt.milp.relaxation.Deferred`).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+
+from greenopt.errors import OptionsError, SolverError
+from greenopt.evaluate import evaluate
+from greenopt.formulations.build import build_matrix
+from greenopt.formulations.matrix import Matrix
+from greenopt.formulations.pyomo_model import to_pyomo
+from greenopt.formulations.sets import IndexSets
+from greenopt.formulations.solution import sites_used, start_vector
+from greenopt.heuristics.greedy import GreedySettings, greedy_state
+from greenopt.milp.candidates import (
+    auto_candidates,
+    best_by_score,
+    binaries_estimate,
+    candidate_pairs,
+    lp_sites,
+    reachable_columns,
+)
+from greenopt.milp.clock import START_SHARE, Clock
+from greenopt.milp.relaxation import (
+    HUGE_COLS,
+    PRESENCE_MAX_COLS,
+    Background,
+    Beside,
+    Deferred,
+    Relaxation,
+    solve_relaxation,
+)
+from greenopt.options import PlanOptions
+from greenopt.result import Plan
+from greenopt.scenario import Scenario
+from greenopt.solvers import highs
+from greenopt.solvers.pyomo_any import available_solvers
+
+#: Branch-and-bound on the whole model up to this many binaries; fix-and-optimise above.
+BB_MAX_BINARIES = 8_000
+#: Re-placement passes of the greedy plan that starts the MILP (each about one greedy's time).
+START_PASSES = 2
+#: The ``candidates`` parameter's default: best-scoring sites per job on huge models.
+TOP_SITES = 2
+
+
+@dataclass
+class RelaxationStep:
+    """Step 2's answer: the relaxation solved before the search (no bound when it is to run
+    beside it instead), the sites the model keeps per job, and how to start the relaxation
+    beside the search (``launch(presence_rows, clock)``; in deterministic mode it is deferred
+    until after the search)."""
+
+    relax: Relaxation
+    keep: list[set[int]]  # per job, the sites the model keeps besides its origin
+    presence: bool  # whether the bound LP already has the presence rows
+    launch: Callable[[bool, Clock], Beside]
+    beside_now: bool = False  # huge model: the relaxation runs beside the search from its start
+    beside: Beside | None = None  # the relaxation already running beside (plan() only)
+
+
+@dataclass
+class Prepared:
+    """The MILP after steps 1–3, ready to be searched (:func:`greenopt.milp.solve.solve`)."""
+
+    scenario: Scenario
+    options: PlanOptions  # the options it was built with
+    start: Plan  # the greedy start plan: MIP start and fallback
+    ix: IndexSets
+    mx: Matrix
+    whole: bool  # every reachable site kept (a bound of the model bounds the problem)
+    v0: np.ndarray | None  # the start plan's column values (matrix order); None: outside it
+    step: RelaxationStep | None  # HiGHS: the relaxation; other solvers: None
+    relax: Relaxation | None = None  # other solvers on cut candidates: the bound's relaxation
+    pyomo: Any = None  # the labelled Pyomo model, when it was built
+    build_s: float = 0.0
+    timings: dict[str, float] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def relaxation(self) -> Relaxation | None:
+        """The relaxation solved before the search (``None``: none was)."""
+        return self.step.relax if self.step is not None else self.relax
+
+
+def check_solver(options: PlanOptions) -> None:
+    """Raise :class:`~greenopt.errors.SolverError` when ``options.solver`` cannot be called, and
+    :class:`~greenopt.errors.OptionsError` when deterministic mode is asked of a solver it
+    cannot bound by work."""
+    if options.deterministic and options.solver != "highs":
+        raise OptionsError(
+            f"deterministic mode bounds HiGHS by work (node limits, a count of neighbourhoods); "
+            f"solver {options.solver!r} gets no such budget here: use solver='highs', or plan "
+            "without deterministic=True",
+            "deterministic",
+        )
+    if options.solver != "highs" and options.solver not in available_solvers():
+        raise SolverError(
+            f"solver {options.solver!r} is not available; "
+            f"available: {', '.join(available_solvers())}"
+        )
+
+
+def run_options(options: PlanOptions) -> PlanOptions:
+    """The options a MILP run solves with: in deterministic mode one solver thread unless
+    ``threads`` says otherwise (HiGHS's default is the machine's core count; one thread is the
+    same everywhere)."""
+    if options.deterministic and options.threads is None:
+        return replace(options, threads=1)
+    return options
+
+
+def start_plan(scenario: Scenario, options: PlanOptions, clock: Clock | None = None) -> Plan:
+    """The MIP start and fallback: the greedy plan with :data:`START_PASSES` re-placement passes
+    — cut short after :data:`~greenopt.milp.clock.START_SHARE` of ``clock``'s time limit (its
+    first pass always completes), never in deterministic mode."""
+    t0 = time.perf_counter()
+    deadline = None if clock is None else clock.deadline(START_SHARE)
+    state = greedy_state(scenario, options.objective, GreedySettings(passes=START_PASSES), deadline)
+    return evaluate(
+        scenario,
+        state.assignments(),
+        method="greedy",
+        objective=options.objective,
+        deadlines=options.deadlines,
+        status="heuristic",
+        solve_s=time.perf_counter() - t0,
+    )
+
+
+def wants_pyomo(options: PlanOptions, asked: bool = False) -> bool:
+    """Whether steps 1–3 build the labelled Pyomo model: ``asked`` (``build_model``), a caller's
+    ``extend``, a solver other than HiGHS, or ``handoff="pyomo"``."""
+    params = options.params
+    needed = asked or params.get("extend") is not None
+    if needed and params.get("handoff") == "direct":
+        raise OptionsError(
+            "handoff='direct' hands HiGHS the arrays without a Pyomo model, but the model is to "
+            "be extended: leave handoff out (or use 'pyomo')",
+            "handoff",
+        )
+    return needed or options.solver != "highs" or params.get("handoff") == "pyomo"
+
+
+def prepare(
+    scenario: Scenario,
+    options: PlanOptions,
+    clock: Clock,
+    *,
+    pyomo: bool = False,
+    launch_now: bool = True,
+    start: Plan | None = None,
+) -> Prepared:
+    """Steps 1–3; ``pyomo``: build the labelled Pyomo model whatever :func:`wants_pyomo` says.
+    ``launch_now``: on huge models, start the relaxation beside the model's build already (a
+    model built for later, by ``build_model``, starts it when it is solved). ``start``: the
+    start plan when the caller has made it already (``plan()`` does, to check that the model
+    can be built in the time left)."""
+    labelled = wants_pyomo(options, pyomo)
+    notes: list[str] = []
+    if start is None:
+        start = start_plan(scenario, options, clock)
+    used = sites_used(scenario, start.assignments)
+    if options.solver != "highs":
+        return _prepare_other(scenario, options, clock, start, used, notes)
+    step = relaxation_step(scenario, options, used, clock, notes)
+    if step.beside_now and launch_now:
+        step.beside = step.launch(False, clock)
+    t_build = time.perf_counter()
+    bb_max = int(options.params.get("bb_max", BB_MAX_BINARIES))
+    whole = binaries_estimate(scenario) <= bb_max  # small: every reachable site, a true bound
+    ix, mx = build_matrix(
+        scenario, options.objective, options.deadlines, keep=None if whole else step.keep
+    )
+    timings = {"matrix_s": time.perf_counter() - t_build}
+    model = None
+    if labelled:
+        t = time.perf_counter()
+        model = to_pyomo(ix, mx, scenario.name)
+        timings["pyomo_s"] = time.perf_counter() - t
+    v0 = start_vector(ix, mx, start.assignments)
+    if v0 is None:
+        notes.append("warm start: the start plan uses runs or moves outside the model")
+    return Prepared(
+        scenario=scenario,
+        options=options,
+        start=start,
+        ix=ix,
+        mx=mx,
+        whole=whole,
+        v0=v0,
+        step=step,
+        pyomo=model,
+        build_s=time.perf_counter() - t_build,
+        timings=timings,
+        notes=notes,
+    )
+
+
+def relaxation_step(
+    scenario: Scenario,
+    options: PlanOptions,
+    used: list[set[int]],
+    clock: Clock,
+    notes: list[str],
+) -> RelaxationStep:
+    """Solve the relaxation before the search (its sites become the candidates), or, on huge
+    models, take the candidates from scores and the start plan and let the relaxation run
+    beside the search."""
+    obj = options.objective
+    n_reach = reachable_columns(scenario)
+    top = int(options.params.get("candidates", TOP_SITES))
+    pairs = candidate_pairs(scenario, obj, used, top=top)
+    huge = n_reach > HUGE_COLS
+
+    def launch(presence_rows: bool, search_clock: Clock) -> Beside:
+        """The relaxation solved in a second thread, on one core, until the time is up — in
+        deterministic mode after the search, on its thread (:class:`Deferred`)."""
+
+        def work(cancel: highs.Cancel | None) -> Relaxation:
+            return solve_relaxation(
+                scenario,
+                obj,
+                options.deadlines,
+                replace(options, threads=1),
+                presence_rows,
+                search_clock.left(reserve=True),
+                pairs if huge and not presence_rows else None,
+                cancel,
+            )
+
+        return Deferred(work) if options.deterministic else Background(work)
+
+    if huge:
+        # too large to solve before the MILP: candidates from the start plan and the sites'
+        # scores, and the bound by column generation beside the search, on its own core
+        keep = [set(np.flatnonzero(row).tolist()) for row in pairs]
+        relax = Relaxation(None, None, 0.0, "solved beside the search", False)
+        # presence=True: no second bound LP beside fix-and-optimise
+        return RelaxationStep(relax, keep, True, launch, beside_now=True)
+    presence = bool(options.params.get("presence", n_reach <= PRESENCE_MAX_COLS))
+    relax = solve_relaxation(
+        scenario, obj, options.deadlines, options, presence, clock.share(0.3), pairs
+    )
+    notes.append(
+        f"relaxation LP ({'with' if presence else 'without'} presence rows): "
+        f"{relax.status}, bound {relax.bound}, {relax.seconds:.2f} s"
+    )
+    return RelaxationStep(relax, lp_sites(used, relax.work), presence, launch)
+
+
+def _prepare_other(
+    scenario: Scenario,
+    options: PlanOptions,
+    clock: Clock,
+    start: Plan,
+    used: list[set[int]],
+    notes: list[str],
+) -> Prepared:
+    """Steps 1–3 for a solver other than HiGHS (no fix-and-optimise there): each job's best
+    few sites, so that the model's move binaries stay within
+    :data:`~greenopt.milp.candidates.AUTO_MOVE_BUDGET`; a cut model's optimum bounds nothing, so
+    the relaxation over every reachable site is solved (by HiGHS, always installed) for the
+    bound."""
+    obj = options.objective
+    candidates = auto_candidates(scenario)
+    choose = None if candidates is None else best_by_score(scenario, obj, candidates, used)
+    t0 = time.perf_counter()
+    ix, mx = build_matrix(scenario, obj, options.deadlines, choose=choose)
+    timings = {"matrix_s": time.perf_counter() - t0}
+    t = time.perf_counter()
+    model = to_pyomo(ix, mx, scenario.name)
+    timings["pyomo_s"] = time.perf_counter() - t
+    build_s = time.perf_counter() - t0
+    relax = None
+    if ix.restricted:
+        presence = reachable_columns(scenario) <= PRESENCE_MAX_COLS
+        relax = solve_relaxation(
+            scenario, obj, options.deadlines, options, presence, clock.share(0.2)
+        )
+        notes.append(f"relaxation LP (HiGHS): {relax.status}, bound {relax.bound}")
+        notes.append(f"candidate sites cut to origin + {candidates}: bound from the relaxation")
+    return Prepared(
+        scenario=scenario,
+        options=options,
+        start=start,
+        ix=ix,
+        mx=mx,
+        whole=not ix.restricted,
+        v0=start_vector(ix, mx, start.assignments),
+        step=None,
+        relax=relax,
+        pyomo=model,
+        build_s=build_s,
+        timings=timings,
+        notes=notes,
+    )
