@@ -9,6 +9,7 @@
 
 from greenopt import examples
 from greenopt.errors import (
+    ClusterError,
     DataSourceError,
     GreenoptError,
     InfeasibleError,
@@ -16,6 +17,7 @@ from greenopt.errors import (
     OptionsError,
     PlanError,
     ScenarioError,
+    SizeError,
     SolverError,
 )
 from greenopt.evaluate import evaluate
@@ -42,6 +44,7 @@ def __getattr__(name: str):
 
 __all__ = [
     "METHODS",
+    "ClusterError",
     "DataSourceError",
     "GreenoptError",
     "Horizon",
@@ -58,6 +61,7 @@ __all__ = [
     "Scenario",
     "ScenarioError",
     "Site",
+    "SizeError",
     "SolverError",
     "SolverInfo",
     "Violation",

@@ -23,6 +23,15 @@ unknown name is an :class:`~greenopt.errors.OptionsError` naming it, with the cl
 The defaults of the method parameters live with each method (e.g.
 ``greenopt.heuristics.greedy.GreedySettings``, ``greenopt.milp.pipeline.BB_MAX_BINARIES``); the
 schema says what each one is and which values it takes.
+
+**Time and repeatability.** ``time_limit`` bounds the whole ``plan()`` call of the MILP (start
+plan, model, search, read-back); left unset it is :data:`DEFAULT_MILP_TIME_LIMIT` seconds, and
+``math.inf`` (``--time-limit inf``) means none. A plan cut by the clock depends on the machine
+and its load. ``deterministic=True`` replaces every wall-clock budget by a work budget (a count
+of fix-and-optimise neighbourhoods, HiGHS node limits, the bound LP solved after the search
+instead of racing it, one solver thread unless ``threads`` says otherwise): the same input and
+options give the same plan on any machine, thread or load. There the default time limit does
+not apply; an explicit one stays a safety net, and a plan it cuts says so in its notes.
 """
 
 from __future__ import annotations
@@ -40,7 +49,8 @@ from typing import Any
 import numpy as np
 import yaml
 
-from greenopt.errors import OptionsError
+from greenopt.errors import OptionsError, ScenarioError
+from greenopt.limits import parse_bytes
 from greenopt.objectives import OBJECTIVES, Objective
 from greenopt.solvers import SOLVERS
 
@@ -55,6 +65,8 @@ METHODS: tuple[str, ...] = (
     "follow-renewables",
 )
 DEADLINES: tuple[str, ...] = ("soft", "hard")
+#: Seconds the MILP may take when ``time_limit`` is not given (not in deterministic mode).
+DEFAULT_MILP_TIME_LIMIT = 120.0
 
 # why an option cannot come from a scenario file
 _NAMES_A_FILE = "it names a file greenopt would write"
@@ -64,6 +76,7 @@ _SOLVER_PASS_THROUGH = (
 )
 _CALLER_CHOICE = "it is the caller's choice of what the terminal shows"
 _PYTHON_ONLY = "it is a Python function"
+_CALLERS_MACHINE = "it guards the caller's machine, which a scenario file knows nothing about"
 
 #: HiGHS options that read or write files: named in the error when a file tries to set one.
 HIGHS_FILE_OPTIONS = frozenset(
@@ -108,6 +121,8 @@ class Option:
     high_open: bool = False
     nullable: bool = False
     caller_only: str | None = None
+    #: ``math.inf`` is allowed (``time_limit``: no limit)
+    allow_inf: bool = False
 
     @property
     def from_file(self) -> bool:
@@ -129,6 +144,8 @@ class Option:
                 raise self._error(f"must be {self._a_number()}, got {value!r}")
             if kind == "int" and not integral:
                 raise self._error(f"must be a whole number, got {value!r}")
+            if math.isinf(float(value)) and self.allow_inf and float(value) > 0:
+                return float(value)
             if not math.isfinite(float(value)):
                 raise self._error(f"must be a finite number, got {value!r}")
             self._check_range(float(value), value)
@@ -174,6 +191,13 @@ class Option:
             if not callable(value):
                 raise self._error(f"must be a function, got {value!r}")
             return value
+        if kind == "bytes":
+            try:
+                return parse_bytes(value, self.name)
+            except ScenarioError:
+                raise self._error(
+                    f"must be a size like '16GiB', '800MB' or a number of bytes, got {value!r}"
+                ) from None
         if kind == "path":
             if not isinstance(value, str | os.PathLike) or not str(value):
                 raise self._error(f"must be a file path, got {value!r}")
@@ -186,6 +210,8 @@ class Option:
         if self.nullable and raw.lower() in ("", "none", "null"):
             return None
         kind = self.kind
+        if kind == "bytes":
+            return self.check(raw, "command line")
         if kind in ("float", "int"):
             for convert in (int, float):
                 try:
@@ -249,7 +275,15 @@ COMMON: dict[str, Option] = _options(
         choices=DEADLINES,
     ),
     Option("solver", "solver", "the Pyomo MILP solver (milp; HiGHS by default)"),
-    Option("time_limit", "float", "seconds the MILP may take", low=0, low_open=True, nullable=True),
+    Option(
+        "time_limit",
+        "float",
+        "seconds the whole MILP call may take (default: DEFAULT_MILP_TIME_LIMIT; inf: none)",
+        low=0,
+        low_open=True,
+        nullable=True,
+        allow_inf=True,
+    ),
     Option(
         "mip_gap", "float", "relative gap at which the MILP stops", low=0, high=1, high_open=True
     ),
@@ -258,6 +292,19 @@ COMMON: dict[str, Option] = _options(
     ),
     Option("seed", "int", "random seed of the solver and of fix-and-optimise", low=0),
     Option("warm_start", "bool", "start branch-and-bound from the greedy plan"),
+    Option(
+        "deterministic",
+        "bool",
+        "work-based budgets instead of wall-clock ones: the same input gives the same plan",
+    ),
+    Option(
+        "memory_budget",
+        "bytes",
+        "bytes the scenario's arrays, the MILP and the plots may take ('16GiB'; default: "
+        "GREENOPT_MEMORY_BUDGET or 16 GiB)",
+        nullable=True,
+        caller_only=_CALLERS_MACHINE,
+    ),
     Option(
         "log_file",
         "path",
@@ -345,6 +392,20 @@ METHOD_PARAMS: dict[str, dict[str, Option]] = {
             "int",
             "a work-based budget: stop fix-and-optimise after this many neighbourhoods, "
             "sub-MILPs without a time limit (the same plan on any thread or machine)",
+            low=1,
+            nullable=True,
+        ),
+        Option(
+            "lns_sub_nodes",
+            "int",
+            "branch-and-bound nodes per fix-and-optimise sub-MILP (a work limit)",
+            low=1,
+            nullable=True,
+        ),
+        Option(
+            "bb_nodes",
+            "int",
+            "branch-and-bound nodes of a solve of the whole model (a work limit)",
             low=1,
             nullable=True,
         ),
@@ -470,6 +531,8 @@ class PlanOptions:
     threads: int | None = None
     seed: int = 0
     warm_start: bool = True
+    deterministic: bool = False
+    memory_budget: int | None = None
     log_file: str | None = None
     verbose: bool = False
     params: dict[str, Any] = field(default_factory=dict)

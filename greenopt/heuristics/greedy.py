@@ -586,8 +586,13 @@ def greedy_state(
     scenario: Scenario,
     objective: Objective | str = "carbon",
     settings: GreedySettings | None = None,
+    deadline: float | None = None,
 ) -> CapacityState:
-    """Run the greedy and return the :class:`CapacityState` holding its placements."""
+    """Run the greedy and return the :class:`CapacityState` holding its placements.
+
+    ``deadline`` (a ``time.perf_counter()`` value) stops the re-placement passes and the repair
+    of short jobs (and skips the ejection moves) when reached; the first pass always completes
+    (it is the plan)."""
     st = CapacityState(scenario, objective)
     cfg = (settings or GreedySettings()).for_scenario(scenario)
     order = urgency_order(scenario)
@@ -595,11 +600,11 @@ def greedy_state(
         p = place_job(st, int(j), 0, cfg)
         if p is not None:
             st.commit(p, check=False)
-    improve(st, order, cfg, cfg.passes)
+    improve(st, order, cfg, cfg.passes, deadline)
     budget = max(0, EJECT_WORK - st.J) if cfg.eject is None else cfg.eject
-    if budget > 0:
+    if budget > 0 and (deadline is None or time.perf_counter() < deadline):
         ejection_moves(st, order, lambda s, j: place_job(s, j, 0, cfg), budget)
-    repair_short(st, order, cfg)
+    repair_short(st, order, cfg, deadline=deadline)
     return st
 
 
@@ -641,7 +646,11 @@ def improve(
 
 
 def repair_short(
-    st: CapacityState, order: np.ndarray, settings: GreedySettings, blockers: int = 16
+    st: CapacityState,
+    order: np.ndarray,
+    settings: GreedySettings,
+    blockers: int = 16,
+    deadline: float | None = None,
 ) -> int:
     """Make room for jobs left short of their work; returns how many were helped.
 
@@ -650,7 +659,8 @@ def repair_short(
     the ones that can go elsewhere) are taken out with it; the short job is placed first, then
     the others again in urgency order. The change is kept only when the objective falls — the
     sum of each placement's marginal cost against the state it was priced in, which is the
-    exact change of the objective whatever the order.
+    exact change of the objective whatever the order. Stops at ``deadline`` (a
+    ``time.perf_counter()`` value), keeping the repairs made.
     """
     idx = st.idx
     rank = np.empty(len(order), dtype=np.int64)
@@ -660,6 +670,8 @@ def repair_short(
     for j in order.tolist():
         if st.remaining_h(j) <= 1e-9 or (st.last_slot[j] >= 0 and not idx.preemptible[j]):
             continue
+        if deadline is not None and time.perf_counter() > deadline:
+            break
         f, e = int(idx.first_slot[j]), int(idx.end_slot[j])
         sites = idx.allowed[j] & st.can_move(j, int(idx.origin[j]))
         weight = np.zeros(st.J)

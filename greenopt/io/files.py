@@ -136,6 +136,36 @@ def load_scenario(path: str | os.PathLike[str], *, allow_outside: bool = False) 
     return Scenario(horizon=horizon, sites=sites, jobs=jobs, wan=wan, forecasts=forecasts, **extra)
 
 
+def referenced_files(path: str | os.PathLike[str]) -> list[tuple[str, Path]]:
+    """The files a scenario YAML names, as ``(field, path)`` — what :func:`load_scenario` would
+    read besides the YAML itself (``sites``, ``timeseries``, ``jobs``, ``wan``, ``forecasts``),
+    resolved by the same rule (inside its folder). A reference that rule refuses, or a YAML that
+    does not parse, is left out: loading the scenario reports it. ``greenopt batch`` keys a
+    task by these files' bytes, so a changed ``jobs.csv`` re-plans the task."""
+    path = Path(path)
+    try:
+        doc = yaml.safe_load(path.read_text())
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return []
+    if not isinstance(doc, dict):
+        return []
+    files = _Folder(path.parent, allow_outside=False)
+    named: list[tuple[str, Any]] = [(k, doc.get(k)) for k in ("sites", "timeseries", "jobs", "wan")]
+    fc = doc.get("forecasts")
+    if isinstance(fc, dict):
+        named += [(f"forecasts.{k}", fc.get(k)) for k in ("issued", "history")]
+    else:
+        named.append(("forecasts", fc))
+    out: list[tuple[str, Path]] = []
+    for field, value in named:
+        if isinstance(value, str):
+            try:
+                out.append((field, files.resolve(value, field)))
+            except ScenarioError:
+                continue
+    return out
+
+
 class _Folder:
     """Where a scenario file's references may point: inside ``base`` unless ``allow_outside``."""
 

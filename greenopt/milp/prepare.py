@@ -9,6 +9,11 @@ asked for (a caller who extends it, ``greenopt.build_model``, a solver other tha
 Without it the same arrays go to HiGHS straight away: the labelled model compiles to exactly
 those arrays when nobody changed it (tested), so building it only to compile it back would be
 time taken from the search.
+
+**Deterministic mode** (``deterministic=True``, HiGHS only): one solver thread unless
+``threads`` says otherwise (:func:`run_options`), the start plan's passes not cut by the clock,
+and the relaxation that would race the search in a second thread solved after it instead
+(:class:`~greenopt.milp.relaxation.Deferred`).
 """
 
 from __future__ import annotations
@@ -21,12 +26,13 @@ from typing import Any
 import numpy as np
 
 from greenopt.errors import OptionsError, SolverError
+from greenopt.evaluate import evaluate
 from greenopt.formulations.build import build_matrix
 from greenopt.formulations.matrix import Matrix
 from greenopt.formulations.pyomo_model import to_pyomo
 from greenopt.formulations.sets import IndexSets
 from greenopt.formulations.solution import sites_used, start_vector
-from greenopt.heuristics.greedy import plan_greedy
+from greenopt.heuristics.greedy import GreedySettings, greedy_state
 from greenopt.milp.candidates import (
     auto_candidates,
     best_by_score,
@@ -35,17 +41,20 @@ from greenopt.milp.candidates import (
     lp_sites,
     reachable_columns,
 )
-from greenopt.milp.clock import Clock
+from greenopt.milp.clock import START_SHARE, Clock
 from greenopt.milp.relaxation import (
     HUGE_COLS,
     PRESENCE_MAX_COLS,
     Background,
+    Beside,
+    Deferred,
     Relaxation,
     solve_relaxation,
 )
 from greenopt.options import PlanOptions
 from greenopt.result import Plan
 from greenopt.scenario import Scenario
+from greenopt.solvers import highs
 from greenopt.solvers.pyomo_any import available_solvers
 
 #: Branch-and-bound on the whole model up to this many binaries; fix-and-optimise above.
@@ -60,14 +69,15 @@ TOP_SITES = 2
 class RelaxationStep:
     """Step 2's answer: the relaxation solved before the search (no bound when it is to run
     beside it instead), the sites the model keeps per job, and how to start the relaxation
-    beside the search (``launch(presence_rows, clock)``)."""
+    beside the search (``launch(presence_rows, clock)``; in deterministic mode it is deferred
+    until after the search)."""
 
     relax: Relaxation
     keep: list[set[int]]  # per job, the sites the model keeps besides its origin
     presence: bool  # whether the bound LP already has the presence rows
-    launch: Callable[[bool, Clock], Background]
+    launch: Callable[[bool, Clock], Beside]
     beside_now: bool = False  # huge model: the relaxation runs beside the search from its start
-    beside: Background | None = None  # the relaxation already running beside (plan() only)
+    beside: Beside | None = None  # the relaxation already running beside (plan() only)
 
 
 @dataclass
@@ -95,7 +105,16 @@ class Prepared:
 
 
 def check_solver(options: PlanOptions) -> None:
-    """Raise :class:`~greenopt.errors.SolverError` when ``options.solver`` cannot be called."""
+    """Raise :class:`~greenopt.errors.SolverError` when ``options.solver`` cannot be called, and
+    :class:`~greenopt.errors.OptionsError` when deterministic mode is asked of a solver it
+    cannot bound by work."""
+    if options.deterministic and options.solver != "highs":
+        raise OptionsError(
+            f"deterministic mode bounds HiGHS by work (node limits, a count of neighbourhoods); "
+            f"solver {options.solver!r} gets no such budget here: use solver='highs', or plan "
+            "without deterministic=True",
+            "deterministic",
+        )
     if options.solver != "highs" and options.solver not in available_solvers():
         raise SolverError(
             f"solver {options.solver!r} is not available; "
@@ -103,14 +122,33 @@ def check_solver(options: PlanOptions) -> None:
         )
 
 
-def start_plan(scenario: Scenario, options: PlanOptions) -> Plan:
-    """The MIP start and fallback: the greedy plan with :data:`START_PASSES` re-placement passes.
+def run_options(options: PlanOptions) -> PlanOptions:
+    """The options a MILP run solves with: in deterministic mode one solver thread unless
+    ``threads`` says otherwise (HiGHS's default is the machine's core count; one thread is the
+    same everywhere)."""
+    if options.deterministic and options.threads is None:
+        return replace(options, threads=1)
+    return options
 
-    Without the greedy's ejection moves (``eject=0``): the MILP's start stays what it was until
-    a benchmark shows what they add to the MILP's own search.
-    """
-    params = {"passes": START_PASSES, "eject": 0}
-    return plan_greedy(scenario, replace(options, method="greedy", params=params))
+
+def start_plan(scenario: Scenario, options: PlanOptions, clock: Clock | None = None) -> Plan:
+    """The MIP start and fallback: the greedy plan with :data:`START_PASSES` re-placement passes
+    — cut short after :data:`~greenopt.milp.clock.START_SHARE` of ``clock``'s time limit (its
+    first pass always completes), never in deterministic mode."""
+    t0 = time.perf_counter()
+    deadline = None if clock is None else clock.deadline(START_SHARE)
+    state = greedy_state(
+        scenario, options.objective, GreedySettings(passes=START_PASSES, eject=0), deadline
+    )
+    return evaluate(
+        scenario,
+        state.assignments(),
+        method="greedy",
+        objective=options.objective,
+        deadlines=options.deadlines,
+        status="heuristic",
+        solve_s=time.perf_counter() - t0,
+    )
 
 
 def wants_pyomo(options: PlanOptions, asked: bool = False) -> bool:
@@ -134,13 +172,17 @@ def prepare(
     *,
     pyomo: bool = False,
     launch_now: bool = True,
+    start: Plan | None = None,
 ) -> Prepared:
     """Steps 1–3; ``pyomo``: build the labelled Pyomo model whatever :func:`wants_pyomo` says.
     ``launch_now``: on huge models, start the relaxation beside the model's build already (a
-    model built for later, by ``build_model``, starts it when it is solved)."""
+    model built for later, by ``build_model``, starts it when it is solved). ``start``: the
+    start plan when the caller has made it already (``plan()`` does, to check that the model
+    can be built in the time left)."""
     labelled = wants_pyomo(options, pyomo)
     notes: list[str] = []
-    start = start_plan(scenario, options)
+    if start is None:
+        start = start_plan(scenario, options, clock)
     used = sites_used(scenario, start.assignments)
     if options.solver != "highs":
         return _prepare_other(scenario, options, clock, start, used, notes)
@@ -194,10 +236,12 @@ def relaxation_step(
     pairs = candidate_pairs(scenario, obj, used, top=top)
     huge = n_reach > HUGE_COLS
 
-    def launch(presence_rows: bool, search_clock: Clock) -> Background:
-        """The relaxation solved in a second thread, on one core, until the time is up."""
-        return Background(
-            lambda cancel: solve_relaxation(
+    def launch(presence_rows: bool, search_clock: Clock) -> Beside:
+        """The relaxation solved in a second thread, on one core, until the time is up — in
+        deterministic mode after the search, on its thread (:class:`Deferred`)."""
+
+        def work(cancel: highs.Cancel | None) -> Relaxation:
+            return solve_relaxation(
                 scenario,
                 obj,
                 options.deadlines,
@@ -207,7 +251,8 @@ def relaxation_step(
                 pairs if huge and not presence_rows else None,
                 cancel,
             )
-        )
+
+        return Deferred(work) if options.deterministic else Background(work)
 
     if huge:
         # too large to solve before the MILP: candidates from the start plan and the sites'

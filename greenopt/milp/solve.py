@@ -9,7 +9,10 @@ The model comes from steps 1–3 (:mod:`.prepare`), perhaps changed by its calle
 
 * **Search**: up to ``bb_max`` binaries (or without a start plan) HiGHS runs branch-and-bound
   on the whole model; above, fix-and-optimise (:func:`~.search.fix_and_optimise_search`), the
-  tighter bound LP beside it when the first relaxation lacked the presence rows.
+  tighter bound LP beside it when the first relaxation lacked the presence rows. In
+  deterministic mode work bounds the search (node limits, a count of neighbourhoods:
+  :func:`~.search.bb_nodes`, :func:`~.search.work_budget`) and the bound LP is solved after it
+  (:class:`~.relaxation.Deferred`); a plan the time limit (a safety net there) cut says so.
 * **Bound**: the best true lower bound — the relaxation's, HiGHS's over a model with every
   reachable site and move, the relaxation's beside the search.
 * **Polish and read back**: an LP with the binaries fixed, then run shares read back, tidied
@@ -34,13 +37,13 @@ from greenopt.errors import InfeasibleError, SolverError
 from greenopt.evaluate import evaluate
 from greenopt.formulations.pyomo_model import Changes, Compiled, compile_model
 from greenopt.formulations.solution import read_assignments
-from greenopt.milp.clock import Clock
+from greenopt.milp.clock import MATRIX_S_PER_COL, Clock, budget_note, milp_clock
 from greenopt.milp.diagnose import explain_hard
 from greenopt.milp.extension import breaks, shifted, start_values
 from greenopt.milp.other import run_other
 from greenopt.milp.outcome import finish
-from greenopt.milp.prepare import BB_MAX_BINARIES, Prepared, prepare
-from greenopt.milp.relaxation import Background
+from greenopt.milp.prepare import BB_MAX_BINARIES, Prepared, prepare, run_options
+from greenopt.milp.relaxation import Beside
 from greenopt.milp.search import (
     Search,
     bound_with_every_move,
@@ -57,7 +60,8 @@ from greenopt.solvers.highs import SolveResult
 
 def plan_soft(scenario: Scenario, options: PlanOptions) -> Plan:
     """Steps 1–5 with the options as given (the diagnosis of hard deadlines plans soft ones)."""
-    clock = Clock(options.time_limit)
+    options = run_options(options)
+    clock = milp_clock(options)
     return solve(prepare(scenario, options, clock), options, clock)
 
 
@@ -97,8 +101,10 @@ def _start(prep: Prepared, compiled: Compiled, options: PlanOptions, clock: Cloc
 
 def solve(prep: Prepared, options: PlanOptions, clock: Clock) -> Plan:
     """Steps 4–5 on the prepared (perhaps changed) model, with ``options`` (its objective and
-    deadlines are the model's)."""
-    notes = list(prep.notes)
+    deadlines are the model's); ``clock`` bounds the whole call (:mod:`.clock`)."""
+    options = run_options(options)
+    notes = [budget_note(options, clock), *prep.notes]
+    clock.expect_columns(prep.mx.n_cols)  # the reserve for reading back a model this size
     compiled, hand_timings = hand_off(prep, options)
     changes = compiled.changes
     if changes.any:
@@ -138,8 +144,14 @@ def solve(prep: Prepared, options: PlanOptions, clock: Clock) -> Plan:
         if beside is not None:
             beside.result(wait=False)
         return _infeasible(prep, options, compiled, search.infeasible)
+    if options.deterministic and search.ran_out:
+        notes.append(
+            "the time limit stopped the search before its work budget: this plan depends on "
+            "the clock and is not repeatable (raise time_limit, or lower the work budget)"
+        )
     bound = _bound(prep, search, beside, notes, shift)
-    values = _polish(compiled, search, options, beside is None, clock, notes)
+    racing = beside is not None and beside.racing
+    values = _polish(compiled, search, options, not racing, clock, notes)
     plan = _read_back(
         prep,
         options,
@@ -171,10 +183,11 @@ def _search(
     clock: Clock,
     notes: list[str],
     shift: float,
-) -> tuple[Search, Background | None]:
+) -> tuple[Search, Beside | None]:
     """Branch-and-bound up to ``bb_max`` binaries (or without a start plan), else
     fix-and-optimise with the tighter bound LP beside it when the first one lacked its rows.
-    Also returns the relaxation running beside the search, if one is."""
+    Also returns the relaxation running beside the search (or deferred until after it), if
+    one is."""
     ix, mx, form, step = prep.ix, prep.mx, compiled.form, prep.step
     beside = None
     if step is not None:
@@ -183,16 +196,27 @@ def _search(
             beside = step.launch(False, clock)
     bb_max = int(options.params.get("bb_max", BB_MAX_BINARIES))
     n_integer = int(np.sum(form.integer))
+    report = options.params.get("progress")
     if n_integer <= bb_max or v0 is None:
         limit = clock.left(reserve=True)
         if prep.whole and ix.restricted and limit is not None:
             limit *= 0.7  # the rest for the bound with every move (below)
-        search = whole_model_search(form, v0, options, limit, notes, n_integer)
+        live = None
+        if report is not None:
+
+            def live(primal: float | None, dual: float | None) -> None:
+                if primal is not None:
+                    report(clock.elapsed(), primal, dual)
+
+        search = whole_model_search(form, v0, options, limit, notes, n_integer, progress=live)
         if search.infeasible is not None:
             return search, beside
         if ix.restricted:
             search.bound = None  # the restricted model's bound bounds nothing
-            if prep.whole and search.values is not None and not search.interrupted:
+            # the model with every move is built before its solve can be stopped: only if
+            # that build fits in half the time left
+            room = clock.fits(MATRIX_S_PER_COL * 1.5 * mx.n_cols, 0.5)
+            if prep.whole and search.values is not None and not search.interrupted and room:
                 # only moves a job's slack cannot absorb were left out: the model with them
                 # too gives a bound that holds for every plan
                 search.bound = shifted(
@@ -211,13 +235,13 @@ def _search(
                 )
         return search, beside
     if step is not None and not step.presence and beside is None:
-        # the tighter bound LP runs beside fix-and-optimise, each on one core
+        # the tighter bound LP runs beside fix-and-optimise, each on one core (after it, in
+        # deterministic mode: two threads racing would make the plan depend on timing)
         beside = step.launch(True, clock)
     relax_bound = None if prep.relaxation is None else prep.relaxation.bound
     target = shifted(relax_bound, shift)
     if target is not None:
         target += options.mip_gap * abs(target)
-    report = options.params.get("progress")
     return (
         fix_and_optimise_search(
             ix,
@@ -237,25 +261,29 @@ def _search(
 
 
 def _bound(
-    prep: Prepared, search: Search, beside: Background | None, notes: list[str], shift: float
+    prep: Prepared, search: Search, beside: Beside | None, notes: list[str], shift: float
 ) -> float | None:
     """The best true lower bound: the relaxation's, the search's over a model with every
     reachable site and move, and the relaxation's beside the search (stopped now if the time
-    ran out or Ctrl-C came, else waited for). Bounds of MODEL.md's objective are ``shift``ed
-    to bound a changed objective (:mod:`.extension`)."""
+    ran out or Ctrl-C came, else waited for; in deterministic mode solved now, after the
+    search, on this thread). Bounds of MODEL.md's objective are ``shift``ed to bound a changed
+    objective (:mod:`.extension`)."""
     relax_bound = None if prep.relaxation is None else prep.relaxation.bound
     bounds = [b for b in (shifted(relax_bound, shift), search.bound) if b is not None]
     if beside is not None:
+        where = "beside" if beside.racing else "after"
         late = beside.result(wait=not search.ran_out and not search.interrupted)
         if late is not None and late.bound is not None:
             if shifted(late.bound, shift) is not None:
                 bounds.append(shifted(late.bound, shift))
             notes.append(
-                f"relaxation LP beside the search ({'with' if late.presence else 'without'} "
+                f"relaxation LP {where} the search ({'with' if late.presence else 'without'} "
                 f"presence rows): {late.status}, bound {late.bound:.6g}"
             )
+        elif beside.racing or not search.ran_out:
+            notes.append(f"the relaxation LP {where} the search did not finish: no bound")
         else:
-            notes.append("the relaxation LP beside the search did not finish: no bound")
+            notes.append("the relaxation LP after the search was not solved (no time left)")
     return max(bounds) if bounds else None
 
 

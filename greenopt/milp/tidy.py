@@ -54,6 +54,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from greenopt.errors import SolverError
 from greenopt.evaluate import (
     SHARE_EPS,
     SHORT_RUN_H,
@@ -247,7 +248,7 @@ def tidy(
         ``"refused"`` (infeasible or too costly) or ``"no_fewer"`` (the LP's new vertex left as
         many)."""
         left = deadline_left()
-        if left is not None and left <= 0.05:
+        if lp.interrupted or (left is not None and left <= 0.05):
             return "refused"
         values = lp.try_bounds(props, left)
         why = "refused"
@@ -295,7 +296,7 @@ def tidy(
             elif got == "refused":
                 refused.add((group[0].kind, group[0].job, group[0].slot))
         left = deadline_left()
-        if left is not None and left <= 0.05:
+        if lp.interrupted or (left is not None and left <= 0.05):
             break
     unchanged.lps = lp.solves
     unchanged.seconds = time.perf_counter() - t0
@@ -344,6 +345,7 @@ class _FixedLP:
         self.ub[form.integer] = fixed
         self.values = values.copy()
         self.solves = 0
+        self.interrupted = False  # Ctrl-C stopped an LP: the tidy step stops with what it has
         self._undo: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
         self.h = highs.new_highs()
         self.h.setOptionValue("output_flag", False)
@@ -369,7 +371,12 @@ class _FixedLP:
         if time_limit is not None:
             self.h.setOptionValue("time_limit", max(float(time_limit), 0.01))
         self.solves += 1
-        self.h.run()
+        try:
+            # in a thread of its own: on the caller's, a scheduler another solve there sized
+            # refuses this one-thread LP (kError), and the tidy step would depend on the thread
+            self.interrupted = highs.run(self.h)
+        except SolverError:
+            return None
         import highspy
 
         if self.h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
@@ -550,7 +557,8 @@ def tidy_read_back(
     model: TidyModel | None = None,
 ) -> TidyResult:
     """The MILP read-back's hook: :func:`tidy` within ``time_limit`` seconds (what the plan's time
-    limit leaves; :data:`TIDY_MAX_SECONDS` without one), its notes added to ``notes``;
+    limit leaves; :data:`TIDY_MAX_SECONDS` without one, except in deterministic mode, where
+    only its rounds bound it), its notes added to ``notes``;
     ``options.params["tidy"] = False`` turns it off (the benchmark's "before").
 
     The tolerance is :data:`TIDY_TOLERANCE`, and at most a hundredth of the MIP gap asked for
@@ -562,6 +570,10 @@ def tidy_read_back(
         return TidyResult(assignments, False, np.nan, np.nan, 0, 0, 0, 0.0)
     tolerance = min(TIDY_TOLERANCE, 0.01 * float(options.mip_gap))
     budget = TIDY_MAX_SECONDS if time_limit is None else time_limit
+    if options.deterministic:
+        # bounded by its rounds and proposals (work); a cap in seconds would let the machine's
+        # load decide the plan. Only the caller's own time limit (a safety net) still holds
+        budget = time_limit
     r = tidy(scenario, assignments, objective, options.deadlines, budget, tolerance, start, model)
     notes.extend(r.notes)
     if r.changed:

@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import math
 import os
+import time
 from pathlib import Path
 
 from matplotlib.figure import Figure
@@ -214,17 +215,22 @@ def plot_all(
     out: str | os.PathLike[str],
     dpi: int = DPI,
     notes: list[str] | None = None,
+    deadline: float | None = None,
 ) -> dict[str, Path]:
     """Write ``gantt.png``, ``energy.png`` and ``wan.png`` into ``out``; return name → path of
     those drawn. A plot skipped for its size, or that fails to draw, is left out and a line
     saying why is added to ``notes``: a plot never costs the plan it shows. Only an
     :class:`OSError` (the file could not be written: a full disk, a read-only folder) is raised,
-    as for every other output file."""
+    as for every other output file. ``deadline`` (a ``time.perf_counter()`` value, e.g. the end
+    of a time limit): the plots not started by then are skipped, with a note."""
     out = Path(out)
     notes = [] if notes is None else notes
     written: dict[str, Path] = {}
     for title, fn in (("gantt", gantt), ("energy", energy_stack), ("wan", wan_map)):
         path = out / f"{title}.png"
+        if deadline is not None and time.perf_counter() >= deadline:
+            notes.append(f"{title}.png not drawn: the time limit was reached")
+            continue
         try:
             fig = fn(scenario, plan, path, dpi=dpi, notes=notes)
         except OSError:

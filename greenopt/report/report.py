@@ -22,6 +22,7 @@ import html
 import math
 import os
 import re
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -491,6 +492,7 @@ def write_outputs(
     plots: bool = True,
     report: str | None = "html",
     compare: bool = True,
+    deadline: float | None = None,
 ) -> list[Path]:
     """Everything ``greenopt plan`` writes: the plan tables and ``kpis.json``
     (:meth:`Plan.to_dir`), the plots (``gantt.png``, ``energy.png``, ``wan.png``) and the
@@ -501,6 +503,8 @@ def write_outputs(
     aggregated or skipped, one that fails to draw is skipped, each with a line in the plan's
     notes (``kpis.json`` and the report); a run-now plan that cannot be made leaves the
     comparison out, with a note. Only a failure to write (``OSError``) is raised.
+    ``deadline`` (a ``time.perf_counter()`` value, the end of a time limit): plots not started
+    by then are skipped, and so is the comparison with run-now, each with a note.
     """
     # the plan first: whatever happens to a plot or the report, the tables are written
     written = plan.to_dir(out, parquet=parquet)
@@ -509,10 +513,12 @@ def write_outputs(
     if plots:
         from greenopt.report.plots import plot_all
 
-        pngs = plot_all(scenario, plan, out, notes=notes)
+        pngs = plot_all(scenario, plan, out, notes=notes, deadline=deadline)
         written += list(pngs.values())
     baseline = None
-    if report and compare:
+    if report and compare and deadline is not None and time.perf_counter() >= deadline:
+        notes.append("no comparison with run-now: the time limit was reached")
+    elif report and compare:
         try:
             baseline = plan if plan.method == "run-now" else run_now(scenario, plan)
         except GreenoptError as exc:  # e.g. hard deadlines run-now cannot meet
