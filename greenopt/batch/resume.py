@@ -35,6 +35,7 @@ SUMMARY_COLUMNS = [
     "status",
     "method",
     "objective",
+    "forecast",
     "day",
     "plan_status",
     "objective_value",
@@ -76,6 +77,7 @@ def task_row(task: Task, status: str, **extra: Any) -> dict[str, Any]:
         "source": task.source,
         "method": task.method,
         "objective": task.objective,
+        "forecast": task.forecast,
         "day": task.day,
         **extra,
     }

@@ -1,11 +1,11 @@
 """The ``greenopt`` command line (typer + rich): one module per command.
 
-Commands: ``plan`` (:mod:`.plan`), ``batch`` (:mod:`.batch`), ``doctor`` (:mod:`.doctor`),
-``feasibility`` (:mod:`.feasibility`), ``example`` (:mod:`.example`); what they share is in
-:mod:`.common`. Planning options are layered by :mod:`greenopt.options`: built-in defaults < the
-scenario file's ``plan:`` section < flags. An error greenopt raises (bad scenario, unknown
-method or option, infeasible hard deadlines, missing or failing solver) prints one red line and
-exits with code 2 — never a traceback.
+Commands: ``plan`` (:mod:`.plan`), ``operate`` (:mod:`.operate`), ``batch`` (:mod:`.batch`),
+``doctor`` (:mod:`.doctor`), ``feasibility`` (:mod:`.feasibility`), ``example``
+(:mod:`.example`); what they share is in :mod:`.common`. Planning options are layered by
+:mod:`greenopt.options`: built-in defaults < the scenario file's ``plan:`` section < flags. An
+error greenopt raises (bad scenario, unknown method or option, infeasible hard deadlines,
+missing or failing solver) prints one red line and exits with code 2 — never a traceback.
 
 Ctrl-C: during a MILP solve it stops the solver, and ``greenopt plan`` writes the best plan found
 so far (``"status": "interrupted"`` in ``kpis.json``) and exits with code 130; anywhere else
@@ -20,7 +20,7 @@ from typing import Annotated
 
 import typer
 
-from greenopt.cli import batch, doctor, example, feasibility, plan
+from greenopt.cli import batch, doctor, example, feasibility, operate, plan
 from greenopt.cli.common import console
 
 app = typer.Typer(
@@ -51,6 +51,7 @@ def main(
 
 
 app.command()(plan.plan)
+app.command()(operate.operate)
 app.command()(batch.batch)
 app.command()(doctor.doctor)
 app.command()(feasibility.feasibility)

@@ -1,5 +1,6 @@
 """``greenopt batch``: plan many scenarios (files, folders, globs, sweeps, day ranges) in
-parallel on Dask (:mod:`greenopt.batch`)."""
+parallel on Dask (:mod:`greenopt.batch`); with ``--forecast``, operate them instead (days ×
+forecasters × methods, :func:`greenopt.operate`)."""
 
 from __future__ import annotations
 
@@ -45,6 +46,18 @@ def batch(
     rolling: Annotated[
         bool, typer.Option(help="Rolling day-ahead: carry unfinished jobs into the next day.")
     ] = False,
+    forecast: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--forecast",
+            help="Operate instead of plan (greenopt operate), once per forecaster (repeatable): "
+            "persistence | oracle | error-model | scenario.",
+        ),
+    ] = None,
+    arrivals: Annotated[
+        str, typer.Option(help="Operate tasks: online | known job arrivals.")
+    ] = "online",
+    replan_every: Annotated[int, typer.Option(help="Operate tasks: slots between decisions.")] = 1,
     deadlines: Annotated[str | None, typer.Option(help="soft | hard")] = None,
     time_limit: Annotated[float | None, typer.Option(help="Solver time limit (s).")] = None,
     mip_gap: Annotated[float | None, typer.Option(help="Relative MIP gap.")] = None,
@@ -107,6 +120,9 @@ def batch(
         parquet=parquet,
         plots=plots,
         report=report,
+        forecasts=forecast,
+        arrivals=arrivals,
+        replan_every=replan_every,
     )
     where = scheduler or f"local cluster, {workers} {'process' if processes else 'thread'} workers"
     console.print(f"{len(tasks)} task(s) on {where} → {out}", highlight=False)
