@@ -4,6 +4,8 @@
 * :mod:`~greenopt.solvers.pyomo_any` — any Pyomo MILP solver by name;
 * :mod:`~greenopt.solvers.lns` — fix-and-optimise (improves an incumbent a few jobs at a time);
 * :mod:`~greenopt.solvers.colgen` — column generation for large LPs, a valid bound each round;
+* :mod:`~greenopt.milp.schedules` — the schedule relaxation (Dantzig–Wolfe over each job's
+  schedules, priced by :mod:`~greenopt.solvers.pricing`): a bound and plans from its columns;
 * :mod:`~greenopt.solvers.doctor` — which solvers really work here (``greenopt doctor``).
 
 Here: :data:`SOLVERS`, the one list of solver names greenopt knows (``doctor`` checks it, the

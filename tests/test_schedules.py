@@ -1,0 +1,166 @@
+"""The schedule relaxation (greenopt.milp.schedules, greenopt.solvers.pricing).
+
+On random tiny scenarios (the property tests' strategy: negative prices, hard deadlines,
+non-preemptible and non-migratable jobs, grid limits, scarce links, ...):
+
+* the bound never exceeds the exact optimum (HiGHS on the whole MILP, gap 0), whatever the
+  objective and deadlines, and the price-and-branch plan validates and never beats it;
+* pricing's lower bound never exceeds the reduced cost of a schedule known to be feasible
+  (the greedy's and the optimum's, one job at a time), at arbitrary prices — the property that
+  makes the Lagrangian bound valid at every round;
+* converged, the bound is at least the compact relaxation's.
+
+No timed assertions: budgets are round counts.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, reject, settings
+from hypothesis import strategies as st
+from test_properties import MILP_SIZE, PROPERTY, scenarios
+
+import greenopt
+from greenopt import InfeasibleError
+from greenopt.milp import schedules as sched
+from greenopt.milp.relaxation import solve_relaxation
+from greenopt.objectives import Objective
+from greenopt.options import PlanOptions
+from greenopt.solvers import pricing
+from greenopt.validate import validate
+
+EXACT = settings(PROPERTY, max_examples=25)
+
+
+def _exact(sc, objective: str, deadlines: str):
+    """HiGHS on the whole model to optimality, or None (too hard, or infeasible)."""
+    try:
+        p = greenopt.plan(
+            sc,
+            "milp",
+            objective=objective,
+            deadlines=deadlines,
+            mip_gap=0.0,
+            threads=1,
+            highs_options={"mip_max_nodes": 20_000},
+        )
+    except InfeasibleError:
+        return None
+    return p if p.status == "optimal" else None
+
+
+def _tol(v: float) -> float:
+    return 1e-6 * max(1.0, abs(v))
+
+
+@EXACT
+@given(
+    sc=scenarios(size=MILP_SIZE),
+    objective=st.sampled_from(["carbon", "cost", "grid", "weighted"]),
+    deadlines=st.sampled_from(["soft", "soft", "hard"]),
+)
+def test_bound_never_exceeds_the_exact_optimum(sc, objective, deadlines):
+    exact = _exact(sc, objective, deadlines)
+    if exact is None:
+        reject()
+    opt = exact.kpis["objective"]
+    res = sched.schedule_bound(sc, objective, deadlines, time_limit=None, max_rounds=60)
+    assert res.stats["outside"] == 0  # a valid plan's schedules are all in the relaxation
+    assert (
+        sched.schedule_bound(
+            sc, objective, deadlines, time_limit=None, start=exact, integer=False, max_rounds=60
+        ).stats["outside"]
+        == 0
+    )
+    assert res.bound is not None
+    assert res.bound <= opt + _tol(opt), (res.bound, opt, res.stats["rounds"])
+    if res.plan is not None:
+        assert validate(sc, res.plan) == []
+        value = res.plan.kpis["objective"]
+        if deadlines == "soft" or res.plan.kpis["unmet_work_h"] <= 1e-6:
+            assert value >= opt - _tol(opt)
+
+
+@settings(PROPERTY, max_examples=30)
+@given(sc=scenarios(), objective=st.sampled_from(["carbon", "cost"]), seed=st.integers(0, 99))
+def test_pricing_lower_bound_below_every_known_schedule(sc, objective, seed):
+    """At random prices (any signs, links too), each job's pricing lower bound is at most the
+    reduced cost of its schedule in a valid plan."""
+    obj = Objective.of(objective)
+    prob = sched._build(sc, obj, "soft")
+    plan = greenopt.plan(sc, "greedy", objective=objective)
+    schedules = sched.schedules_of_plan(prob, plan.assignments)
+    rng = np.random.default_rng(seed)
+    sp = prob.space
+    J, S, T = sp.J, sp.S, sp.T
+    run = rng.normal(0.5, 1.0, (J, S, T))
+    arrive = rng.normal(0.1, 0.5, (J, S, T))
+    route = -np.abs(rng.normal(0.0, 0.01, (S, S, T)))
+    run[prob.x_col < 0] = np.inf
+    arrive[prob.arr_col < 0] = np.inf
+    prices = pricing.Prices(run=run, arrive=arrive, route=route)
+    for exact in (True, False):
+        res = pricing.price(sp, prices, classes=3, exact=exact, iterations=6)
+        for sch in schedules:
+            j = sch.job
+            rc = float(np.sum(run[j, sch.sites, sch.slots] * sch.shares))
+            for a, b, t in sch.moves:
+                rc += arrive[j, b, t] - sp.gb[j] * route[a, b, t]
+            rc += sp.unmet_cost * sch.unmet
+            assert res.lower[j] <= rc + 1e-7 * max(1.0, abs(rc)), (j, res.by_class[j], rc)
+
+
+@settings(
+    PROPERTY,
+    max_examples=20,
+    suppress_health_check=[*PROPERTY.suppress_health_check, HealthCheck.filter_too_much],
+)
+@given(sc=scenarios(size=MILP_SIZE), objective=st.sampled_from(["carbon", "cost"]))
+def test_converged_bound_at_least_the_compact_relaxation(sc, objective):
+    obj = Objective.of(objective)
+    compact = solve_relaxation(sc, obj, "soft", PlanOptions(threads=1), True, None)
+    res = sched.schedule_bound(sc, obj, "soft", time_limit=None, integer=False, max_rounds=200)
+    if not res.stats.get("converged"):
+        reject()
+    assert res.bound >= compact.bound - 1e-6 * max(1.0, abs(compact.bound))
+
+
+def test_small_example_bound_plan_and_columns():
+    """The embedded example: HiGHS proves its optimum within [23.2072, 23.2252] (its bound on
+    the model with every move, its plan); the compact relaxation's bound is 23.168."""
+    sc = greenopt.examples.load("small")
+    best = greenopt.plan(sc, "milp", mip_gap=0.0, threads=1)
+    compact = solve_relaxation(sc, Objective(), "soft", PlanOptions(threads=1), True, None)
+    res = sched.schedule_bound(sc, "carbon", "soft", time_limit=None, max_rounds=100)
+    bound, columns, plan, stats = res
+    assert compact.bound - 1e-9 <= bound <= best.kpis["objective"] + 1e-9
+    assert bound <= best.bound + 1e-6  # HiGHS's proven bound of the optimum is above ours
+    assert plan is not None and validate(sc, plan) == []
+    assert plan.kpis["objective"] >= best.bound - 1e-6
+    assert len(columns) >= len(sc.jobs)
+    assert stats["rounds"] >= 1 and stats["trace"] and stats["outside"] == 0
+
+
+def test_bad_deadlines_named():
+    sc = greenopt.examples.load("small")
+    with pytest.raises(greenopt.ScenarioError, match="deadlines"):
+        sched.schedule_bound(sc, "carbon", "later", time_limit=1.0)
+
+
+def test_works_after_highs_ran_with_more_threads():
+    """HiGHS refuses (kError) a Highs asking for fewer threads than its process-wide scheduler
+    was started with; the schedule relaxation must not depend on who ran HiGHS first."""
+    import highspy
+
+    h = highspy.Highs()
+    h.setOptionValue("output_flag", False)
+    lp = highspy.HighsLp()
+    lp.num_col_, lp.num_row_ = 1, 0
+    lp.col_cost_, lp.col_lower_, lp.col_upper_ = np.ones(1), np.zeros(1), np.ones(1)
+    h.passModel(lp)
+    h.run()  # the scheduler starts with the default thread count
+    sc = greenopt.examples.load("small")
+    res = sched.schedule_bound(sc, "carbon", "soft", time_limit=None, max_rounds=20, threads=1)
+    assert res.bound is not None and res.stats["rounds"] >= 1
+    assert res.plan is not None and validate(sc, res.plan) == []
