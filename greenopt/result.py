@@ -376,7 +376,13 @@ class Plan:
         (:mod:`greenopt.io.spreadsheet`); Parquet keeps every value exactly.
 
         Each file is written to a temporary name and renamed, so a reader never sees half a file.
+        Parquet needs pyarrow (``pip install 'greenopt[parquet]'``), checked before anything is
+        written.
         """
+        if parquet:
+            from greenopt.optional import require
+
+            require("pyarrow", "Parquet output", extra="parquet")
         out = Path(out)
         out.mkdir(parents=True, exist_ok=True)
         written: list[Path] = []

@@ -11,7 +11,9 @@ from __future__ import annotations
 import threading
 from types import TracebackType
 
-import psutil
+from greenopt.optional import require
+
+psutil = require("psutil", "the benchmark harness (peak memory)", extra="bench")
 
 
 def rss_bytes(process: psutil.Process) -> int:

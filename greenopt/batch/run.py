@@ -32,6 +32,7 @@ from greenopt.batch.resume import (
 )
 from greenopt.batch.tasks import Task, load_source
 from greenopt.errors import GreenoptError, ScenarioError
+from greenopt.optional import require
 from greenopt.scenario import Job
 from greenopt.scenario.rolling import carry_over, day_scenario
 
@@ -194,6 +195,10 @@ def run_batch(
             rows[t.id] = kpi_row(t, "skipped", root / t.id / "kpis.json")
         else:
             pending.append(t)
+    if pending:  # a missing package fails the batch once, up front, not each task on a worker
+        require("distributed", "greenopt batch", extra="batch", package="dask[distributed]")
+        if any(t.parquet for t in pending):
+            require("pyarrow", "Parquet output", extra="parquet")
     if on_start:
         on_start(len(pending), len(tasks))
     for r in rows.values():
@@ -218,7 +223,11 @@ def _run_on_dask(
 ) -> dict[str, dict[str, Any]]:
     import logging
 
-    from distributed import Client, LocalCluster, as_completed
+    distributed = require(
+        "distributed", "greenopt batch", extra="batch", package="dask[distributed]"
+    )
+    Client, LocalCluster = distributed.Client, distributed.LocalCluster
+    as_completed = distributed.as_completed
 
     cluster = None
     if scheduler:

@@ -125,6 +125,10 @@ def plan(
     }
     flags = check_caller({**from_params, **{k: v for k, v in flags.items() if v is not None}})
     opts = layered(file_options(source), flags)
+    if parquet:  # before planning, not after a long solve
+        from greenopt.optional import require
+
+        require("pyarrow", "Parquet output (--parquet)", extra="parquet")
     if report and report_format not in ("html", "md"):
         raise ScenarioError(f"--report-format must be html or md, got {report_format!r}", "report")
     with console.status(f"Loading {source} ..."):

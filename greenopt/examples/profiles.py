@@ -1,14 +1,90 @@
-"""Renewable supply profiles for the embedded examples: PV with pvlib, wind with windpowerlib."""
+"""Renewable supply profiles for the embedded examples: PV with pvlib, wind with windpowerlib.
+
+pvlib and windpowerlib are optional (``pip install 'greenopt[examples]'``): the profiles that the
+embedded examples use at their default settings were computed by them once and ship with the
+package (``greenopt/examples/data/profiles.npz``, written by
+``python -m greenopt.examples.generate``), so :func:`solar_kw` and :func:`wind_kw` return those
+arrays, bit for bit, without importing either library. Any other call computes its profile and
+needs the extra; without it, it raises :class:`~greenopt.errors.MissingDependencyError`.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
+
+from greenopt.optional import require
+
+#: The shipped profiles: ``keys`` (one :func:`profile_key` each) and arrays ``p0, p1, …``.
+DATA_FILE = Path(__file__).with_name("data") / "profiles.npz"
+
+#: While :func:`recording` is active: every profile computed, by key (the shipped ones ignored).
+_recorded: dict[str, np.ndarray] | None = None
+
+
+def profile_key(kind: str, times: pd.DatetimeIndex, **params: Any) -> str:
+    """A canonical text for one profile call: its kind, its slots and every parameter.
+
+    Numbers are written by value (``15`` and ``15.0`` are the same call), so the key names the
+    computation, not the caller's spelling of it.
+    """
+    step = times[1] - times[0] if len(times) > 1 else pd.Timedelta(hours=1)
+    minutes = step / pd.Timedelta(minutes=1)
+    parts = [f"start={pd.Timestamp(times[0]).isoformat()}", f"slots={len(times)}"]
+    parts.append(f"slot_minutes={minutes:g}")
+    for name in sorted(params):
+        v = params[name]
+        if isinstance(v, bool) or v is None or isinstance(v, str):
+            parts.append(f"{name}={v!r}")
+        else:
+            x = float(v)
+            parts.append(f"{name}={int(x) if x.is_integer() else x!r}")
+    return f"{kind}({', '.join(parts)})"
+
+
+@functools.cache
+def _shipped() -> dict[str, np.ndarray]:
+    if not DATA_FILE.is_file():
+        return {}
+    with np.load(DATA_FILE, allow_pickle=False) as npz:
+        keys = [str(k) for k in npz["keys"]]
+        return {k: npz[f"p{i}"] for i, k in enumerate(keys)}
+
+
+def shipped_profiles() -> dict[str, np.ndarray]:
+    """The profiles that ship with the package, by :func:`profile_key` (copies)."""
+    return {k: v.copy() for k, v in _shipped().items()}
+
+
+@contextlib.contextmanager
+def recording() -> Iterator[dict[str, np.ndarray]]:
+    """Inside the block every profile is computed (never taken from the shipped file) and
+    recorded into the dict this yields: how the shipped file is made and checked."""
+    global _recorded
+    outer, _recorded = _recorded, {}
+    try:
+        yield _recorded
+    finally:
+        _recorded = outer
+
+
+def _cached(key: str, compute: Callable[[], np.ndarray]) -> np.ndarray:
+    """The shipped profile ``key`` if there is one (and not recording); else ``compute()``."""
+    if _recorded is None:
+        hit = _shipped().get(key)
+        if hit is not None:
+            return hit.copy()
+    out = compute()
+    if _recorded is not None:
+        _recorded[key] = out.copy()
+    return out
 
 
 def _quiet_libraries(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -26,7 +102,6 @@ def _quiet_libraries(func: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
-@_quiet_libraries
 def solar_kw(
     latitude: float,
     longitude: float,
@@ -42,9 +117,40 @@ def solar_kw(
     a ``clearness`` index for typical clouds, transposed to the plane of array (Hay–Davies) and
     converted with PVWatts DC/AC models at a 1.2 DC/AC ratio and cell temperature from the SAPM
     model. Each slot's power is the mean of 5-minute samples inside it.
-    """
-    import pvlib
 
+    A shipped profile is returned as it is; any other needs pvlib (``greenopt[examples]``).
+    """
+    key = profile_key(
+        "solar",
+        times,
+        latitude=latitude,
+        longitude=longitude,
+        capacity_kw=capacity_kw,
+        tilt=tilt,
+        azimuth=azimuth,
+        clearness=clearness,
+    )
+    return _cached(
+        key, lambda: _solar_kw(latitude, longitude, times, capacity_kw, tilt, azimuth, clearness)
+    )
+
+
+@_quiet_libraries
+def _solar_kw(
+    latitude: float,
+    longitude: float,
+    times: pd.DatetimeIndex,
+    capacity_kw: float,
+    tilt: float | None,
+    azimuth: float | None,
+    clearness: float,
+) -> np.ndarray:
+    pvlib = require(
+        "pvlib",
+        f"the PV profile at ({latitude}, {longitude}) from {times[0]} (not a shipped example "
+        "profile)",
+        extra="examples",
+    )
     step = times[1] - times[0] if len(times) > 1 else pd.Timedelta(hours=1)
     fine = pd.date_range(times[0], times[-1] + step, freq="5min", inclusive="left")
     loc = pvlib.location.Location(latitude, longitude)
@@ -110,7 +216,6 @@ def hub_wind_speed(
     return np.clip(base + eps, 0.0, None)
 
 
-@_quiet_libraries
 def wind_kw(
     longitude: float,
     times: pd.DatetimeIndex,
@@ -134,11 +239,44 @@ def wind_kw(
     height formula at ``elevation_m + hub_height_m`` and ``temperature_c``. The plant output is
     the turbine's per-unit output times ``capacity_kw`` (a contracted share of a wind farm of
     identical turbines; wake losses ignored), averaged over each slot.
-    """
-    from windpowerlib import WindTurbine
-    from windpowerlib.density import barometric
-    from windpowerlib.power_output import power_curve
 
+    A shipped profile is returned as it is; any other needs windpowerlib (``greenopt[examples]``).
+    """
+    params = dict(
+        turbine_type=turbine_type,
+        hub_height_m=hub_height_m,
+        elevation_m=elevation_m,
+        temperature_c=temperature_c,
+        mean_ms=mean_ms,
+        amplitude_ms=amplitude_ms,
+        peak_local_hour=peak_local_hour,
+        gust_ms=gust_ms,
+        seed=seed,
+    )
+    key = profile_key("wind", times, longitude=longitude, capacity_kw=capacity_kw, **params)
+    return _cached(key, lambda: _wind_kw(longitude, times, capacity_kw, **params))
+
+
+@_quiet_libraries
+def _wind_kw(
+    longitude: float,
+    times: pd.DatetimeIndex,
+    capacity_kw: float,
+    turbine_type: str,
+    hub_height_m: float,
+    elevation_m: float,
+    temperature_c: float,
+    mean_ms: float,
+    amplitude_ms: float,
+    peak_local_hour: float,
+    gust_ms: float,
+    seed: int,
+) -> np.ndarray:
+    feature = f"the wind profile at longitude {longitude} from {times[0]} (not a shipped example "
+    feature += "profile)"
+    WindTurbine = require("windpowerlib", feature, extra="examples").WindTurbine
+    barometric = require("windpowerlib.density", feature, extra="examples").barometric
+    power_curve = require("windpowerlib.power_output", feature, extra="examples").power_curve
     turbine = WindTurbine(turbine_type=turbine_type, hub_height=hub_height_m)
     if turbine.power_curve is None:
         raise ValueError(f"turbine {turbine_type!r} has no power curve in windpowerlib's library")

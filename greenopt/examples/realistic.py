@@ -1,6 +1,7 @@
 """The realistic example: one June day across eight datacenters on five continents.
 
-Everything is generated here, with no files and no network access:
+Everything is generated here, with no network access (the default day's PV and wind profiles
+ship with the package, see :mod:`greenopt.examples.profiles`):
 
 * **Sites** (:data:`SITES`): Oslo, Madrid, Frankfurt, West Texas, Silicon Valley, São Paulo, Mumbai
   and Sydney, with coordinates, residency region, H100-class GPU capacity, PUE and idle power.

@@ -1,8 +1,9 @@
 """The small example: 3 European sites, 20 jobs, 24 hourly slots (tests and docs).
 
-Solar from pvlib (see :mod:`greenopt.examples.profiles`); grid intensities are diurnal shapes
-around June levels of the Electricity Maps 2023 yearly means (Norway ≈ 30, Spain ≈ 130,
-Germany ≈ 380 gCO2/kWh direct), with Spain's and Germany's midday solar dip.
+Solar from pvlib (shipped with the package, see :mod:`greenopt.examples.profiles`); grid
+intensities are diurnal shapes around June levels of the Electricity Maps 2023 yearly means
+(Norway ≈ 30, Spain ≈ 130, Germany ≈ 380 gCO2/kWh direct), with Spain's and Germany's midday
+solar dip.
 """
 
 from __future__ import annotations

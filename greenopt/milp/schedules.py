@@ -116,11 +116,11 @@ def _build(scenario: Any, objective: Objective, deadlines: str) -> _Problem:
     J, S, T, dt = ix.J, ix.S, ix.T, ix.dt
     mx = Matrix()
     x = mx.add_cols(
-        "x", np.stack([ix.xj, ix.xs, ix.xt], axis=1), 0.0, ix.x_ub[ix.xj], cost=x_cost(ix)
+        "x", {"job": ix.xj, "site": ix.xs, "slot": ix.xt}, 0.0, ix.x_ub[ix.xj], cost=x_cost(ix)
     )
     unmet_col = np.full(J, -1, dtype=np.int64)
     if deadlines == "soft":
-        u = mx.add_cols("unmet", np.arange(J), 0.0, idx.work_h, cost=unmet_cost(ix))
+        u = mx.add_cols("unmet", {"job": np.arange(J)}, 0.0, idx.work_h, cost=unmet_cost(ix))
         unmet_col = u.cols(np.arange(J))
     # arrivals at every site a job can be at (its origin too, when it can come back)
     keys = []
@@ -135,7 +135,13 @@ def _build(scenario: Any, objective: Objective, deadlines: str) -> _Problem:
             for t in range(f, e):
                 keys.append((j, b, t))
     arr_keys = np.array(keys, dtype=np.int64).reshape(-1, 3)
-    arr = mx.add_cols("arr", arr_keys, 0.0, 1.0, cost=objective.migration_penalty)
+    arr = mx.add_cols(
+        "arr",
+        {"job": arr_keys[:, 0], "site": arr_keys[:, 1], "slot": arr_keys[:, 2]},
+        0.0,
+        1.0,
+        cost=objective.migration_penalty,
+    )
     add_energy(mx, ix, arrivals="arr")
     add_capacity(mx, ix)
     A, rlb, rub = mx.row_arrays()
