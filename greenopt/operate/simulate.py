@@ -278,7 +278,7 @@ def planning_objective(
     but the objective's tie-break. Jobs not yet released will want those slots too; re-planned
     slot by slot, the deferred work piles up and ends on dirty grids (on the real-trace days,
     rolling greedy with online arrivals cut 25–31 % of run-now's carbon with the tie-break
-    alone, 53–57 % with a delay cost in 0.3–1 kg per hour — docs/operate.md). ``delay_cost``
+    alone, 50–57 % with a delay cost in 0.3–1 kg per hour — docs/operate.md). ``delay_cost``
     prices a job's work-weighted lateness ``L_j`` (MODEL.md §7) in objective units per hour:
 
     * ``"auto"``: one hour of the mean known job's facility power (PUE × power, at its origin)
