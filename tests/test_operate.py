@@ -334,3 +334,49 @@ def test_an_unknown_forecaster_and_a_non_scenario_are_refused():
         operate(sc, forecast="crystal-ball")
     with pytest.raises(ScenarioError, match=r"needs a greenopt\.Scenario"):
         operate("small.yaml")
+
+
+# -- what a decision commits ---------------------------------------------------------------------
+def _commit_case(**job_fields):
+    sc = two_sites(jobs=[job("j", work=3.0, **job_fields)])
+    return Ledger(sc), sc.index.site_pos["clean"], sc.index.site_pos["dirty"]
+
+
+def test_a_stay_after_a_migration_is_committed_until_its_dwell_is_paid():
+    from greenopt.operate.commit import rows_to_commit
+
+    ledger, clean, dirty = _commit_case()
+    need = np.zeros((1, 2, 2))
+    need[0, dirty, clean] = 1.2  # hours of work owed at clean after moving there
+    slots = np.array([0, 1, 2, 4])
+    sites = np.array([clean, clean, clean, dirty])
+    shares = np.array([0.5, 0.4, 1.0, 1.0])
+    # the decision holds for slot 0 only: 0.5 h there, 0.4 h more in slot 1, 1.0 in slot 2
+    assert rows_to_commit(ledger, 0, slots, sites, shares, 1, need) == 3
+    # a decision holding until slot 3 has paid it already: nothing beyond its slots
+    assert rows_to_commit(ledger, 0, slots, sites, shares, 3, need) == 3
+    # the rule off: just the decision's slots
+    assert rows_to_commit(ledger, 0, slots, sites, shares, 1, None) == 1
+    # no move in the decision's slots: nothing owed now
+    stay = np.array([dirty, dirty, clean, clean])
+    assert rows_to_commit(ledger, 0, slots, stay, shares, 1, need) == 1
+
+
+def test_a_stay_that_finishes_the_job_is_committed_until_it_does():
+    from greenopt.operate.commit import rows_to_commit
+
+    ledger, clean, dirty = _commit_case()
+    ledger.commit(0, [0], [dirty], [1.0], decided=0)  # 1 h done at the origin: 2 h left
+    need = np.zeros((1, 2, 2))
+    need[0, dirty, clean] = 5.0  # more than the job has left: the stay ends it instead
+    slots, sites, shares = np.array([1, 2, 3]), np.array([clean] * 3), np.array([0.9, 1.0, 0.1])
+    assert rows_to_commit(ledger, 0, slots, sites, shares, 2, need) == 3
+
+
+def test_a_pause_free_block_is_committed_whole_and_only_when_it_starts():
+    from greenopt.operate.commit import rows_to_commit
+
+    ledger, _, dirty = _commit_case(preemptible=False)
+    slots, sites, shares = np.array([2, 3, 4]), np.array([dirty] * 3), np.ones(3)
+    assert rows_to_commit(ledger, 0, slots, sites, shares, 1, None) == 0  # starts later
+    assert rows_to_commit(ledger, 0, slots, sites, shares, 3, None) == 3  # starts now: all
