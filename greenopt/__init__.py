@@ -31,6 +31,16 @@ from greenopt.validate import Violation, validate
 
 __version__ = "0.1.0"
 
+
+def __getattr__(name: str):
+    """``greenopt.plot`` is imported on first use: matplotlib loads only for those who plot."""
+    if name == "plot":
+        import importlib
+
+        return importlib.import_module("greenopt.plot")
+    raise AttributeError(f"module 'greenopt' has no attribute {name!r}")
+
+
 __all__ = [
     "METHODS",
     "DataSourceError",

@@ -275,7 +275,15 @@ _HIGHS_OPTIONS = Option(
     caller_only=_SOLVER_PASS_THROUGH,
 )
 _PLACEMENT = _options(
-    Option("alpha", "float", "disruption budget α of the feasibility domain", low=0, high=1),
+    Option(
+        "alpha",
+        "float",
+        "disruption budget α of the feasibility domain (none: the scenario's migration_alpha, "
+        "or 0.1 when its dwell rule is off)",
+        low=0,
+        high=1,
+        nullable=True,
+    ),
     Option("domain", "bool", "keep moves inside the feasibility domain (MODEL.md §9)"),
     Option("rescue", "bool", "allow a move outside it when it does work otherwise left undone"),
     Option("split", "bool", "try origin → destination splits"),
@@ -342,6 +350,12 @@ METHOD_PARAMS: dict[str, dict[str, Option]] = {
         ),
         Option("presence", "bool", "the relaxation's presence rows on or off"),
         Option("measure_direct", "bool", "also time a direct highspy hand-off (benchmarks)"),
+        Option(
+            "tidy",
+            "bool",
+            "after the read-back, fix runs, arrival slivers and idle gaps under 5 minutes by an "
+            "LP with the binaries fixed, within 0.01 % of the objective (greenopt.milp.tidy)",
+        ),
         _HIGHS_OPTIONS,
         Option(
             "progress",
@@ -358,7 +372,30 @@ METHOD_PARAMS: dict[str, dict[str, Option]] = {
             _HIGHS_OPTIONS,
         ),
     },
-    "online": dict(_PLACEMENT),
+    "online": {
+        **_PLACEMENT,
+        **_options(
+            Option(
+                "patience",
+                "float",
+                "share of a typical grid kWh's objective an hour of waiting must save",
+                low=0,
+            ),
+            Option(
+                "stability",
+                "float",
+                "hours of a typical job's grid energy a migration must save",
+                low=0,
+            ),
+            Option(
+                "mode",
+                "choice",
+                "each slot, queued jobs are placed again and keep the cheaper plan (improve) "
+                "or are all placed again, most urgent first (rebuild)",
+                choices=("improve", "rebuild"),
+            ),
+        ),
+    },
     "run-now": {},
     "threshold": _options(_THRESHOLD, _MAX_DELAY),
     "greenest-region": _options(_THRESHOLD, _MAX_DELAY),

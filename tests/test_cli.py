@@ -103,6 +103,9 @@ def test_plan_markdown_report(small_dir, tmp_path):
         (["plan", "--example", "huge"], "example 'huge' is unknown"),
         (["feasibility", "--gbps", "1,x"], "--gbps must be numbers"),
         (["batch", "no/such/dir"], "is not a file, folder or glob"),
+        (["plan", "--example", "small", "--migration-alpha", "2"], "--migration-alpha must be"),
+        (["plan", "--example", "small", "--migration-alpha", "ten"], "--migration-alpha must be"),
+        (["plan", "--example", "small", "--migration-alpha", "0"], "--migration-alpha must be"),
     ],
 )
 def test_user_errors_are_one_red_line_exit_2(args, needle, tmp_path):
@@ -111,6 +114,24 @@ def test_user_errors_are_one_red_line_exit_2(args, needle, tmp_path):
     assert needle in r.output
     assert "Traceback" not in r.output
     assert r.stderr.strip().count("\n") == 0  # one line
+
+
+@pytest.mark.parametrize(("flag", "alpha"), [("0.05", 0.05), ("none", None), ("None", None)])
+def test_migration_alpha_flag_overrides_the_scenarios_rule(small_dir, tmp_path, flag, alpha):
+    """--migration-alpha replaces the file's α (MODEL.md §5 dwell rule); none turns it off: the
+    plan is the Python plan of the scenario with that α, and the report says which rule held."""
+    out = tmp_path / "out"
+    path = small_dir / "scenario.yaml"
+    r = _run("plan", path, "-m", "greedy", "--migration-alpha", flag, "--out", out, "--no-plots")
+    assert r.exit_code == 0, r.output
+    sc = greenopt.load_scenario(path)
+    assert sc.migration_alpha == 0.1  # the file's, which the flag overrides
+    want = greenopt.plan(sc.with_jobs(list(sc.jobs), migration_alpha=alpha), "greedy")
+    got = pd.read_csv(out / "assignments.csv")
+    assert len(got) == len(want.assignments)
+    assert got["share"].to_numpy() == pytest.approx(want.assignments["share"].to_numpy())
+    report = (out / "report.html").read_text()
+    assert ("dwell rule" in report) and (("off" if alpha is None else "α = 0.05") in report)
 
 
 def test_broken_scenario_file_names_the_culprit(small_dir, tmp_path):

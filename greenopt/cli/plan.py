@@ -9,6 +9,7 @@ so a failure or Ctrl-C leaves nothing half-written there.
 
 from __future__ import annotations
 
+import math
 import os
 import shutil
 import tempfile
@@ -27,7 +28,27 @@ from greenopt.cli.common import (
     guard,
     source_of,
 )
-from greenopt.errors import ScenarioError
+from greenopt.errors import OptionsError, ScenarioError, shown
+
+#: ``--migration-alpha`` values that turn the dwell rule off.
+_RULE_OFF = ("none", "null", "off")
+
+
+def parse_migration_alpha(text: str) -> float | None:
+    """``--migration-alpha``: a number in (0, 1], or ``none`` (the dwell rule off)."""
+    if text.strip().lower() in _RULE_OFF:
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not 0.0 < value <= 1.0:  # NaN fails too
+        raise OptionsError(
+            f"--migration-alpha must be a number in (0, 1] or none (the dwell rule off), "
+            f"got {shown(text)}",
+            "migration_alpha",
+        )
+    return value
 
 
 def write_staged(out: Path, write: Callable[[Path], list[Path]]) -> list[Path]:
@@ -85,6 +106,15 @@ def plan(
         list[str] | None,
         typer.Option("--param", "-p", help="Method parameter KEY=VALUE (repeatable)."),
     ] = None,
+    migration_alpha: Annotated[
+        str | None,
+        typer.Option(
+            "--migration-alpha",
+            help="The dwell rule's α (MODEL.md §5: after a migration a job works transfer/α "
+            "hours at its destination before it moves again), overriding the scenario's; "
+            "none turns the rule off.",
+        ),
+    ] = None,
     out: Annotated[Path, typer.Option(help="Output folder.")] = Path("out"),
     parquet: Annotated[bool, typer.Option(help="Also write the tables as Parquet.")] = False,
     report: Annotated[bool, typer.Option(help="Write report.html / report.md.")] = True,
@@ -131,8 +161,11 @@ def plan(
         require("pyarrow", "Parquet output (--parquet)", extra="parquet")
     if report and report_format not in ("html", "md"):
         raise ScenarioError(f"--report-format must be html or md, got {report_format!r}", "report")
+    alpha = None if migration_alpha is None else parse_migration_alpha(migration_alpha)
     with console.status(f"Loading {source} ..."):
         sc = load_source(source)
+        if migration_alpha is not None:
+            sc = sc.with_jobs(list(sc.jobs), migration_alpha=alpha)
     idx = sc.index
     console.print(
         f"[bold]{sc.name}[/]: {len(idx.site_names)} sites, {len(idx.job_names)} jobs, "

@@ -18,7 +18,10 @@ For one job ``j`` with ``n = remaining work / Δh`` slot-shares to place:
   convex slot costs);
 * **refine** (the best few rows) — the share in the slot a job arrives in is capped at
   ``1 − disruption_h/Δh``, slots whose route has no link room cannot be arrival slots, and the row
-  is refilled until stable; a move must lie in the seed paper's **feasibility domain**
+  is refilled until stable; a stay shorter than its **dwell** (MODEL.md §5: ``transfer_h/α``
+  hours of work at the destination before the next move, unless the job finishes there) is
+  given back to the site the job came from and the row refilled; a move must lie in the seed
+  paper's **feasibility domain**
   (``disruption_h ≤ α·W`` for the destination's renewable window ``W`` and renewable kWh gained >
   the move's kWh). A move outside the domain is taken only to *rescue* work that could not be
   done otherwise (``rescue=True``). The exact cost decides among refined rows.
@@ -32,7 +35,7 @@ Jobs that cannot be fitted are reported misses (their work left undone); every p
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -50,12 +53,18 @@ from greenopt.objectives import Objective
 from greenopt.result import Plan
 from greenopt.scenario import Scenario
 
+#: The feasibility domain's α when the scenario has none (its dwell rule off): the seed paper's.
+DOMAIN_ALPHA = 0.1
+
 
 @dataclass(frozen=True)
 class GreedySettings:
     """Knobs of the per-job placement (``options.params`` of ``plan(method="greedy")``).
 
-    ``alpha``: disruption budget of the feasibility domain (MODEL §9); ``domain``: enforce it for
+    ``alpha``: disruption budget of the feasibility domain (MODEL §9) — ``None`` (the default):
+    the scenario's ``migration_alpha``, the same α of the seed paper that sets the dwell rule
+    (MODEL.md §5), or :data:`DOMAIN_ALPHA` when the scenario turns that rule off; ``domain``:
+    enforce it for
     moves; ``rescue``: allow a move outside it when it does work that otherwise stays undone;
     ``split``: try origin→destination splits; ``top_k``: rows refined exactly per job;
     ``split_sites``: destinations tried for splits (those with most renewable left);
@@ -68,7 +77,7 @@ class GreedySettings:
     off by default: it is an LP solve, not a greedy step).
     """
 
-    alpha: float = 0.1
+    alpha: float | None = None
     domain: bool = True
     rescue: bool = True
     split: bool = True
@@ -83,6 +92,13 @@ class GreedySettings:
         known = {k: params[k] for k in cls.__dataclass_fields__ if k in params}
         return cls(**known)
 
+    def for_scenario(self, scenario: Scenario) -> GreedySettings:
+        """These settings with ``alpha`` resolved for ``scenario`` (see the class docstring)."""
+        if self.alpha is not None:
+            return self
+        alpha = scenario.migration_alpha
+        return replace(self, alpha=DOMAIN_ALPHA if alpha is None else float(alpha))
+
 
 # --------------------------------------------------------------------------------------------
 # per-job placement (shared with the online planner)
@@ -94,7 +110,7 @@ def place_job(
 
     ``None`` when nothing can be placed. The placement continues from the job's state in ``st``.
     """
-    cfg = settings or GreedySettings()
+    cfg = (settings or GreedySettings()).for_scenario(st.scenario)
     idx = st.idx
     f = max(int(idx.first_slot[j]), int(t_from), int(st.last_slot[j]) + 1)
     e = int(idx.end_slot[j])
@@ -182,7 +198,7 @@ def _refine_row(
     next slot the job runs at that site) and the row is refilled, until every arrival qualifies.
     """
     cap = st.max_share(j, row_sites, slots)
-    for _ in range(10):
+    for _ in range(20):
         run = np.flatnonzero(shares > MIN_SHARE)
         if run.size == 0:
             return None, True
@@ -191,7 +207,8 @@ def _refine_row(
         prev[0] = o
         prev[1:] = at[:-1]
         fix = None
-        for r in np.flatnonzero(prev != at).tolist():
+        arrivals = np.flatnonzero(prev != at).tolist()
+        for r in arrivals:
             c, a, b = int(run[r]), int(prev[r]), int(at[r])
             lim = min(float(cap[c]), _arrival_limit(st, j, a, b, int(slots[c])))
             if lim <= MIN_SHARE or not st.link_room(j, a, b, int(slots[c])):
@@ -201,20 +218,60 @@ def _refine_row(
             if fix is not None:
                 break
         if fix is None:
-            break
-        cap = cap.copy()
-        cap[fix[0]] = fix[1]
+            short = _short_stay(st, j, run, prev, at, shares, arrivals)
+            if short is None:
+                break
+            # the stay is shorter than its dwell (MODEL §5): stay where the job was instead
+            r, end = short
+            a = int(prev[r])
+            if not (st.idx.allowed[j, a] and st.site_mask[j, a]):
+                return None, True
+            row_sites = row_sites.copy()
+            # every column from the previous run slot to the next stay: the refill cannot put
+            # the job back at the destination in between
+            lo = int(run[r - 1]) + 1 if r > 0 else 0
+            row_sites[lo : (int(run[end]) if end < run.size else len(row_sites))] = a
+            cap = st.max_share(j, row_sites, slots)
+        else:
+            cap = cap.copy()
+            cap[fix[0]] = fix[1]
         sh, _, _ = _fill(st, j, row_sites[None, :], slots, need, cap[None, :])
         shares = sh[0]
     else:
         return None, True
     run = shares > MIN_SHARE
     p = placement(j, slots[run], row_sites[run], np.minimum(shares[run], cap[run]))
-    if len(p) == 0:
+    if len(p) == 0 or not st.dwell_closed(p):
         return None, True
     if not cfg.domain:
         return p, True
     return p, _in_domain(st, p, cfg.alpha)
+
+
+def _short_stay(
+    st: CapacityState,
+    j: int,
+    run: np.ndarray,
+    prev: np.ndarray,
+    at: np.ndarray,
+    shares: np.ndarray,
+    arrivals: list[int],
+) -> tuple[int, int] | None:
+    """The first stay of a filled row shorter than its dwell, as (arrival, next arrival) indices
+    into ``run`` (``len(run)`` for the last stay); ``None`` when every stay lasts its dwell or
+    is the last and the row does all the work left."""
+    if not arrivals:
+        return None
+    hours = shares[run] * st.dt
+    ends = [*arrivals[1:], len(run)]
+    finished = st.finishes(j, float(hours.sum()))
+    for r, end in zip(arrivals, ends, strict=True):
+        worked = float(hours[r:end].sum())
+        if worked < float(st.dwell_need[j, int(prev[r]), int(at[r])]) - EPS:
+            if end == len(run) and finished:
+                return None
+            return r, end
+    return None
 
 
 def _arrival_limit(st: CapacityState, j: int, a: int, b: int, t: int) -> float:
@@ -459,7 +516,7 @@ def greedy_state(
 ) -> CapacityState:
     """Run the greedy and return the :class:`CapacityState` holding its placements."""
     st = CapacityState(scenario, objective)
-    cfg = settings or GreedySettings()
+    cfg = (settings or GreedySettings()).for_scenario(scenario)
     order = urgency_order(scenario)
     for j in order:
         p = place_job(st, int(j), 0, cfg)

@@ -5,6 +5,7 @@ name: example
 horizon: {start: "2023-06-01T00:00:00Z", slot_minutes: 60, slots: 24}
 wan_share: 1.0
 net_kwh_per_gb: 0.005
+migration_alpha: 0.1      # the dwell rule of MODEL.md §5; null turns it off
 currency: EUR             # optional: the unit of price and cost
 sites: sites.csv          # or a list of mappings
 timeseries: timeseries.csv  # time, site, renewable_kw, carbon[, price]
@@ -52,6 +53,7 @@ TOP_KEYS = {
     "horizon",
     "wan_share",
     "net_kwh_per_gb",
+    "migration_alpha",
     "currency",
     "sites",
     "timeseries",
@@ -127,7 +129,8 @@ def load_scenario(path: str | os.PathLike[str], *, allow_outside: bool = False) 
         sites.append(Site(**row))
     jobs = [_job(r) for r in _rows(job_table)]
     wan = _wan(doc.get("wan"), files)
-    extra = {k: doc[k] for k in ("name", "wan_share", "net_kwh_per_gb", "currency") if k in doc}
+    keys = ("name", "wan_share", "net_kwh_per_gb", "migration_alpha", "currency")
+    extra = {k: doc[k] for k in keys if k in doc}
     names = [s.name for s in sites]
     forecasts = read_forecasts_entry(doc.get("forecasts"), files.resolve, horizon, names)
     return Scenario(horizon=horizon, sites=sites, jobs=jobs, wan=wan, forecasts=forecasts, **extra)
@@ -211,6 +214,7 @@ def save_scenario(scenario: Scenario, folder: str | os.PathLike[str]) -> Path:
         },
         "wan_share": scenario.wan_share,
         "net_kwh_per_gb": scenario.net_kwh_per_gb,
+        "migration_alpha": scenario.migration_alpha,
         **({"currency": scenario.currency} if scenario.currency else {}),
         "sites": "sites.csv",
         "timeseries": "timeseries.csv",

@@ -12,9 +12,10 @@ The model comes from steps 1–3 (:mod:`.prepare`), perhaps changed by its calle
   tighter bound LP beside it when the first relaxation lacked the presence rows.
 * **Bound**: the best true lower bound — the relaxation's, HiGHS's over a model with every
   reachable site and move, the relaxation's beside the search.
-* **Polish and read back**: an LP with the binaries fixed, then run shares read back, scored by
-  the evaluator, the better of that plan and the start plan returned, with bound, gap and status
-  settled in :mod:`.outcome`.
+* **Polish and read back**: an LP with the binaries fixed, then run shares read back, tidied
+  (:mod:`.tidy`: slivers of work under 5 minutes fixed within 0.01 % of the objective; on a
+  model its caller changed, by re-solving that model), scored by the evaluator, the better of
+  that plan and the start plan returned, with bound, gap and status settled in :mod:`.outcome`.
 
 Solvers other than HiGHS get the labelled model through Pyomo (:mod:`.other`). Only the solver's
 own exceptions become :class:`~greenopt.errors.SolverError`; a model the solver proves infeasible
@@ -46,6 +47,7 @@ from greenopt.milp.search import (
     fix_and_optimise_search,
     whole_model_search,
 )
+from greenopt.milp.tidy import TidyModel, tidy_read_back
 from greenopt.options import PlanOptions
 from greenopt.result import Plan
 from greenopt.scenario import Scenario
@@ -128,6 +130,7 @@ def solve(prep: Prepared, options: PlanOptions, clock: Clock) -> Plan:
             solver,
             res.version,
             build_s=build_s,
+            clock=clock,
         )
     shift = compiled.least_objective_shift() if changes.objective_changed else 0.0
     search, beside = _search(prep, options, compiled, start.values, clock, notes, shift)
@@ -152,6 +155,7 @@ def solve(prep: Prepared, options: PlanOptions, clock: Clock) -> Plan:
         "highs",
         highs.highs_version(),
         build_s=build_s,
+        clock=clock,
     )
     plan.start_accepted = search.start_accepted
     plan.history = list(search.history)
@@ -298,17 +302,37 @@ def _read_back(
     version: str,
     *,
     build_s: float,
+    clock: Clock,
 ) -> Plan:
-    """The plan of ``values`` (compiled order) if it obeys the model and is no worse than the
-    start plan, else the start plan (when it may be returned); scored, with bound, gap and
-    status settled (:func:`~.outcome.finish`)."""
+    """The plan of ``values`` (compiled order), tidied (:mod:`.tidy`), if it obeys the model and
+    is no worse than the start plan, else the start plan (when it may be returned); scored, with
+    bound, gap and status settled (:func:`~.outcome.finish`)."""
     scenario, ix, mx, form = prep.scenario, prep.ix, prep.mx, compiled.form
     changes = compiled.changes
     found = None
+    tidy_objective = None  # the tidy LP's objective of the plan, when it changed it
     if values is not None:
+        assignments = read_assignments(ix, mx, form.to_matrix_order(values, mx.n_cols))
+        tidied = tidy_read_back(
+            scenario,
+            assignments,
+            options.objective,
+            options,
+            clock.left(),
+            notes,
+            prep.start if start.eligible else None,
+            _tidy_model(prep, compiled, start, values) if changes.any else None,
+        )
+        if tidied.changed:
+            assignments = tidied.assignments
+            if changes.any:  # re-solved on the compiled model: its values are the plan's
+                assert tidied.values is not None
+                values = tidied.values
+            else:
+                tidy_objective = tidied.solver_objective
         found = evaluate(
             scenario,
-            read_assignments(ix, mx, form.to_matrix_order(values, mx.n_cols)),
+            assignments,
             objective=options.objective,
             deadlines=options.deadlines,
         )
@@ -334,6 +358,8 @@ def _read_back(
         )
     chosen = values if found is not None else start.values
     model_value = None if chosen is None else form.objective(chosen)
+    if found is not None and tidy_objective is not None:
+        model_value = tidy_objective  # the plan's values are the tidy LP's, not ``values``
     result = finish(
         scenario,
         options,
@@ -357,6 +383,26 @@ def _read_back(
         "columns": float(form.n_cols),
     }
     return result
+
+
+def _tidy_model(prep: Prepared, compiled: Compiled, start: _Start, values: np.ndarray) -> TidyModel:
+    """The caller's changed model as the tidy step re-solves it (see :mod:`.tidy`): the compiled
+    form, the solution's values, the start plan's objective on it as the ceiling when the
+    objective was changed (as :func:`_read_back` compares them), and :func:`breaks`."""
+    changes = compiled.changes
+    form = compiled.form
+    ceiling = None
+    if changes.objective_changed and start.eligible and start.values is not None:
+        ceiling = form.objective(start.values)
+    return TidyModel(
+        prep.ix,
+        prep.mx,
+        form,
+        values,
+        own_objective=changes.objective_changed,
+        ceiling=ceiling,
+        breaks=lambda plan, v: breaks(prep.scenario, compiled, prep.ix, prep.mx, plan, v),
+    )
 
 
 def _infeasible(prep: Prepared, options: PlanOptions, compiled: Compiled, res: SolveResult) -> Plan:

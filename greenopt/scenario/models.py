@@ -452,6 +452,9 @@ class Scenario(StrictModel):
     wan: WanGraph = Field(default_factory=nx.Graph)
     wan_share: float = Field(default=1.0, gt=0, le=1)
     net_kwh_per_gb: float = Field(default=0.005, ge=0)
+    #: the dwell rule's α (MODEL.md §5): after a migration the job works at the destination at
+    #: least ``transfer_h / α`` hours unless it finishes there; ``None`` turns the rule off
+    migration_alpha: float | None = Field(default=0.1, gt=0, le=1)
     #: the unit of ``price`` and of every cost (e.g. "EUR"); None when unspecified
     currency: str | None = Field(default=None, min_length=1)
     #: forecasts issued for this horizon and the actuals known before it (MODEL.md §11), if any
@@ -459,6 +462,14 @@ class Scenario(StrictModel):
     #: WAN capacity already taken by migrations outside the scenario's jobs, GB per link and slot
     #: (``{(a, b): GB per slot}``; an extension of MODEL.md beside :attr:`Site.reserved_gpus`)
     reserved_link_gb: Annotated[Any, PlainValidator(_to_link_reservations)] = None
+
+    @field_validator("migration_alpha", mode="before")
+    @classmethod
+    def _alpha_not_boolean(cls, v: Any) -> Any:
+        # pydantic's lax float takes True as 1.0: a boolean here is a mistake (null turns it off)
+        if isinstance(v, bool):
+            raise ValueError("must be a number in (0, 1] or null (rule off), not a boolean")
+        return v
 
     @model_validator(mode="before")
     @classmethod
@@ -518,6 +529,7 @@ class Scenario(StrictModel):
             "wan": self.wan,
             "wan_share": self.wan_share,
             "net_kwh_per_gb": self.net_kwh_per_gb,
+            "migration_alpha": self.migration_alpha,
             "currency": self.currency,
             "forecasts": self.forecasts,
             "reserved_link_gb": self.reserved_link_gb,
@@ -535,6 +547,7 @@ class Scenario(StrictModel):
             and self.jobs == other.jobs
             and self.wan_share == other.wan_share
             and self.net_kwh_per_gb == other.net_kwh_per_gb
+            and self.migration_alpha == other.migration_alpha
             and self.currency == other.currency
             and self.forecasts == other.forecasts
             and _reservations_equal(self.reserved_link_gb, other.reserved_link_gb)
