@@ -96,3 +96,26 @@ def test_scenario_files_refuse_a_reservation_rather_than_drop_it(tmp_path):
     with pytest.raises(ScenarioError, match="cannot hold reservations"):
         greenopt.save_scenario(r, tmp_path / "out")
     assert not (tmp_path / "out").exists()
+
+
+def test_the_online_planners_promise_counts_reserved_gpus():
+    """The fall-back reservations that keep the online planner's promise see reserved GPUs: the
+    origin's one GPU is taken in slots 3–5, so the first 3-hour job's fall-back is slots 0–2
+    and a second job due in 3 hours can no longer be promised (it would have been, on slots
+    the planner wrongly believed free, and one of the two would then miss its deadline)."""
+    from greenopt.heuristics.online import OnlinePlanner
+
+    # residency keeps both at their origin: only its GPU can keep the promise
+    pinned = {"allowed_regions": "dirty"}
+    jobs = [
+        job("first", work=3.0, deadline=6, **pinned),
+        job("second", work=3.0, deadline=3, **pinned),
+    ]
+    sc = reserved(two_sites(gpus=1, jobs=jobs), "dirty", gpus=np.array([0.0, 0, 0, 1, 1, 1]))
+    planner = OnlinePlanner(sc)
+    assert planner.submit("first").guaranteed
+    assert not planner.submit("second").guaranteed
+    planner.advance(sc.horizon.slots)
+    p = planner.plan()
+    assert greenopt.validate(sc, p) == []
+    assert p.jobs.set_index("job").loc["first", "done"]
