@@ -33,6 +33,7 @@ from greenopt.forecasts import Forecasts, known_signals, make_forecasts
 from greenopt.objectives import Objective
 from greenopt.operate.commit import dwell_need_h, rows_to_commit
 from greenopt.operate.ledger import Ledger
+from greenopt.operate.online import drive_online
 from greenopt.operate.residual import Residual, residual_problem
 from greenopt.options import PlanOptions
 from greenopt.plan import plan as plan_scenario
@@ -167,6 +168,63 @@ def operate(
     T = scenario.horizon.slots
     decision_slots = list(range(0, T, int(replan_every)))
     forecasts = make_forecasts(scenario, forecast, seed=seed, issue_slots=decision_slots)
+    notes: list[str] = []
+    if opts.method == "online":  # its own slot-by-slot API keeps its promises (.online)
+        run = drive_online(scenario, forecasts, decision_slots, arrivals, opts)
+        committed, rows, notes = run.committed, run.rows, run.notes
+    else:
+        committed, rows = _operate_residual(
+            scenario, forecasts, decision_slots, arrivals, opts, plan_options, delay_cost
+        )
+    decisions = pd.DataFrame(rows, columns=DECISION_COLUMNS)
+    result = evaluate(
+        scenario,
+        committed[["job", "slot", "site", "share"]],
+        method=opts.method,
+        objective=opts.objective,
+        deadlines=opts.deadlines,
+        status=PlanStatus.OPERATED,
+        solve_s=float(decisions["plan_s"].sum()),
+    )
+    result.wall_s = time.perf_counter() - t_start
+    wall = decisions["wall_s"].to_numpy(dtype=float)
+    name = forecast if isinstance(forecast, str) else "carried"
+    result.notes.append(
+        f"operated by {opts.method}: forecast {name}, arrivals {arrivals}, "
+        f"{len(decision_slots)} decision(s) every {replan_every} slot(s); decision time "
+        f"p50 {np.percentile(wall, 50):.3g} s, p99 {np.percentile(wall, 99):.3g} s"
+    )
+    result.notes.extend(notes)
+    fell = int(decisions["status"].isin(["fallback", "no-plan"]).sum())
+    if fell:
+        result.notes.append(f"{fell} decision(s) fell back: the method's plan broke a rule")
+    foresight_options = {**plan_options, "deadlines": opts.deadlines}
+    return Operation(
+        scenario=scenario,
+        plan=result,
+        decisions=decisions,
+        committed=committed,
+        method=opts.method,
+        forecast=name,
+        arrivals=arrivals,
+        replan_every=int(replan_every),
+        options=foresight_options,
+    )
+
+
+def _operate_residual(
+    scenario: Scenario,
+    forecasts: Forecasts,
+    decision_slots: list[int],
+    arrivals: str,
+    opts: PlanOptions,
+    plan_options: dict[str, Any],
+    delay_cost: float | str | None,
+) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
+    """The decision loop of every method but ``online``: at each decision slot, the residual
+    problem planned by ``opts.method``, checked, and its rows up to the next decision committed
+    (module docstring). Returns the ledger's rows and the decision rows."""
+    T = scenario.horizon.slots
     idx = scenario.index
     dt = idx.dt_h
     ledger = Ledger(scenario)
@@ -231,40 +289,7 @@ def operate(
             wall_s=time.perf_counter() - t0,
         )
         rows.append(row)
-    decisions = pd.DataFrame(rows, columns=DECISION_COLUMNS)
-    committed = ledger.assignments()
-    result = evaluate(
-        scenario,
-        committed[["job", "slot", "site", "share"]],
-        method=opts.method,
-        objective=opts.objective,
-        deadlines=opts.deadlines,
-        status=PlanStatus.OPERATED,
-        solve_s=float(decisions["plan_s"].sum()),
-    )
-    result.wall_s = time.perf_counter() - t_start
-    wall = decisions["wall_s"].to_numpy(dtype=float)
-    name = forecast if isinstance(forecast, str) else "carried"
-    result.notes.append(
-        f"operated by {opts.method}: forecast {name}, arrivals {arrivals}, "
-        f"{len(decision_slots)} decision(s) every {replan_every} slot(s); decision time "
-        f"p50 {np.percentile(wall, 50):.3g} s, p99 {np.percentile(wall, 99):.3g} s"
-    )
-    fell = int(decisions["status"].isin(["fallback", "no-plan"]).sum())
-    if fell:
-        result.notes.append(f"{fell} decision(s) fell back: the method's plan broke a rule")
-    foresight_options = {**plan_options, "deadlines": opts.deadlines}
-    return Operation(
-        scenario=scenario,
-        plan=result,
-        decisions=decisions,
-        committed=committed,
-        method=opts.method,
-        forecast=name,
-        arrivals=arrivals,
-        replan_every=int(replan_every),
-        options=foresight_options,
-    )
+    return ledger.assignments(), rows
 
 
 def planning_objective(
