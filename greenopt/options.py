@@ -369,6 +369,14 @@ METHOD_PARAMS: dict[str, dict[str, Option]] = {
         **_options(
             Option("passes", "int", "re-placement passes after the first", low=0),
             Option("retime", "bool", "re-optimise the slot shares by an LP (HiGHS)"),
+            Option("route", "bool", "try a multi-site route per job (shortest path, moves priced)"),
+            Option(
+                "eject",
+                "int",
+                "placements spent on ejection moves (swaps); none: 1000 less the jobs",
+                low=0,
+                nullable=True,
+            ),
             _HIGHS_OPTIONS,
         ),
     },

@@ -41,6 +41,7 @@ import numpy as np
 import pandas as pd
 
 from greenopt.evaluate import evaluate
+from greenopt.heuristics.ejection import ejection_moves
 from greenopt.heuristics.retime import retime
 from greenopt.heuristics.state import (
     EPS,
@@ -55,6 +56,9 @@ from greenopt.scenario import Scenario
 
 #: The feasibility domain's α when the scenario has none (its dwell rule off): the seed paper's.
 DOMAIN_ALPHA = 0.1
+#: Placements the ejection moves may spend by default: this many less the number of jobs, so a
+#: small day gets swaps and the 2000-job day none (its construction alone takes the time budget).
+EJECT_WORK = 1000
 
 
 @dataclass(frozen=True)
@@ -74,7 +78,14 @@ class GreedySettings:
     (≤ 1 s on 2000 jobs × 20 sites × 96 slots); each pass costs about as much again and gives a
     better plan (the MILP's start uses 2); ``retime``: re-optimise the slot shares of the final
     plan by an LP with its locations and moves fixed (:mod:`greenopt.heuristics.retime`, HiGHS;
-    off by default: it is an LP solve, not a greedy step).
+    off by default: it is an LP solve, not a greedy step); ``route``: also try, for a
+    migratable preemptible job, the cheapest multi-site route (:func:`_route_row`, a shortest
+    path over sites × slots; off by default: it costs a loop over the window's slots per job —
+    +50 % time at 2000 × 20 × 96 — and pays on the real-trace days, with re-placement passes);
+    ``eject``: placements spent on ejection moves after the passes
+    (:mod:`greenopt.heuristics.ejection` — the swap a single-job move cannot make: a job onto
+    a contested clean grid, the jobs it displaces elsewhere); ``None``, the default:
+    ``max(0, EJECT_WORK − jobs)``.
     """
 
     alpha: float | None = None
@@ -86,6 +97,8 @@ class GreedySettings:
     shortlist: int | None = None
     passes: int = 0
     retime: bool = False
+    route: bool = False
+    eject: int | None = None
 
     @classmethod
     def from_params(cls, params: dict) -> GreedySettings:
@@ -321,6 +334,8 @@ def _place_preemptible(
     rows = [np.repeat(cand[:, None], W, axis=1)]
     if cfg.split and st.idx.migratable[j] and W > 1 and cand.size > 1:
         rows.append(_split_rows(st, j, o, cand, f, e, cfg.split_sites))
+        if cfg.route:
+            rows.append(_route_row(st, j, o, cand, slots, need))
     sites = np.concatenate(rows, axis=0) if len(rows) > 1 else rows[0]
     shares, filled, approx = _fill(st, j, sites, slots, need)
     # rank by approximate objective: −U per slot-share placed dominates; each site change of
@@ -356,6 +371,64 @@ def _place_preemptible(
         if rescue[1].shares.sum() > done_best + 1e-6:
             return rescue[1]
     return best[1] if best is not None else None
+
+
+def _route_row(
+    st: CapacityState, j: int, o: int, cand: np.ndarray, slots: np.ndarray, need: float
+) -> np.ndarray:
+    """A row that follows the cheapest site slot by slot, moves priced (shortest path).
+
+    The split rows only ever leave the origin for one site; a job whose cheap slots are spread
+    over several sites (a clean grid in the morning, a renewable site at noon) needs a route
+    ``a → b → c``. Each (site, slot) is worth ``min(0, c[s, t] − λ)`` — its full-share cost
+    (:func:`_slot_cost`) against ``λ``, the ``⌈need⌉``-th cheapest slot's best cost, so only
+    slots the job would run in count — and a move ``a → b`` in slot ``t`` costs the migration
+    penalty, its kWh priced at ``b``'s grid, the share it loses to disruption (at ``λ``) and,
+    for the dwell, the same again when the stay it starts is short (a hysteresis). Viterbi over
+    the window's slots (S × S per slot) gives the cheapest such row; the fill and the refinement
+    then treat it like any other row (arrival caps, link room, dwell, domain).
+    """
+    S, W = st.S, slots.shape[0]
+    c = np.full((S, W), np.inf)
+    cap = st.max_share(j, cand[:, None], slots[None, :])
+    c[cand] = np.where(cap >= 1.0 - EPS, _slot_cost(st, j, cand[:, None], slots, 1.0, 0.0), np.inf)
+    best = c.min(axis=0)
+    n = min(max(1, int(np.ceil(need - 1e-9))), W)
+    lam = float(np.partition(best, n - 1)[n - 1])
+    if not np.isfinite(lam):
+        finite = best[np.isfinite(best)]
+        if finite.size == 0:
+            return np.zeros((0, W), dtype=np.int64)
+        lam = float(finite.max())
+    value = np.minimum(0.0, c - lam - 1e-12)
+    value[~np.isfinite(value)] = 0.0
+    # a move a → b: feasible only on a route that carries the state within the slot
+    ok = st.route_ok & (st.net.disruption_h[j] < st.dt * (1 - MIN_SHARE))
+    ok &= st.route_gb >= st.idx.state_gb[j] - EPS
+    move = np.where(ok, 0.0, np.inf)
+    np.fill_diagonal(move, 0.0)
+    lost = st.net.disruption_h[j] / st.dt * max(abs(lam), 0.0)
+    fixed = st.objective.migration_penalty + 2.0 * lost
+    np.fill_diagonal(fixed := np.broadcast_to(fixed, (S, S)).copy(), 0.0)
+    move = move + fixed
+    allowed = np.zeros(S, dtype=bool)
+    allowed[cand] = True
+    move[:, ~allowed] = np.inf
+    mig = st.mig_kwh[j] * st.coef[:, slots]  # (S, W) kWh of an arrival at b, priced there
+    dist = np.where(np.arange(S) == o, 0.0, np.inf)
+    back = np.zeros((W, S), dtype=np.int64)
+    for k in range(W):
+        tot = dist[:, None] + move + np.where(np.arange(S)[:, None] == np.arange(S), 0.0, mig[:, k])
+        back[k] = np.argmin(tot, axis=0)
+        dist = tot[back[k], np.arange(S)] + value[:, k]
+    row = np.empty(W, dtype=np.int64)
+    s = int(np.argmin(dist))
+    for k in range(W - 1, -1, -1):
+        row[k] = s
+        s = int(back[k, s])
+    if np.all(row == row[0]):  # a single-site row is there already
+        return np.zeros((0, W), dtype=np.int64)
+    return row[None, :]
 
 
 def _split_rows(
@@ -523,6 +596,9 @@ def greedy_state(
         if p is not None:
             st.commit(p, check=False)
     improve(st, order, cfg, cfg.passes)
+    budget = max(0, EJECT_WORK - st.J) if cfg.eject is None else cfg.eject
+    if budget > 0:
+        ejection_moves(st, order, lambda s, j: place_job(s, j, 0, cfg), budget)
     repair_short(st, order, cfg)
     return st
 

@@ -104,8 +104,13 @@ def check_solver(options: PlanOptions) -> None:
 
 
 def start_plan(scenario: Scenario, options: PlanOptions) -> Plan:
-    """The MIP start and fallback: the greedy plan with :data:`START_PASSES` re-placement passes."""
-    return plan_greedy(scenario, replace(options, method="greedy", params={"passes": START_PASSES}))
+    """The MIP start and fallback: the greedy plan with :data:`START_PASSES` re-placement passes.
+
+    Without the greedy's ejection moves (``eject=0``): the MILP's start stays what it was until
+    a benchmark shows what they add to the MILP's own search.
+    """
+    params = {"passes": START_PASSES, "eject": 0}
+    return plan_greedy(scenario, replace(options, method="greedy", params=params))
 
 
 def wants_pyomo(options: PlanOptions, asked: bool = False) -> bool:
