@@ -23,6 +23,7 @@ from greenopt.errors import (
 from greenopt.evaluate import evaluate
 from greenopt.io.files import load_scenario, save_scenario
 from greenopt.objectives import Objective
+from greenopt.operate import Operation, operate
 from greenopt.options import PlanOptions
 from greenopt.plan import METHODS, build_model, plan
 from greenopt.result import Plan, PlanStatus, SolverInfo
@@ -53,6 +54,7 @@ __all__ = [
     "Job",
     "MissingDependencyError",
     "Objective",
+    "Operation",
     "OptionsError",
     "Plan",
     "PlanError",
@@ -70,6 +72,7 @@ __all__ = [
     "evaluate",
     "examples",
     "load_scenario",
+    "operate",
     "plan",
     "save_scenario",
     "validate",

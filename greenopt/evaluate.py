@@ -165,7 +165,11 @@ def derive_migrations(scenario: Scenario, assignments: pd.DataFrame) -> pd.DataF
 def energy_table(
     scenario: Scenario, assignments: pd.DataFrame, migrations: pd.DataFrame
 ) -> pd.DataFrame:
-    """Per site and slot energy, carbon and cost, renewable first (MODEL.md §6)."""
+    """Per site and slot energy, carbon and cost, renewable first (MODEL.md §6).
+
+    A site's ``reserved_kw`` (power drawn by work outside the plan, docs/operate.md) is part of
+    its facility energy, so renewable-first accounting and the grid limit see the whole site.
+    """
     idx = scenario.index
     S, T, dt = len(idx.site_names), idx.T, idx.dt_h
     job_kw = np.zeros((S, T))
@@ -180,6 +184,7 @@ def energy_table(
         t = migrations["slot"].to_numpy().astype(np.int64)
         np.add.at(mig_kwh, (d, t), migrations["gb"].to_numpy(dtype=float) * scenario.net_kwh_per_gb)
     facility = idx.pue[:, None] * (idx.idle_kw[:, None] * dt + job_kw * dt) + mig_kwh
+    facility = facility + idx.reserved_kw * dt  # work outside the plan (Site.reserved_kw)
     available = idx.renewable_kw * dt
     renewable = np.minimum(facility, available)
     grid = facility - renewable

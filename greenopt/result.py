@@ -39,6 +39,9 @@ class PlanStatus(StrEnum):
     HEURISTIC = "heuristic"
     #: Ctrl-C during the solve: the best plan found so far
     INTERRUPTED = "interrupted"
+    #: committed slot by slot by :func:`greenopt.operate` under uncertainty (MODEL.md §11), each
+    #: decision by the method named in ``plan.method``; scored on the actuals
+    OPERATED = "operated"
 
 
 #: Plan statuses, as strings (see :class:`PlanStatus`).

@@ -7,7 +7,8 @@
 * ``window``          a run slot outside the job's window                         (§5.1)
 * ``residency``       a run at a site whose region is not allowed                  (§5.1)
 * ``site_gpus``       a run at a site with fewer GPUs than the job needs           (§5.1)
-* ``capacity``        Σ gpus·share at a site and slot exceeds its GPUs             (§5.2)
+* ``capacity``        Σ gpus·share at a site and slot exceeds its GPUs (less any
+                      reserved_gpus)                                                (§5.2)
 * ``route``           a migration between sites with no WAN route                  (§5.3)
 * ``migratable``      a non-migratable job runs at more than one site              (§5.3)
 * ``disruption``      a share above 1 − disruption_h/Δh in a slot a job arrives in (§5.3)
@@ -182,17 +183,19 @@ def validate(scenario: Scenario, plan: Plan, deadlines: str | None = None) -> li
         cell = positions(a["site"], idx.site_pos) * T + a["slot"].to_numpy()
         gpu_time = idx.gpus[positions(a["job"], idx.job_pos)] * a["share"].to_numpy()
         use = np.bincount(cell, weights=gpu_time, minlength=S * T)
+        free = idx.gpu_cap.ravel()  # less what work outside the plan reserves
         over = [
-            (idx.site_names[k // T], k % T, float(use[k]))
+            (idx.site_names[k // T], k % T, float(use[k]), float(free[k]))
             for k in np.flatnonzero(use > 0).tolist()
-            if _exceeds(float(use[k]), float(idx.site_gpus[k // T]))
+            if _exceeds(float(use[k]), float(free[k]))
         ]
-        for site, slot, used in sorted(over):
-            cap = float(idx.site_gpus[idx.site_pos[site]])
+        for site, slot, used, cap in sorted(over):
+            reserved = float(idx.reserved_gpus[idx.site_pos[site], slot])
+            held = f" ({reserved:g} reserved)" if reserved else ""
             out.append(
                 Violation(
                     "capacity",
-                    f"site {site!r} slot {slot}: {used:g} GPU-slots used of {cap:g}",
+                    f"site {site!r} slot {slot}: {used:g} GPU-slots used of {cap:g}{held}",
                     None,
                     site,
                     int(slot),
@@ -248,6 +251,8 @@ def validate(scenario: Scenario, plan: Plan, deadlines: str | None = None) -> li
             link_gb[(link, m.slot)] += m.gb
     for (link, slot), gb in sorted(link_gb.items()):
         cap = net.link_capacity_gb[link]
+        if link in idx.reserved_link_gb:  # less what migrations outside the plan reserve
+            cap -= float(idx.reserved_link_gb[link][slot])
         if _exceeds(gb, cap):
             out.append(
                 Violation(

@@ -36,6 +36,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("greenopt.heuristics",),
     ("greenopt.milp",),
     ("greenopt.plan",),
+    ("greenopt.operate",),  # operation under uncertainty: residual problems planned by plan()
     ("greenopt", "greenopt.report"),  # the package's front door re-exports the layers below
     ("greenopt.batch", "greenopt.cli"),
 )

@@ -208,6 +208,22 @@ def run_suite(
     ``skipped`` saying why. Every plan is validated; ``result.invalid`` lists the failures.
     With ``out``, writes the files listed in this module's docstring.
     """
+    if name == "operate":
+        from benchmarks.harness.operate import run_operate_suite
+
+        return run_operate_suite(
+            out=out,
+            data_dir=data_dir,
+            methods=methods,
+            seeds=seeds,
+            days=days,
+            foresight_limit=time_limit,
+            mip_gap=mip_gap,
+            threads=threads,
+            gbps=gbps,
+            objective=objective,
+            progress=progress,
+        )
     s = suite(name)
     options = SuiteOptions(
         data_dir=Path(data_dir) if data_dir is not None else None,

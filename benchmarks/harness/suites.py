@@ -13,6 +13,9 @@ so a suite of large scenarios never holds them all) and the runs to make on each
   data folder is absent.
 * ``scaling`` — synthetic families (:func:`greenopt.examples.synthetic.synthetic_scenario`)
   from 25 jobs × 3 sites × 24 slots to 2,000 × 20 × 96; every method, MILP with HiGHS.
+* ``operate`` — the ``real`` suite's days operated slot by slot under uncertainty (issue 13;
+  :mod:`benchmarks.harness.operate`): perfect foresight, day-ahead, rolling and online planning
+  and the baselines on forecasts, scored on the actuals.
 * ``solvers`` — the MILP with every solver Pyomo can reach here (HiGHS, and CBC, GLPK, SCIP,
   Gurobi, CPLEX, Xpress where installed; absent ones are listed in the notes) on the same
   instances: two smaller real days (if the data is there) and a synthetic one.
@@ -201,6 +204,12 @@ def build_scaling(options: SuiteOptions, seeds: tuple[int, ...]) -> SuitePlan:
     return SuitePlan(instances, _method_runs(options))
 
 
+def build_operate(options: SuiteOptions, seeds: tuple[int, ...]) -> SuitePlan:
+    """The ``operate`` suite's instances: the ``real`` suite's days (its runs are operations,
+    run by :mod:`benchmarks.harness.operate`, not plans)."""
+    return build_real(options, seeds)
+
+
 def build_solvers(options: SuiteOptions, seeds: tuple[int, ...]) -> SuitePlan:
     from greenopt.solvers.pyomo_any import available_solvers
 
@@ -232,6 +241,9 @@ SUITES: dict[str, Suite] = {
         Suite("real", "real-trace days, 6 sites x 300 jobs", 60.0, (0, 1), build_real),
         Suite("scaling", "synthetic families 25x3x24 .. 2000x20x96", 30.0, (0,), build_scaling),
         Suite("solvers", "the MILP with every solver Pyomo reaches", 60.0, (0,), build_solvers),
+        # operation under uncertainty (benchmarks/harness/operate.py): the time limit is the
+        # foresight and day-ahead MILP's; a rolling decision gets its own (decision_limit)
+        Suite("operate", "real-trace days operated on forecasts", 60.0, (0, 1), build_operate),
     )
 }
 

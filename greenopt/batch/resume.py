@@ -48,6 +48,7 @@ SUMMARY_COLUMNS = [
     "status",
     "method",
     "objective",
+    "forecast",
     "day",
     "plan_status",
     "objective_value",
@@ -176,6 +177,7 @@ def task_row(task: Task, status: str, **extra: Any) -> dict[str, Any]:
         "source": task.source,
         "method": task.method,
         "objective": task.objective,
+        "forecast": task.forecast,
         "day": task.day,
         **extra,
     }

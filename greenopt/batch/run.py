@@ -84,9 +84,14 @@ def run_task(task: Task, out: str, _after: Any = None) -> dict[str, Any]:
                     raise GreenoptError(f"previous day's task {task.prev!r} did not complete")
                 carried = [Job(**d) for d in json.loads((prev / CARRY).read_text())["carried"]]
             scenario, remaining, aside = day_scenario(full, task.day, carried)
+            if task.kind == "operate":  # persistence reads the source's day before
+                scenario = scenario.with_jobs(scenario.jobs, forecasts=day_before(full, scenario))
         else:
             scenario = full
         kwargs = task.plan_kwargs()
+        if task.kind == "operate":
+            _operate(task, scenario, tmp, kwargs)
+            return _finish(task, root, tmp, final, t0)
         result = greenopt.plan(scenario, task.method, objective=task.objective, **kwargs)
         if task.day is not None:
             carry = carry_over(scenario, result, remaining, aside)
@@ -108,11 +113,7 @@ def run_task(task: Task, out: str, _after: Any = None) -> dict[str, Any]:
             facts = json.loads((tmp / "kpis.json").read_text())
             facts.update(extra)
             (tmp / "kpis.json").write_text(json.dumps(facts, indent=2) + "\n")
-        (tmp / "task.json").write_text(json.dumps(asdict(task), indent=2, default=str) + "\n")
-        (tmp / DONE).write_text(done_text(task))  # last: marks completeness, holds the key
-        install(tmp, final)
-        row = kpi_row(task, "done", final / "kpis.json")
-        row["wall_s"] = time.perf_counter() - t0
+        return _finish(task, root, tmp, final, t0)
     except Exception as exc:  # every failure is recorded, never stops the batch
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir(parents=True)
@@ -129,6 +130,60 @@ def run_task(task: Task, out: str, _after: Any = None) -> dict[str, Any]:
         row["wall_s"] = time.perf_counter() - t0
     log_run(root, row)
     return row
+
+
+def _finish(task: Task, root: Path, tmp: Path, final: Path, t0: float) -> dict[str, Any]:
+    """Mark a task's folder complete, install it and log the run."""
+    (tmp / "task.json").write_text(json.dumps(asdict(task), indent=2, default=str) + "\n")
+    (tmp / DONE).write_text(done_text(task))  # last: marks completeness, holds the key
+    install(tmp, final)
+    row = kpi_row(task, "done", final / "kpis.json")
+    row["wall_s"] = time.perf_counter() - t0
+    log_run(root, row)
+    return row
+
+
+def _operate(task: Task, scenario: Any, tmp: Path, kwargs: dict[str, Any]) -> None:
+    """An operate task: :func:`greenopt.operate`, its files (:mod:`greenopt.report.operation`)."""
+    import greenopt
+    from greenopt.report.operation import write_operation
+
+    op = greenopt.operate(
+        scenario,
+        task.method,
+        forecast=task.forecast,
+        arrivals=task.arrivals,
+        replan_every=task.replan_every,
+        objective=task.objective,
+        **kwargs,
+    )
+    write_operation(op, tmp, parquet=task.parquet, plots=task.plots, report=task.report)
+
+
+def day_before(full: Any, day: Any) -> Any:
+    """The actuals of ``full`` in the day before ``day`` (a day slice of it), as the
+    :class:`~greenopt.forecasts.Forecasts` history that ``persistence`` reads; slots before
+    ``full``'s horizon come from its own forecasts' history where it has one, else are unknown."""
+    import numpy as np
+
+    from greenopt.forecasts import SIGNALS, Forecasts
+
+    h = full.horizon
+    D = day.horizon.slots
+    k0 = round(h.hours_since_start(day.horizon.start) / h.dt_h)
+    S = len(full.sites)
+    history = {}
+    for signal in SIGNALS:
+        arr = np.full((S, D), np.nan)
+        lo = k0 - D
+        arr[:, max(0, -lo) :] = getattr(full.index, signal)[:, max(lo, 0) : k0]
+        if lo < 0 and full.forecasts is not None:
+            before = full.forecasts.history_of(signal)  # (S, H), ending at full's start
+            n = min(-lo, before.shape[1])
+            if n:
+                arr[:, -lo - n : -lo] = before[:, before.shape[1] - n :]
+        history[signal] = arr
+    return Forecasts.empty(day.horizon, [s.name for s in day.sites], history=history)
 
 
 def run_batch(

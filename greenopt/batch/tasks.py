@@ -46,7 +46,9 @@ def load_source(source: str) -> Scenario:
 @dataclass
 class Task:
     """One plan of a batch. ``day`` (ISO date) plans one day of the source; ``prev`` names the
-    previous day's task of a rolling chain (whose ``carry.json`` this day reads)."""
+    previous day's task of a rolling chain (whose ``carry.json`` this day reads). A task with a
+    ``forecast`` *operates* its scenario (:func:`greenopt.operate`: slot by slot on that
+    forecaster, ``arrivals``, a decision every ``replan_every`` slots) instead of planning it."""
 
     id: str
     source: str
@@ -59,9 +61,17 @@ class Task:
     parquet: bool = False
     plots: bool = False
     report: str | None = None
+    forecast: str | None = None
+    arrivals: str = "online"
+    replan_every: int = 1
     #: the key of the task's content (:func:`task_key`); the previous day's in a rolling chain
     key: str = ""
     prev_key: str | None = None
+
+    @property
+    def kind(self) -> str:
+        """``"operate"`` (a forecast is set) or ``"plan"``."""
+        return "plan" if self.forecast is None else "operate"
 
     def plan_kwargs(self) -> dict[str, Any]:
         """Keywords of ``greenopt.plan`` besides method and objective: the task's options and
@@ -118,8 +128,18 @@ def make_tasks(
     parquet: bool = False,
     plots: bool = False,
     report: str | None = None,
+    forecasts: Sequence[str] | None = None,
+    arrivals: str = "online",
+    replan_every: int = 1,
 ) -> list[Task]:
     """The sweep ``sources × days × methods × objectives × params`` as tasks.
+
+    With ``forecasts`` (forecaster names, :data:`greenopt.forecasts.FORECASTERS`), every task is
+    an *operate* task, once per forecaster (``× forecasts``): operated slot by slot with
+    ``arrivals`` and a decision every ``replan_every`` slots (:func:`greenopt.operate`). Each day
+    of a multi-day source is then operated on its own, with the source's day before as the
+    history persistence reads; operate tasks are not rolling (an operation already carries its
+    work from slot to slot).
 
     Each source's options are layered as defaults < its file's ``plan:`` section < ``options``
     (:func:`greenopt.options.layered`; the file's section restricted to what a file may set);
@@ -132,6 +152,9 @@ def make_tasks(
     """
     if rolling and not days:
         raise ScenarioError("a rolling batch needs a date range (days)", "days")
+    operated: list[str | None] = [None]
+    if forecasts:
+        operated = _operate_settings(forecasts, arrivals, replan_every, rolling)
     caller = check_caller(options or {})
     for m in methods or []:
         COMMON["method"].check(m)
@@ -153,7 +176,7 @@ def make_tasks(
         base = layered(file_options(source), caller)
         for method in methods or [base["method"]]:
             for objective in objectives or [base["objective"]]:
-                for combo in combos:
+                for combo, forecast in itertools.product(combos, operated):
                     opts = {k: v for k, v in base.items() if k not in ("method", "objective")}
                     opts["params"] = dict(opts["params"])
                     for k, v in combo.items():
@@ -164,6 +187,7 @@ def make_tasks(
                     stem = "--".join(
                         [_slug(source_label(source)), _slug(method), _slug(objective)]
                         + [_slug(f"{k}={v}") for k, v in combo.items()]
+                        + ([_slug(f"operate-{forecast}")] if forecast else [])
                     )
                     prev: Task | None = None
                     for day in days or [None]:
@@ -187,12 +211,42 @@ def make_tasks(
                             parquet=parquet,
                             plots=plots,
                             report=report,
+                            forecast=forecast,
+                            arrivals=arrivals,
+                            replan_every=replan_every,
                             prev_key=prev.key if rolling and prev else None,
                         )
                         task.key = task_key(task, digests)
                         tasks.append(task)
                         prev = task
     return tasks
+
+
+def _operate_settings(
+    forecasts: Sequence[str], arrivals: str, replan_every: int, rolling: bool
+) -> list[str | None]:
+    """The forecasters of operate tasks, each checked with the operation's settings."""
+    from greenopt.forecasts import FORECASTERS
+    from greenopt.operate import ARRIVALS
+
+    if rolling:
+        raise OptionsError(
+            "operate tasks are not rolling: an operation carries its own work from slot to "
+            "slot (drop --rolling, or the forecasts)",
+            "rolling",
+        )
+    for name in forecasts:
+        if name not in FORECASTERS:
+            raise OptionsError(
+                f"unknown forecaster {name!r}; choose from {list(FORECASTERS)}", str(name)
+            )
+    if arrivals not in ARRIVALS:
+        raise OptionsError(
+            f"arrivals must be one of {list(ARRIVALS)}, got {arrivals!r}", "arrivals"
+        )
+    if isinstance(replan_every, bool) or not isinstance(replan_every, int) or replan_every < 1:
+        raise OptionsError(f"replan_every must be >= 1, got {replan_every!r}", "replan_every")
+    return list(dict.fromkeys(forecasts))
 
 
 def _sweep_values(name: str, values: Sequence[Any]) -> list[Any]:
@@ -245,6 +299,7 @@ def task_key(task: Task, digests: dict[str, str] | None = None) -> str:
         "rolling": task.rolling,
         "prev": task.prev_key,
         "outputs": [task.parquet, task.plots, task.report],
+        "operate": [task.forecast, task.arrivals, task.replan_every],
         "greenopt": __version__,
     }
     text = json.dumps(content, sort_keys=True, default=_plain, separators=(",", ":"))

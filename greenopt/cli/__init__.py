@@ -1,8 +1,9 @@
 """The ``greenopt`` command line (typer + rich): one module per command.
 
-Commands: ``plan`` (:mod:`.plan`), ``batch`` (:mod:`.batch`), ``doctor`` (:mod:`.doctor`),
-``feasibility`` (:mod:`.feasibility`), ``example`` (:mod:`.example`); what they share is in
-:mod:`.common` (output modes, exit codes, escaping) and :mod:`.outdir` (``plan --out``). Planning
+Commands: ``plan`` (:mod:`.plan`), ``operate`` (:mod:`.operate`), ``batch`` (:mod:`.batch`),
+``doctor`` (:mod:`.doctor`), ``feasibility`` (:mod:`.feasibility`), ``example``
+(:mod:`.example`); what they share is in :mod:`.common` (output modes, exit codes, escaping) and
+:mod:`.outdir` (the ``--out`` folder of ``plan`` and ``operate``). Planning
 options are layered by :mod:`greenopt.options`: built-in defaults < the scenario file's ``plan:``
 section < flags; closed choices (method, objective, deadlines, report format, worker kind) are
 checked by the command line before anything runs. An error greenopt raises prints one red line
@@ -22,7 +23,7 @@ from typing import Annotated
 
 import typer
 
-from greenopt.cli import batch, doctor, example, feasibility, plan
+from greenopt.cli import batch, doctor, example, feasibility, operate, plan
 from greenopt.cli.common import console
 
 app = typer.Typer(
@@ -53,6 +54,7 @@ def main(
 
 
 app.command()(plan.plan)
+app.command()(operate.operate)
 app.command()(batch.batch)
 app.command()(doctor.doctor)
 app.command()(feasibility.feasibility)

@@ -1,5 +1,6 @@
 """``greenopt batch``: plan many scenarios (files, folders, globs, sweeps, day ranges) in
-parallel on Dask (:mod:`greenopt.batch`).
+parallel on Dask (:mod:`greenopt.batch`); with ``--forecast``, operate them instead (days ×
+forecasters × methods, :func:`greenopt.operate`).
 
 Re-running resumes: a task whose folder holds the result of the same content (scenario files,
 method, every option, greenopt's version) is skipped; any change plans it again. One batch at a
@@ -18,7 +19,9 @@ from rich.table import Table
 
 from greenopt.cli.common import (
     EXIT_TASKS_FAILED,
+    ArrivalMode,
     DeadlineRule,
+    Forecasters,
     Methods,
     Objectives,
     ReportFormat,
@@ -76,6 +79,19 @@ def batch(
     rolling: Annotated[
         bool, typer.Option(help="Rolling day-ahead: carry unfinished jobs into the next day.")
     ] = False,
+    forecast: Annotated[
+        list[Forecasters] | None,
+        typer.Option(
+            "--forecast",
+            help="Operate instead of plan (greenopt operate), once per forecaster (repeatable).",
+        ),
+    ] = None,
+    arrivals: Annotated[
+        ArrivalMode, typer.Option(help="Operate tasks: when jobs become known.")
+    ] = "online",
+    replan_every: Annotated[
+        int, typer.Option(min=1, help="Operate tasks: slots between decisions.")
+    ] = 1,
     deadlines: Annotated[
         DeadlineRule | None, typer.Option(show_default="soft", help="Deadline rule.")
     ] = None,
@@ -179,6 +195,9 @@ def batch(
         parquet=parquet,
         plots=plots,
         report=report,
+        forecasts=None if forecast is None else [str(f) for f in forecast],
+        arrivals=arrivals,
+        replan_every=replan_every,
     )
     where = scheduler or f"local cluster, {workers} {'process' if processes else 'thread'} workers"
     console.print(f"{len(tasks)} task(s) on {lit(where)} → {lit(out)}", highlight=False)

@@ -50,7 +50,9 @@ from greenopt.errors import (
     ScenarioError,
     SolverError,
 )
+from greenopt.forecasts.forecasters import FORECASTERS
 from greenopt.objectives import OBJECTIVES
+from greenopt.operate.simulate import ARRIVALS
 from greenopt.options import DEADLINES, METHODS
 
 console = Console()
@@ -241,6 +243,9 @@ ObjectiveName = Literal[tuple(OBJECTIVES)]  # type: ignore[valid-type]
 DeadlineRule = Literal[DEADLINES]  # type: ignore[valid-type]
 ReportFormat = Literal["html", "md"]
 WorkerKind = Literal["process", "thread"]
+ForecasterName = Literal[FORECASTERS]  # type: ignore[valid-type]
+ArrivalMode = Literal[ARRIVALS]  # type: ignore[valid-type]
 #: The same choices for repeatable flags (typer takes an Enum, not a Literal, in a list).
 Methods = StrEnum("Methods", {m: m for m in METHODS})  # type: ignore[misc]
 Objectives = StrEnum("Objectives", {o: o for o in OBJECTIVES})  # type: ignore[misc]
+Forecasters = StrEnum("Forecasters", {f: f for f in FORECASTERS})  # type: ignore[misc]

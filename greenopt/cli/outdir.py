@@ -32,10 +32,12 @@ from pathlib import Path
 from greenopt.errors import ScenarioError
 from greenopt.result import TABLES
 
-#: The files ``greenopt plan`` writes (tables as CSV and Parquet, facts, plots, report).
+#: The files ``greenopt plan`` and ``greenopt operate`` write (tables as CSV and Parquet, facts,
+#: plots, report; the decisions of an operation).
 PLAN_FILES = frozenset(
     [f"{t}.{ext}" for t in (*TABLES, "scorecard") for ext in ("csv", "parquet")]
     + ["kpis.json", "gantt.png", "energy.png", "wan.png", "report.html", "report.md"]
+    + ["decisions.csv"]  # greenopt operate's
 )
 _DEBRIS = re.compile(r"^\.(?P<name>.+)\.(?:partial|old)-(?P<pid>\d+)-[^/]+$")
 

@@ -1,6 +1,8 @@
 """GPU capacity in GPU-time (MODEL.md here, §4).
 
-    Σ_{j : (j,s,t) ∈ X} gpus[j] · x[j,s,t] ≤ gpus[s]          for every site s and slot t
+    Σ_{j : (j,s,t) ∈ X} gpus[j] · x[j,s,t] ≤ gpus[s] − reserved_gpus[s,t]   for every s and t
+
+(``reserved_gpus``: GPU-time taken by work outside the plan, 0 unless a site reserves some.)
 
 Rows that cannot bind (``Σ gpus[j]·x_ub[j] ≤ gpus[s]`` over the jobs that could be there) are
 left out: they would only slow presolve down.
@@ -19,7 +21,7 @@ def add_capacity(mx: Matrix, ix: IndexSets) -> None:
     x = mx.cols["x"]
     st = ix.xs * ix.T + ix.xt
     demand = np.bincount(st, weights=idx.gpus[ix.xj] * ix.x_ub[ix.xj], minlength=ix.S * ix.T)
-    cap = np.repeat(idx.site_gpus.astype(float), ix.T)
+    cap = idx.gpu_cap.ravel()  # site-major, like st
     binding = np.flatnonzero(demand > cap + 1e-9)
     row_of = np.full(ix.S * ix.T, -1, dtype=np.int64)
     row_of[binding] = np.arange(len(binding))
@@ -32,5 +34,5 @@ def add_capacity(mx: Matrix, ix: IndexSets) -> None:
         idx.gpus[ix.xj[keep]].astype(float),
         -np.inf,
         cap[binding],
-        doc="Σ_j gpus[j]·x[j,s,t] ≤ gpus[s]   (§4; only where it can bind)",
+        doc="Σ_j gpus[j]·x[j,s,t] ≤ gpus[s] − reserved_gpus[s,t]   (§4; only where it can bind)",
     )

@@ -4,7 +4,7 @@ For each site ``s`` and slot ``t`` where anything can run or arrive, the facilit
 linear in the decisions:
 
     facility[s,t] = pue_s·(idle_kw_s·Δh + Σ_j power_kw_j·Δh·x[j,s,t])
-                    + net_kwh_per_gb·Σ gb_j·mv[j,·,s,t]
+                    + net_kwh_per_gb·Σ gb_j·mv[j,·,s,t] + reserved_kw[s,t]·Δh
 
 and the grid draw (renewable used first) is ``grid = max(0, facility − renewable_kw[s,t]·Δh)``:
 
@@ -38,7 +38,8 @@ def add_energy(mx: Matrix, ix: IndexSets, arrivals: str = "mv") -> None:
     S, T, dt = ix.S, ix.T, ix.dt
     coef = ix.objective.grid_coef(sc)  # (S, T)
     x, mv = mx.cols["x"], mx.cols[arrivals]
-    base = idx.pue[:, None] * idx.idle_kw[:, None] * dt - idx.renewable_kw * dt  # fac0 − ren
+    # fac0 − ren; fac0 includes the power reserved by work outside the plan (Site.reserved_kw)
+    base = (idx.pue[:, None] * idx.idle_kw[:, None] + idx.reserved_kw - idx.renewable_kw) * dt
     x_kwh = idx.pue[ix.xs] * idx.power_kw[ix.xj] * dt  # per unit share
     if arrivals == "mv":
         m_j, m_b, m_t = ix.mj, ix.mb, ix.mt

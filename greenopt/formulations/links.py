@@ -2,7 +2,10 @@
 
 For every link ``e`` and slot ``t``:
 
-    Σ_{(j,a,b,t) ∈ M : e ∈ route(a,b)} state_gb[j]·mv[j,a,b,t] ≤ gbps_e·wan_share·Δh·3600/8
+    Σ_{(j,a,b,t) ∈ M : e ∈ route(a,b)} state_gb[j]·mv[j,a,b,t]
+        ≤ gbps_e·wan_share·Δh·3600/8 − reserved_gb[e,t]
+
+(``reserved_gb``: the scenario's ``reserved_link_gb``, 0 where nothing is reserved.)
 
 Only rows that can bind are written (the GB of every move that could use the link in that slot
 exceeds its capacity). Moves whose state alone exceeds a link of their route are not in ``M``.
@@ -46,6 +49,8 @@ def add_links(mx: Matrix, ix: IndexSets) -> None:
     et = e * ix.T + ix.mt[m]
     load = np.bincount(et, weights=ix.mgb[m], minlength=len(cap) * ix.T)
     capt = np.repeat(cap, ix.T)
+    for link, gb in ix.scenario.index.reserved_link_gb.items():
+        capt[link_ids[link] * ix.T : (link_ids[link] + 1) * ix.T] -= gb
     binding = np.flatnonzero(load > capt * (1 + 1e-9) + 1e-9)
     row_of = np.full(len(capt), -1, dtype=np.int64)
     row_of[binding] = np.arange(len(binding))

@@ -155,7 +155,7 @@ def read_assignments(ix: IndexSets, mx: Matrix, values: np.ndarray) -> pd.DataFr
     # capacity noise
     st = ix.xs * ix.T + ix.xt
     used = np.bincount(st, weights=idx.gpus[ix.xj] * x, minlength=ix.S * ix.T)
-    capa = np.repeat(idx.site_gpus.astype(float), ix.T)
+    capa = idx.gpu_cap.ravel()
     scale = np.where(used > capa, capa / np.maximum(used, 1e-300), 1.0)
     x = x * scale[st]
     # work noise

@@ -59,7 +59,8 @@ class Fallback:
         self.gpus_cap = idx.site_gpus.astype(float)  # (S,)
         self.job_gpus = idx.gpus.astype(float)  # (J,)
         self.full_kwh = st.full_kwh  # (J, S) kWh at share 1
-        self.gpu = np.zeros((self.S, self.T))  # GPUs reserved
+        # GPUs reserved; work outside the scenario's jobs (Site.reserved_gpus) holds its own
+        self.gpu = np.array(idx.reserved_gpus, dtype=float)
         self.kwh = np.zeros((self.S, self.T))  # kWh reserved (checked where the grid is capped)
         self.limited = np.isfinite(st.grid_cap)  # (S,)
         self.kwh_room = np.full((self.S, self.T), np.inf)
@@ -74,6 +75,9 @@ class Fallback:
         L = len(st.link_names)
         self.link_cap = np.array([st.net.link_capacity_gb[lk] for lk in st.link_names], float)
         self.link = np.zeros((L, self.T))  # GB of return moves reserved per link and slot
+        pos = {lk: i for i, lk in enumerate(st.link_names)}
+        for lk, gb in idx.reserved_link_gb.items():  # and what the scenario reserves
+            self.link[pos[lk]] += gb
         self.state_gb = idx.state_gb.astype(float)
         self.mig_kwh = st.mig_kwh  # (J,) kWh a move brings to its destination (MODEL §6)
 
@@ -81,7 +85,7 @@ class Fallback:
     def set_renewable(self, renewable_kw: np.ndarray) -> None:
         """Energy room per slot of grid-capped sites, from (forecast) renewable power (S, T)."""
         idx = self.st.idx
-        room = (renewable_kw - (idx.pue * idx.idle_kw)[:, None]) * self.dt
+        room = (renewable_kw - (idx.pue * idx.idle_kw)[:, None] - idx.reserved_kw) * self.dt
         room = room + self.st.grid_cap[:, None]
         self.kwh_room = np.where(self.limited[:, None], room, np.inf)
 

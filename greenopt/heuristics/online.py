@@ -143,6 +143,8 @@ class OnlinePlanner:
         self.scenario = scenario
         self.state = CapacityState(scenario, objective)
         self.fallback = Fallback(self.state)
+        # renewable kWh per (site, slot) before any booking: update_signals keeps the bookings
+        self._ren_base = self.state.ren_left.copy()
         self.settings = settings or ONLINE_SETTINGS
         self.replan_settings = replan_settings or REPLAN_SETTINGS
         self.readmit = readmit
@@ -312,7 +314,9 @@ class OnlinePlanner:
         if "renewable_kw" in arrays:
             if np.any(arrays["renewable_kw"] < 0):
                 raise ScenarioError("renewable_kw must be >= 0", "renewable_kw")
-            base = (arrays["renewable_kw"] - (idx.pue * idx.idle_kw)[:, None]) * st.dt
+            base = (
+                arrays["renewable_kw"] - (idx.pue * idx.idle_kw)[:, None] - idx.reserved_kw
+            ) * st.dt
             booked = self._ren_base[:, k:] - st.ren_left[:, k:]
             st.ren_left[:, k:] = base[:, k:] - booked
             self._ren_base[:, k:] = base[:, k:]
@@ -872,21 +876,23 @@ def simulate_online(
     return plan
 
 
-def plan_online(scenario: Scenario, options) -> Plan:
-    """``plan(method="online")``: :func:`simulate_online` with the options' objective.
+def planner_arguments(options) -> tuple[GreedySettings, dict]:
+    """The arrival placement's settings and the other :class:`OnlinePlanner` keywords for a
+    checked ``PlanOptions`` (``plan(method="online")`` and ``greenopt.operate`` alike).
 
     Placement parameters given (``split``, ``top_k``, ``shortlist``, ...) apply to the arrival and
-    the re-plan placements alike; ``patience`` and ``stability`` to the planner's pricing.
+    the re-plan placements alike; ``patience``, ``stability`` and ``mode`` to the planner.
     """
     params = dict(options.params)
     planner = {k: params.pop(k) for k in ("patience", "stability", "mode") if k in params}
     given = GreedySettings.from_params(params)
     changed = {k: getattr(given, k) for k in params if k in GreedySettings.__dataclass_fields__}
-    return simulate_online(
-        scenario,
-        options.objective,
-        replace(ONLINE_SETTINGS, **changed),
-        options.deadlines,
-        replan_settings=replace(REPLAN_SETTINGS, **changed),
-        **planner,
-    )
+    planner["replan_settings"] = replace(REPLAN_SETTINGS, **changed)
+    return replace(ONLINE_SETTINGS, **changed), planner
+
+
+def plan_online(scenario: Scenario, options) -> Plan:
+    """``plan(method="online")``: :func:`simulate_online` with the options' objective and
+    parameters (:func:`planner_arguments`)."""
+    settings, planner = planner_arguments(options)
+    return simulate_online(scenario, options.objective, settings, options.deadlines, **planner)

@@ -2,11 +2,12 @@
 
 :class:`CapacityState` holds what is left of the sites and the WAN as jobs are placed:
 
-* ``gpu_left[s, t]``  GPU-time left, in GPUs: ``site_gpus − Σ gpus_j · share_j``     (MODEL §5.2)
+* ``gpu_left[s, t]``  GPU-time left, in GPUs: ``site_gpus − reserved − Σ gpus_j · share_j`` (§5.2)
 * ``ren_left[s, t]``  renewable kWh not yet used: ``renewable_kw·Δh − facility_kwh``; it starts at
-  ``renewable_kw·Δh − pue·idle_kw·Δh`` and is negative where the site already draws grid power
-  (its grid draw is ``max(0, −ren_left)``)                                               (§6)
-* ``link_left[l, t]`` GB of migrations link ``l`` can still carry in slot ``t``          (§5.3)
+  ``(renewable_kw − pue·idle_kw − reserved_kw)·Δh`` and is negative where the site already draws
+  grid power (its grid draw is ``max(0, −ren_left)``)                                    (§6)
+* ``link_left[l, t]`` GB of migrations link ``l`` can still carry in slot ``t`` (less what is
+  reserved)                                                                              (§5.3)
 
 A *placement* of job ``j`` is a run of ``(slot, site, share)`` rows in increasing slot order. It
 continues from the job's last committed run (or its origin), so migrations follow the rule of
@@ -82,8 +83,11 @@ class CapacityState:
         self.dt = idx.dt_h
         S, T, J = len(idx.site_names), idx.T, len(idx.job_names)
         self.S, self.T, self.J = S, T, J
-        self.gpu_left = np.repeat(idx.site_gpus.astype(float)[:, None], T, axis=1)
-        self.ren_left = (idx.renewable_kw - (idx.pue * idx.idle_kw)[:, None]) * self.dt
+        # capacity reserved by work outside the scenario's jobs is taken from the start
+        self.gpu_left = np.array(idx.gpu_cap, dtype=float)
+        self.ren_left = (
+            idx.renewable_kw - (idx.pue * idx.idle_kw)[:, None] - idx.reserved_kw
+        ) * self.dt
         self.grid_cap = idx.grid_kw_max * self.dt  # (S,) kWh per slot, inf when unlimited
         self.grid_limited = bool(np.isfinite(self.grid_cap).any())
         # links: index, capacity per slot, and each route's link indices
@@ -91,6 +95,8 @@ class CapacityState:
         link_pos = {lk: i for i, lk in enumerate(self.link_names)}
         cap = np.array([net.link_capacity_gb[lk] for lk in self.link_names], dtype=float)
         self.link_left = np.repeat(cap[:, None], T, axis=1) if len(cap) else np.zeros((0, T))
+        for link, gb in idx.reserved_link_gb.items():
+            self.link_left[link_pos[link]] -= gb
         self.route_ok = np.eye(S, dtype=bool)
         self.route_links: list[list[np.ndarray]] = [
             [np.zeros(0, dtype=np.int64) for _ in range(S)] for _ in range(S)

@@ -199,6 +199,17 @@ def save_scenario(scenario: Scenario, folder: str | os.PathLike[str]) -> Path:
     (text cells are written spreadsheet-safe, :mod:`greenopt.io.spreadsheet`, and read back as
     they were).
     """
+    reserved = [
+        s.name for s in scenario.sites if s.reserved_gpus is not None or s.reserved_kw is not None
+    ]
+    if reserved or scenario.reserved_link_gb:
+        # the files have no columns for it: saving would silently drop the reservation
+        where = f"site {reserved[0]!r}" if reserved else "field 'reserved_link_gb'"
+        raise ScenarioError(
+            f"scenario {scenario.name!r} reserves capacity ({where}; e.g. a residual problem of "
+            "greenopt.operate): scenario files cannot hold reservations",
+            reserved[0] if reserved else "reserved_link_gb",
+        )
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     sites = pd.DataFrame(

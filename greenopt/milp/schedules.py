@@ -248,9 +248,12 @@ def _add_link_rows(prob: _Problem) -> None:
         if len(lks):
             f, e = int(idx.first_slot[j]), int(idx.end_slot[j])
             load[lks, f:e] += idx.state_gb[j]
-    rows = np.argwhere(load > cap[:, None] * (1 + 1e-9) + 1e-9)
+    cap_t = np.repeat(cap[:, None], T, axis=1)  # less what is reserved (Scenario.reserved_link_gb)
+    for lk, gb in idx.reserved_link_gb.items():
+        cap_t[ids[lk]] -= gb
+    rows = np.argwhere(load > cap_t * (1 + 1e-9) + 1e-9)
     prob.link_rows = [(int(e), int(t)) for e, t in rows]
-    prob.link_cap = cap[rows[:, 0]] if len(rows) else np.zeros(0)
+    prob.link_cap = cap_t[rows[:, 0], rows[:, 1]] if len(rows) else np.zeros(0)
     prob.link_row_of = {r: i for i, r in enumerate(prob.link_rows)}
 
 

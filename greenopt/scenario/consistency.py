@@ -49,6 +49,25 @@ def check_consistency(sc: Scenario) -> None:
                         ),
                     )
                 )
+        for field in ("reserved_gpus", "reserved_kw"):
+            arr = getattr(s, field)
+            if arr is not None and len(arr) != T:
+                problems.append(
+                    (s.name, f"site {s.name!r} field '{field}' has {len(arr)} values for {T} slots")
+                )
+        if (
+            s.reserved_gpus is not None
+            and len(s.reserved_gpus) == T
+            and float(np.max(s.reserved_gpus, initial=0.0)) > s.gpus + 1e-6
+        ):
+            t = int(np.argmax(s.reserved_gpus))
+            problems.append(
+                (
+                    s.name,
+                    f"site {s.name!r} field 'reserved_gpus' reserves "
+                    f"{float(s.reserved_gpus[t]):g} GPUs in slot {t}, more than its {s.gpus}",
+                )
+            )
         if len(s.carbon) and 0 < float(np.max(s.carbon)) <= _KG_SUSPECT_MAX:
             problems.append(
                 (
@@ -59,6 +78,18 @@ def check_consistency(sc: Scenario) -> None:
             )
 
     problems += _check_wan(sc)
+    for (a, b), gb in (sc.reserved_link_gb or {}).items():
+        if not sc.wan.has_edge(a, b):
+            problems.append(
+                (f"{a}-{b}", f"field 'reserved_link_gb' names link {a}–{b}, which the WAN lacks")
+            )
+        elif len(gb) != T:
+            problems.append(
+                (
+                    f"{a}-{b}",
+                    f"field 'reserved_link_gb' of link {a}–{b} has {len(gb)} values for {T} slots",
+                )
+            )
 
     site_by_name = {s.name: s for s in sc.sites}
     for j in sc.jobs:

@@ -47,6 +47,20 @@ class ScenarioIndex:
     release_h: np.ndarray  # hours since horizon start
     deadline_h: np.ndarray
     allowed: np.ndarray  # (J, S) bool: region allowed and enough GPUs
+    # capacity already taken by work outside the scenario's jobs (Site.reserved_gpus/_kw,
+    # Scenario.reserved_link_gb; zeros and {} when nothing is reserved)
+    reserved_gpus: np.ndarray  # (S, T) GPUs
+    reserved_kw: np.ndarray  # (S, T) facility kW
+    reserved_link_gb: dict[tuple[str, str], np.ndarray]  # link (sorted ends) → (T,) GB
+
+    @property
+    def gpu_cap(self) -> np.ndarray:
+        """(S, T) GPU-time free for the scenario's jobs: ``gpus − reserved_gpus`` (MODEL §5.2)."""
+        return self.site_gpus[:, None] - self.reserved_gpus
+
+    @property
+    def has_reserved(self) -> bool:
+        return bool(self.reserved_gpus.any() or self.reserved_kw.any() or self.reserved_link_gb)
 
     def in_window(self, j: int, t: int) -> bool:
         return bool(self.first_slot[j] <= t < self.end_slot[j])
@@ -92,6 +106,15 @@ def build_index(sc: Scenario) -> ScenarioIndex:
         return a
 
     allowed.setflags(write=False)
+
+    def reserved(field: str) -> np.ndarray:
+        a = np.zeros((S, T))
+        for i, site in enumerate(sc.sites):
+            if getattr(site, field) is not None:
+                a[i] = getattr(site, field)
+        a.setflags(write=False)
+        return a
+
     return ScenarioIndex(
         T=T,
         dt_h=sc.horizon.dt_h,
@@ -120,4 +143,7 @@ def build_index(sc: Scenario) -> ScenarioIndex:
         release_h=arr([sc.horizon.hours_since_start(j.release) for j in sc.jobs]),
         deadline_h=arr([sc.horizon.hours_since_start(j.deadline) for j in sc.jobs]),
         allowed=allowed,
+        reserved_gpus=reserved("reserved_gpus"),
+        reserved_kw=reserved("reserved_kw"),
+        reserved_link_gb=dict(sc.reserved_link_gb or {}),
     )

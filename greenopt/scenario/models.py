@@ -82,6 +82,45 @@ SlotSeries = Annotated[
 ]
 
 
+def _to_reserved(value: Any) -> np.ndarray | None:
+    """Capacity reserved per slot: ``None``, or one finite value ≥ 0 per slot."""
+    if value is None:
+        return None
+    arr = _to_float_array(value)
+    if np.any(arr < 0):
+        raise ValueError(f"must be >= 0, got {float(arr.min())!r} at slot {int(np.argmin(arr))}")
+    return arr
+
+
+#: Capacity reserved per slot (:attr:`Site.reserved_gpus`, :attr:`Site.reserved_kw`): a read-only
+#: float array with one value ≥ 0 per slot (never resampled: it is given on the horizon's slots).
+ReservedSeries = Annotated[
+    np.ndarray,
+    PlainValidator(_to_reserved),
+    PlainSerializer(lambda a: [float(x) for x in a], return_type=list),
+]
+
+
+def _to_link_reservations(value: Any) -> dict[tuple[str, str], np.ndarray] | None:
+    """``{(a, b): GB per slot}`` with the link's ends sorted; ``None`` or empty: nothing."""
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise ValueError(f"must be a mapping {{(a, b): GB per slot}}, got {type(value).__name__}")
+    out: dict[tuple[str, str], np.ndarray] = {}
+    for key, gb in value.items():
+        if not (isinstance(key, tuple | list) and len(key) == 2):
+            raise ValueError(f"key {key!r} must be a link (a, b)")
+        a, b = sorted((str(key[0]), str(key[1])))
+        if (a, b) in out:
+            raise ValueError(f"link {a}–{b} is given twice")
+        try:
+            out[(a, b)] = _to_reserved(gb)
+        except ValueError as exc:
+            raise ValueError(f"link {a}–{b}: {exc}") from None
+    return out or None
+
+
 def _to_regions(value: Any) -> Any:
     """``"NO|DE"`` (as in CSV files) or a list; empty or missing means unrestricted."""
     if value is None:
@@ -291,6 +330,11 @@ class Site(StrictModel):
     price: SlotSeries | None = None
     latitude: float | None = Field(default=None, ge=-90, le=90)
     longitude: float | None = Field(default=None, ge=-180, le=180)
+    #: capacity already taken in each slot by work outside the scenario's jobs (an extension of
+    #: MODEL.md, see docs/operate.md): GPU-time in GPUs, and the facility power it draws in kW
+    #: (PUE and migration energy included). One value per slot; None: nothing reserved.
+    reserved_gpus: ReservedSeries | None = None
+    reserved_kw: ReservedSeries | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -415,6 +459,9 @@ class Scenario(StrictModel):
     currency: str | None = Field(default=None, min_length=1)
     #: forecasts issued for this horizon and the actuals known before it (MODEL.md §11), if any
     forecasts: Annotated[Any, BeforeValidator(_to_forecasts)] = None
+    #: WAN capacity already taken by migrations outside the scenario's jobs, GB per link and slot
+    #: (``{(a, b): GB per slot}``; an extension of MODEL.md beside :attr:`Site.reserved_gpus`)
+    reserved_link_gb: Annotated[Any, PlainValidator(_to_link_reservations)] = None
 
     @field_validator("migration_alpha", mode="before")
     @classmethod
@@ -485,6 +532,7 @@ class Scenario(StrictModel):
             "migration_alpha": self.migration_alpha,
             "currency": self.currency,
             "forecasts": self.forecasts,
+            "reserved_link_gb": self.reserved_link_gb,
         }
         data.update(changes)
         return Scenario(**data)
@@ -502,6 +550,7 @@ class Scenario(StrictModel):
             and self.migration_alpha == other.migration_alpha
             and self.currency == other.currency
             and self.forecasts == other.forecasts
+            and _reservations_equal(self.reserved_link_gb, other.reserved_link_gb)
             and _graph_key(self.wan) == _graph_key(other.wan)
         )
 
@@ -526,6 +575,11 @@ def _fields_equal(a: BaseModel, b: BaseModel) -> bool:
         elif x != y:
             return False
     return True
+
+
+def _reservations_equal(a: dict | None, b: dict | None) -> bool:
+    a, b = a or {}, b or {}
+    return a.keys() == b.keys() and all(np.array_equal(a[k], b[k]) for k in a)
 
 
 def _graph_key(g: nx.Graph) -> tuple:
