@@ -17,10 +17,10 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from greenopt.cli import flags
 from greenopt.cli.common import (
     EXIT_TASKS_FAILED,
     ArrivalMode,
-    DeadlineRule,
     Forecasters,
     Methods,
     Objectives,
@@ -35,8 +35,6 @@ from greenopt.cli.common import (
     output,
     start,
 )
-from greenopt.cli.plan import TIME_LIMIT_HELP
-from greenopt.options import DEFAULT_MILP_TIME_LIMIT
 
 
 @guard
@@ -92,39 +90,14 @@ def batch(
     replan_every: Annotated[
         int, typer.Option(min=1, help="Operate tasks: slots between decisions.")
     ] = 1,
-    deadlines: Annotated[
-        DeadlineRule | None, typer.Option(show_default="soft", help="Deadline rule.")
-    ] = None,
-    time_limit: Annotated[
-        float | None,
-        typer.Option(show_default=f"{DEFAULT_MILP_TIME_LIMIT:g}", help=TIME_LIMIT_HELP),
-    ] = None,
-    deterministic: Annotated[
-        bool | None,
-        typer.Option(
-            "--deterministic/--no-deterministic",
-            show_default="no-deterministic",
-            help="Work-based budgets: every task's plan is the same on any worker or machine.",
-        ),
-    ] = None,
-    mip_gap: Annotated[
-        float | None, typer.Option(show_default="0.01", help="Relative MIP gap.")
-    ] = None,
-    threads: Annotated[
-        int | None,
-        typer.Option(show_default="the solver's choice", help="Solver threads per plan."),
-    ] = None,
-    seed: Annotated[int | None, typer.Option(show_default="0", help="Random seed.")] = None,
-    solver: Annotated[
-        str | None, typer.Option(show_default="highs", help="Pyomo solver for milp.")
-    ] = None,
-    memory_budget: Annotated[
-        str | None,
-        typer.Option(
-            show_default="16GiB or GREENOPT_MEMORY_BUDGET",
-            help="Memory each plan may take, e.g. 32GiB.",
-        ),
-    ] = None,
+    deadlines: flags.Deadlines = None,
+    time_limit: flags.TimeLimit = None,
+    deterministic: flags.Deterministic = None,
+    mip_gap: flags.MipGap = None,
+    threads: flags.Threads = None,
+    seed: flags.Seed = None,
+    solver: flags.Solver = None,
+    memory_budget: flags.MemoryBudget = None,
     workers: Annotated[int, typer.Option(help="Local workers (ignored with --scheduler).")] = 2,
     worker_kind: Annotated[
         WorkerKind, typer.Option(help="Local workers as processes or threads.")
@@ -145,7 +118,7 @@ def batch(
     report: Annotated[
         ReportFormat | None, typer.Option(help="Write a report per plan: html or md.")
     ] = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print errors only.")] = False,
+    quiet: flags.Quiet = False,
     as_json: Annotated[
         bool,
         typer.Option("--json", help="Print one JSON document (the summary) on stdout."),

@@ -19,13 +19,11 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
+from greenopt.cli import flags
 from greenopt.cli.common import (
     ArrivalMode,
-    DeadlineRule,
     ForecasterName,
     MethodName,
-    ObjectiveName,
-    ReportFormat,
     console,
     emit_json,
     fmt,
@@ -93,41 +91,24 @@ def operate(
             "(objective units per hour of a job's lateness)  [default: auto]"
         ),
     ] = None,
-    objective: Annotated[
-        ObjectiveName | None,
-        typer.Option("--objective", "-o", show_default="carbon", help="What to minimise."),
-    ] = None,
-    deadlines: Annotated[
-        DeadlineRule | None,
-        typer.Option(show_default="soft", help="How the operated plan is scored."),
-    ] = None,
-    mip_gap: Annotated[float | None, typer.Option(help="Relative MIP gap  [default: 0.01]")] = None,
-    threads: Annotated[int | None, typer.Option(help="Solver threads.")] = None,
-    seed: Annotated[
-        int | None, typer.Option(help="Seed of the method and of error-model [0]")
-    ] = None,
-    solver: Annotated[
-        str | None, typer.Option(help="Pyomo solver name for milp  [default: highs]")
-    ] = None,
-    param: Annotated[
-        list[str] | None,
-        typer.Option("--param", "-p", help="Method parameter KEY=VALUE (repeatable)."),
-    ] = None,
+    objective: flags.Objective = None,
+    deadlines: flags.Deadlines = None,
+    mip_gap: flags.MipGap = None,
+    threads: flags.Threads = None,
+    seed: flags.Seed = None,
+    solver: flags.Solver = None,
+    param: flags.Param = None,
     regret: Annotated[
         bool,
         typer.Option(help="Also plan the perfect-foresight plan and report the regret."),
     ] = False,
-    out: Annotated[Path, typer.Option(help="Output folder.")] = Path("out"),
-    overwrite: Annotated[
-        bool, typer.Option(help="Replace the outputs of an earlier run in --out.")
-    ] = False,
-    parquet: Annotated[bool, typer.Option(help="Also write the tables as Parquet.")] = False,
-    report: Annotated[bool, typer.Option(help="Write report.html / report.md.")] = True,
-    report_format: Annotated[
-        ReportFormat, typer.Option(help="html (self-contained) or md.")
-    ] = "html",
-    plots: Annotated[bool, typer.Option(help="Write gantt.png, energy.png, wan.png.")] = True,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print errors only.")] = False,
+    out: flags.Out = Path("out"),
+    overwrite: flags.Overwrite = False,
+    parquet: flags.Parquet = False,
+    report: flags.Report = True,
+    report_format: flags.Format = "html",
+    plots: flags.Plots = True,
+    quiet: flags.Quiet = False,
     as_json: Annotated[
         bool,
         typer.Option("--json", help="Print one JSON document (facts, KPIs, files) on stdout."),

@@ -25,12 +25,10 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
+from greenopt.cli import flags
 from greenopt.cli.common import (
     EXIT_INTERRUPTED,
-    DeadlineRule,
     MethodName,
-    ObjectiveName,
-    ReportFormat,
     console,
     emit_json,
     err_console,
@@ -43,7 +41,6 @@ from greenopt.cli.common import (
 )
 from greenopt.cli.outdir import check_out, write_staged
 from greenopt.errors import OptionsError, shown
-from greenopt.options import DEFAULT_MILP_TIME_LIMIT
 
 #: Seconds per job-slot to validate a plan and write its outputs (tables, plots, report) and a
 #: floor: measured 4 s + 6 s for 5,000 jobs × 96 slots on a shared 2-core machine.
@@ -51,12 +48,6 @@ OUTPUT_S_PER_JOB_SLOT = 2.5e-5
 OUTPUT_MIN_S = 1.0
 #: Warnings about the scenario printed one by one; the rest are counted.
 MAX_WARNINGS = 10
-
-#: Help text of the time limit (the default stated, as the README does).
-TIME_LIMIT_HELP = (
-    "Seconds the whole command may take with the MILP (loading, planning, writing). "
-    "'inf': no limit. With --deterministic: none unless given (a safety net)."
-)
 
 
 #: ``--migration-alpha`` values that turn the dwell rule off.
@@ -103,54 +94,16 @@ def plan(
             help="Planning method.",
         ),
     ] = None,
-    objective: Annotated[
-        ObjectiveName | None,
-        typer.Option(
-            "--objective",
-            "-o",
-            show_default="carbon",
-            help="What the plan minimises.",
-        ),
-    ] = None,
-    deadlines: Annotated[
-        DeadlineRule | None,
-        typer.Option(show_default="soft", help="Deadline rule."),
-    ] = None,
-    time_limit: Annotated[
-        float | None,
-        typer.Option(show_default=f"{DEFAULT_MILP_TIME_LIMIT:g}", help=TIME_LIMIT_HELP),
-    ] = None,
-    deterministic: Annotated[
-        bool | None,
-        typer.Option(
-            "--deterministic/--no-deterministic",
-            show_default="no-deterministic",
-            help="Work-based budgets instead of wall-clock ones: the same input gives "
-            "byte-identical tables every run.",
-        ),
-    ] = None,
-    mip_gap: Annotated[
-        float | None, typer.Option(show_default="0.01", help="Relative MIP gap.")
-    ] = None,
-    threads: Annotated[
-        int | None,
-        typer.Option(show_default="the solver's choice", help="Solver threads."),
-    ] = None,
-    seed: Annotated[int | None, typer.Option(show_default="0", help="Random seed.")] = None,
-    solver: Annotated[
-        str | None, typer.Option(show_default="highs", help="Pyomo solver name for milp.")
-    ] = None,
-    memory_budget: Annotated[
-        str | None,
-        typer.Option(
-            show_default="16GiB or GREENOPT_MEMORY_BUDGET",
-            help="Memory the scenario, the MILP and the plots may take, e.g. 32GiB.",
-        ),
-    ] = None,
-    param: Annotated[
-        list[str] | None,
-        typer.Option("--param", "-p", help="Method parameter KEY=VALUE (repeatable)."),
-    ] = None,
+    objective: flags.Objective = None,
+    deadlines: flags.Deadlines = None,
+    time_limit: flags.TimeLimit = None,
+    deterministic: flags.Deterministic = None,
+    mip_gap: flags.MipGap = None,
+    threads: flags.Threads = None,
+    seed: flags.Seed = None,
+    solver: flags.Solver = None,
+    memory_budget: flags.MemoryBudget = None,
+    param: flags.Param = None,
     migration_alpha: Annotated[
         str | None,
         typer.Option(
@@ -160,23 +113,19 @@ def plan(
             "none turns the rule off.",
         ),
     ] = None,
-    out: Annotated[Path, typer.Option(help="Output folder.")] = Path("out"),
-    overwrite: Annotated[
-        bool, typer.Option(help="Replace the outputs of an earlier plan in --out.")
-    ] = False,
-    parquet: Annotated[bool, typer.Option(help="Also write the tables as Parquet.")] = False,
-    report: Annotated[bool, typer.Option(help="Write report.html / report.md.")] = True,
-    report_format: Annotated[
-        ReportFormat, typer.Option(help="html (self-contained) or md.")
-    ] = "html",
-    plots: Annotated[bool, typer.Option(help="Write gantt.png, energy.png, wan.png.")] = True,
+    out: flags.Out = Path("out"),
+    overwrite: flags.Overwrite = False,
+    parquet: flags.Parquet = False,
+    report: flags.Report = True,
+    report_format: flags.Format = "html",
+    plots: flags.Plots = True,
     solver_log: Annotated[
         Path | None, typer.Option(help="Write the solver's log to this file.")
     ] = None,
     verbose: Annotated[
         bool, typer.Option("--verbose", "-v", help="Show the solver's output and info lines.")
     ] = False,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print errors only.")] = False,
+    quiet: flags.Quiet = False,
     as_json: Annotated[
         bool,
         typer.Option("--json", help="Print one JSON document (status, KPIs, files) on stdout."),
