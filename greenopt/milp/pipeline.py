@@ -52,15 +52,9 @@ from greenopt.evaluate import evaluate
 from greenopt.milp.clock import Clock
 from greenopt.milp.diagnose import precheck_hard
 from greenopt.milp.model import MilpModel
-from greenopt.milp.prepare import (
-    BB_MAX_BINARIES,
-    START_PASSES,
-    TOP_SITES,
-    check_solver,
-    prepare,
-    start_plan,
-)
+from greenopt.milp.prepare import BB_MAX_BINARIES, TOP_SITES, check_solver, prepare
 from greenopt.milp.solve import solve
+from greenopt.milp.start import START_PASSES, start_plan
 from greenopt.options import PlanOptions
 from greenopt.result import Plan
 from greenopt.scenario import Scenario

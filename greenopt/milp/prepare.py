@@ -26,7 +26,6 @@ from greenopt.formulations.matrix import Matrix
 from greenopt.formulations.pyomo_model import to_pyomo
 from greenopt.formulations.sets import IndexSets
 from greenopt.formulations.solution import sites_used, start_vector
-from greenopt.heuristics.greedy import plan_greedy
 from greenopt.milp.candidates import (
     auto_candidates,
     best_by_score,
@@ -43,6 +42,8 @@ from greenopt.milp.relaxation import (
     Relaxation,
     solve_relaxation,
 )
+from greenopt.milp.schedules import schedule_bound
+from greenopt.milp.start import start_plan
 from greenopt.options import PlanOptions
 from greenopt.result import Plan
 from greenopt.scenario import Scenario
@@ -50,10 +51,13 @@ from greenopt.solvers.pyomo_any import available_solvers
 
 #: Branch-and-bound on the whole model up to this many binaries; fix-and-optimise above.
 BB_MAX_BINARIES = 8_000
-#: Re-placement passes of the greedy plan that starts the MILP (each about one greedy's time).
-START_PASSES = 2
 #: The ``candidates`` parameter's default: best-scoring sites per job on huge models.
 TOP_SITES = 2
+#: Beside fix-and-optimise, the bound comes from the schedule relaxation
+#: (:func:`greenopt.milp.schedules.schedule_bound`: a true bound after every round, at least the
+#: compact LP's given as its floor) up to this many reachable run-share columns; above (a pricing
+#: round takes a minute at 2000 jobs × 20 sites × 96 slots) from the compact LP with presence rows.
+SCHEDULES_MAX_COLS = 250_000
 
 
 @dataclass
@@ -103,11 +107,6 @@ def check_solver(options: PlanOptions) -> None:
         )
 
 
-def start_plan(scenario: Scenario, options: PlanOptions) -> Plan:
-    """The MIP start and fallback: the greedy plan with :data:`START_PASSES` re-placement passes."""
-    return plan_greedy(scenario, replace(options, method="greedy", params={"passes": START_PASSES}))
-
-
 def wants_pyomo(options: PlanOptions, asked: bool = False) -> bool:
     """Whether steps 1–3 build the labelled Pyomo model: ``asked`` (``build_model``), a caller's
     ``extend``, a solver other than HiGHS, or ``handoff="pyomo"``."""
@@ -139,7 +138,7 @@ def prepare(
     used = sites_used(scenario, start.assignments)
     if options.solver != "highs":
         return _prepare_other(scenario, options, clock, start, used, notes)
-    step = relaxation_step(scenario, options, used, clock, notes)
+    step = relaxation_step(scenario, options, used, clock, notes, start)
     if step.beside_now and launch_now:
         step.beside = step.launch(False, clock)
     t_build = time.perf_counter()
@@ -179,10 +178,13 @@ def relaxation_step(
     used: list[set[int]],
     clock: Clock,
     notes: list[str],
+    start: Plan | None = None,
 ) -> RelaxationStep:
     """Solve the relaxation before the search (its sites become the candidates), or, on huge
     models, take the candidates from scores and the start plan and let the relaxation run
-    beside the search."""
+    beside the search. The bound beside fix-and-optimise (``launch(True, clock)``) is the
+    schedule relaxation's up to :data:`SCHEDULES_MAX_COLS` reachable columns (from ``start``'s
+    schedules, the compact bound as its floor), else the compact LP's with presence rows."""
     obj = options.objective
     n_reach = reachable_columns(scenario)
     top = int(options.params.get("candidates", TOP_SITES))
@@ -191,6 +193,13 @@ def relaxation_step(
 
     def launch(presence_rows: bool, search_clock: Clock) -> Background:
         """The relaxation solved in a second thread, on one core, until the time is up."""
+        if presence_rows and not huge and n_reach <= SCHEDULES_MAX_COLS:
+            floor = relax.bound
+            return Background(
+                lambda cancel: schedules_beside(
+                    scenario, options, start, floor, search_clock.left(reserve=True), cancel
+                )
+            )
         return Background(
             lambda cancel: solve_relaxation(
                 scenario,
@@ -220,6 +229,43 @@ def relaxation_step(
         f"{relax.status}, bound {relax.bound}, {relax.seconds:.2f} s"
     )
     return RelaxationStep(relax, lp_sites(used, relax.work), presence, launch)
+
+
+def schedules_beside(
+    scenario: Scenario,
+    options: PlanOptions,
+    start: Plan | None,
+    floor: float | None,
+    time_limit: float | None,
+    cancel: Any,
+) -> Relaxation:
+    """The schedule relaxation's bound (no plan: ``integer=False``) as a :class:`Relaxation`:
+    the best Lagrangian bound of its rounds, at least ``floor``; stopped by ``cancel``."""
+    t0 = time.perf_counter()
+    res = schedule_bound(
+        scenario,
+        options.objective,
+        options.deadlines,
+        time_limit,
+        start=start,
+        integer=False,
+        threads=None,
+        seed=int(options.seed),
+        floor=floor,
+        cancel=cancel,
+    )
+    st = res.stats
+    own = st.get("lagrangian")
+    return Relaxation(
+        bound=res.bound,
+        work=None,
+        seconds=time.perf_counter() - t0,
+        status=(
+            f"schedule relaxation: {st['rounds']} rounds, {st.get('columns', 0)} schedules, "
+            f"its own bound {own}, converged {st.get('converged', False)}"
+        ),
+        presence=True,
+    )
 
 
 def _prepare_other(

@@ -23,7 +23,8 @@ from greenopt.milp.clock import Clock
 from greenopt.objectives import Objective
 from greenopt.options import PlanOptions
 from greenopt.scenario import Scenario
-from greenopt.solvers import highs, solver_faults
+from greenopt.solvers import cluster, highs, solver_faults
+from greenopt.solvers.cluster import SubSettings
 from greenopt.solvers.highs import SolveResult, StandardForm
 from greenopt.solvers.lns import fix_and_optimise, neighbourhoods_for
 
@@ -140,6 +141,19 @@ def sub_time(params: dict) -> float | None:
     return None if params.get("lns_neighbourhoods") is not None else LNS_SUB_TIME
 
 
+def _cluster(params: dict, notes: list[str]) -> cluster.Cluster | None:
+    """The Dask cluster the sub-MILPs go to: ``scheduler`` (``"local"`` or an address) and/or
+    ``workers`` (a local cluster of that many); ``None``: solved here, one after the other."""
+    scheduler, workers = params.get("scheduler"), params.get("workers")
+    if scheduler is None and workers is None:
+        return None
+    pool = cluster.Cluster(scheduler or "local", workers)
+    notes.append(
+        f"fix-and-optimise's sub-MILPs on {pool.where}: {pool.workers} neighbourhoods a round"
+    )
+    return pool
+
+
 def fix_and_optimise_search(
     ix: IndexSets,
     mx: Matrix,
@@ -156,15 +170,19 @@ def fix_and_optimise_search(
     branch-and-bound from its plan. ``progress(objective)`` is called at each improvement."""
     params = options.params
     t_solve = time.perf_counter()
-    sub_options = replace(options, threads=1, verbose=False, log_file=None)
+    settings = SubSettings(
+        mip_gap=1e-4,
+        seed=int(options.seed),
+        highs_options=dict(params.get("highs_options") or {}),
+    )
 
     def solve_sub(
         sub: StandardForm, x0: np.ndarray, limit: float | None
     ) -> tuple[np.ndarray | None, str, bool]:
         with solver_faults("highs"):
-            r = highs.solve(sub, x0, sub_options, limit, log=False, mip_gap=1e-4)
-        return r.values, r.status, r.interrupted
+            return cluster.solve_sub(sub, x0, limit, settings)
 
+    pool = _cluster(params, notes)
     budget = clock.left(reserve=True)
     ours = np.flatnonzero(form.col_index >= 0)  # the rest are a caller's: free, owned by no job
     at = np.full(mx.n_cols, -1, dtype=np.int64)
@@ -180,24 +198,37 @@ def fix_and_optimise_search(
         with solver_faults("highs"):
             return highs.polish(form, v, options, None if left is None else 0.5 * left)
 
-    lns = fix_and_optimise(
-        form,
-        col_job,
-        v0,
-        neighbourhoods_for(ix),
-        ix.T,
-        solve_sub,
-        budget_s=math.inf if budget is None else budget,
-        seed=int(options.seed),
-        size=int(params.get("lns_size", LNS_SIZE)),
-        sub_time=sub_time(params),
-        max_neighbourhoods=params.get("lns_neighbourhoods"),
-        target=target,
-        unmet_col=unmet_col,
-        polish=polish,
-        polish_every=max(5.0, 0.15 * budget) if budget is not None else 30.0,
-        progress=None if progress is None else lambda r: progress(r.objective),
-    )
+    def many(
+        subs: list[tuple[StandardForm, np.ndarray, float | None]],
+    ) -> list[tuple[np.ndarray | None, str, bool]]:
+        assert pool is not None
+        with solver_faults("highs"):
+            return pool.solve_many(subs, settings)
+
+    try:
+        lns = fix_and_optimise(
+            form,
+            col_job,
+            v0,
+            neighbourhoods_for(ix, mx, at),
+            ix.T,
+            solve_sub,
+            budget_s=math.inf if budget is None else budget,
+            seed=int(options.seed),
+            size=int(params.get("lns_size", LNS_SIZE)),
+            sub_time=sub_time(params),
+            max_neighbourhoods=params.get("lns_neighbourhoods"),
+            target=target,
+            unmet_col=unmet_col,
+            polish=polish,
+            polish_every=max(5.0, 0.15 * budget) if budget is not None else 30.0,
+            progress=None if progress is None else lambda r: progress(r.objective),
+            solve_many=None if pool is None else many,
+            batch=1 if pool is None else pool.workers,
+        )
+    finally:
+        if pool is not None:
+            pool.close()
     values, interrupted = lns.values, lns.interrupted
     if params.get("bb_after", 0) and not interrupted:
         res = branch_and_bound(form, values, options, float(params["bb_after"]), notes)

@@ -246,12 +246,9 @@ def _bound(
         if late is not None and late.bound is not None:
             if shifted(late.bound, shift) is not None:
                 bounds.append(shifted(late.bound, shift))
-            notes.append(
-                f"relaxation LP beside the search ({'with' if late.presence else 'without'} "
-                f"presence rows): {late.status}, bound {late.bound:.6g}"
-            )
+            notes.append(f"bound beside the search: {late.status}, bound {late.bound:.6g}")
         else:
-            notes.append("the relaxation LP beside the search did not finish: no bound")
+            notes.append("the relaxation beside the search did not finish: no bound")
     return max(bounds) if bounds else None
 
 
