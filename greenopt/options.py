@@ -346,6 +346,14 @@ METHOD_PARAMS: dict[str, dict[str, Option]] = {
             low=1,
             nullable=True,
         ),
+        Option(
+            "lns_first",
+            "float",
+            "on models of at most bb_max binaries: the share of the time fix-and-optimise gets "
+            "before branch-and-bound (0: branch-and-bound alone)",
+            low=0,
+            high=1,
+        ),
         Option("presence", "bool", "the relaxation's presence rows on or off"),
         Option(
             "scheduler",

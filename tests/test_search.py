@@ -35,16 +35,17 @@ def _exact_optimum(sc: greenopt.Scenario) -> float:
     return float(res.objective)
 
 
-# 20 random small instances: half planned by branch-and-bound on the whole model, half forced
-# through fix-and-optimise (bb_max=0) so that the bound is the relaxations' (compact LP, and the
-# schedule relaxation beside the search)
+# 20 random small instances: half with the default search (fix-and-optimise, then
+# branch-and-bound; the root-cut bound beside it when the model's sites are cut), half forced
+# through fix-and-optimise alone (bb_max=0) with the compact LP's presence rows off, so that the
+# schedule relaxation's bound runs beside it
 CASES = [(s, 6 + s % 5, 2 + s % 3, 8 + 2 * (s % 3), s % 2 == 1) for s in range(20)]
 
 
 @pytest.mark.parametrize(("seed", "jobs", "sites", "slots", "lns"), CASES)
 def test_reported_bound_never_exceeds_the_exact_optimum(seed, jobs, sites, slots, lns):
     sc = synthetic_scenario(jobs, sites, slots, seed)
-    extra = {"bb_max": 0, "lns_neighbourhoods": 6} if lns else {}
+    extra = {"bb_max": 0, "lns_neighbourhoods": 6, "presence": False} if lns else {}
     p = greenopt.plan(sc, method="milp", objective="carbon", time_limit=60, threads=1, **extra)
     assert not greenopt.validate(sc, p)
     opt = _exact_optimum(sc)
@@ -146,3 +147,17 @@ def test_one_dask_worker_gives_the_plan_of_no_dask():
     assert not greenopt.validate(sc, on_dask)
     pd.testing.assert_frame_equal(alone.assignments, on_dask.assignments)
     assert alone.kpis["objective"] == on_dask.kpis["objective"]
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_root_cut_bound_never_exceeds_the_exact_optimum(seed):
+    from greenopt.milp.relaxation import root_bound, solve_relaxation
+
+    sc = synthetic_scenario(8 + seed, 3, 10, 100 + seed)
+    obj = Objective.of("carbon")
+    root = root_bound(sc, obj, "soft", None)
+    lp = solve_relaxation(sc, obj, "soft", PlanOptions(threads=1), True, None)
+    opt = _exact_optimum(sc)
+    assert root.bound is not None and lp.bound is not None
+    assert root.bound <= opt + 1e-6 * max(1.0, abs(opt))
+    assert root.bound >= lp.bound - 1e-6 * max(1.0, abs(lp.bound))  # cuts only lift the LP

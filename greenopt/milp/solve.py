@@ -33,17 +33,19 @@ from greenopt.errors import InfeasibleError, SolverError
 from greenopt.evaluate import evaluate
 from greenopt.formulations.pyomo_model import Changes, Compiled, compile_model
 from greenopt.formulations.solution import read_assignments
+from greenopt.milp.candidates import reachable_columns
 from greenopt.milp.clock import Clock
 from greenopt.milp.diagnose import explain_hard
 from greenopt.milp.extension import breaks, shifted, start_values
 from greenopt.milp.other import run_other
 from greenopt.milp.outcome import finish
 from greenopt.milp.prepare import BB_MAX_BINARIES, Prepared, prepare
-from greenopt.milp.relaxation import Background
+from greenopt.milp.relaxation import ROOT_MAX_COLS, Background, root_bound
 from greenopt.milp.search import (
     Search,
     bound_with_every_move,
     fix_and_optimise_search,
+    lns_first_share,
     whole_model_search,
 )
 from greenopt.options import PlanOptions
@@ -179,13 +181,42 @@ def _search(
             beside = step.launch(False, clock)
     bb_max = int(options.params.get("bb_max", BB_MAX_BINARIES))
     n_integer = int(np.sum(form.integer))
+    relax_bound = None if prep.relaxation is None else prep.relaxation.bound
+    target = shifted(relax_bound, shift)
+    if target is not None:
+        target += options.mip_gap * abs(target)
+    report = options.params.get("progress")
+
+    def improving(objective: float) -> None:
+        if report is not None:
+            report(clock.elapsed(), objective, relax_bound)
+
     if n_integer <= bb_max or v0 is None:
+        first = None
+        share = lns_first_share(options, clock, v0)
+        if share:
+            # fix-and-optimise first (its plans come faster than branch-and-bound's), then
+            # branch-and-bound from its plan; beside it, on the other core, the root-cut bound
+            # (the restricted model's own bound bounds nothing)
+            seconds = share * (clock.left(reserve=True) or 0.0)
+            if beside is None and ix.restricted and prep.step is not None:
+                beside = root_beside(prep, options, seconds)
+            first = fix_and_optimise_search(
+                ix, mx, form, v0, options, clock, target, notes, improving, budget=seconds
+            )
+            if first.interrupted:
+                return first, beside
+            v0 = first.values
         limit = clock.left(reserve=True)
         if prep.whole and ix.restricted and limit is not None:
             limit *= 0.7  # the rest for the bound with every move (below)
         search = whole_model_search(form, v0, options, limit, notes, n_integer)
         if search.infeasible is not None:
             return search, beside
+        if first is not None:
+            search.history = list(first.history)
+            if search.values is None or form.objective(search.values) > form.objective(v0):
+                search.values = v0  # HiGHS kept no better plan than fix-and-optimise's
         if ix.restricted:
             search.bound = None  # the restricted model's bound bounds nothing
             if prep.whole and search.values is not None and not search.interrupted:
@@ -209,11 +240,6 @@ def _search(
     if step is not None and not step.presence and beside is None:
         # the tighter bound LP runs beside fix-and-optimise, each on one core
         beside = step.launch(True, clock)
-    relax_bound = None if prep.relaxation is None else prep.relaxation.bound
-    target = shifted(relax_bound, shift)
-    if target is not None:
-        target += options.mip_gap * abs(target)
-    report = options.params.get("progress")
     return (
         fix_and_optimise_search(
             ix,
@@ -229,6 +255,17 @@ def _search(
             else lambda objective: report(clock.elapsed(), objective, relax_bound),
         ),
         beside,
+    )
+
+
+def root_beside(prep: Prepared, options: PlanOptions, seconds: float) -> Background | None:
+    """:func:`~.relaxation.root_bound` in a second thread for ``seconds``, on models of at most
+    :data:`~.relaxation.ROOT_MAX_COLS` reachable run-share columns (else ``None``)."""
+    if reachable_columns(prep.scenario) > ROOT_MAX_COLS:
+        return None
+    sc = prep.scenario
+    return Background(
+        lambda cancel: root_bound(sc, options.objective, options.deadlines, seconds, cancel)
     )
 
 
