@@ -21,7 +21,8 @@ Pyomo model as a caller who extends it would; ``plan()``'s default (``auto``) ha
 over directly when nobody extends the model (then ``pyomo_s`` is absent and ``compile_s`` is the
 arrays' assembly).
 
-Run ``python benchmarks/bench_milp.py [--quick] [--only NAME] [--threads 2] [--handoff pyomo]``;
+Run ``python benchmarks/bench_milp.py [--quick] [--only NAME] [--threads 2] [--handoff pyomo]
+[--migration-alpha none]``;
 writes
 ``benchmarks/results/milp.json`` and ``milp.md`` (git-ignored).
 """
@@ -73,6 +74,7 @@ def measure(
     return {
         "instance": name,
         "handoff": handoff,
+        "migration_alpha": sc.migration_alpha,
         "jobs": len(sc.jobs),
         "sites": len(sc.sites),
         "slots": sc.horizon.slots,
@@ -108,18 +110,32 @@ def main() -> None:
     ap.add_argument("--only", default=None, help="one family name, or 'realistic'")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--handoff", default="pyomo", choices=("pyomo", "auto", "direct"))
+    ap.add_argument(
+        "--migration-alpha",
+        default=None,
+        help="override the scenarios' dwell-rule alpha ('none': the rule off), for a "
+        "before/after-the-rule table",
+    )
     args = ap.parse_args()
+
+    def dwell(sc: greenopt.Scenario) -> greenopt.Scenario:
+        if args.migration_alpha is None:
+            return sc
+        text = args.migration_alpha.lower()
+        alpha = None if text in ("none", "null", "off") else float(text)
+        return sc.with_jobs(list(sc.jobs), migration_alpha=alpha)
+
     OUT.mkdir(parents=True, exist_ok=True)
     rows = []
     families = FAMILIES[:1] if args.quick else FAMILIES
     for name, J, S, T, limit, gap in families:
         if args.only and args.only != name:
             continue
-        sc = synthetic_scenario(jobs=J, sites=S, slots=T, seed=0)
+        sc = dwell(synthetic_scenario(jobs=J, sites=S, slots=T, seed=0))
         rows.append(measure(name, sc, limit, gap, args.threads, args.handoff))
         print(json.dumps(rows[-1], default=str), flush=True)
     if not args.only or args.only == "realistic":
-        sc = greenopt.examples.load("realistic")
+        sc = dwell(greenopt.examples.load("realistic"))
         rows.append(measure("realistic", sc, 120, 0.01, args.threads, args.handoff))
         print(json.dumps(rows[-1], default=str), flush=True)
     meta = {

@@ -9,6 +9,7 @@
 
 from greenopt import examples
 from greenopt.errors import (
+    ClusterError,
     DataSourceError,
     GreenoptError,
     InfeasibleError,
@@ -16,6 +17,7 @@ from greenopt.errors import (
     OptionsError,
     PlanError,
     ScenarioError,
+    SizeError,
     SolverError,
 )
 from greenopt.evaluate import evaluate
@@ -30,8 +32,19 @@ from greenopt.validate import Violation, validate
 
 __version__ = "0.1.0"
 
+
+def __getattr__(name: str):
+    """``greenopt.plot`` is imported on first use: matplotlib loads only for those who plot."""
+    if name == "plot":
+        import importlib
+
+        return importlib.import_module("greenopt.plot")
+    raise AttributeError(f"module 'greenopt' has no attribute {name!r}")
+
+
 __all__ = [
     "METHODS",
+    "ClusterError",
     "DataSourceError",
     "GreenoptError",
     "Horizon",
@@ -48,6 +61,7 @@ __all__ = [
     "Scenario",
     "ScenarioError",
     "Site",
+    "SizeError",
     "SolverError",
     "SolverInfo",
     "Violation",

@@ -68,6 +68,15 @@ class DataSourceError(GreenoptError):
     """A live data source could not be used: its key is not set, or the request failed."""
 
 
+class ClusterError(GreenoptError):
+    """A Dask cluster could not be used: its scheduler cannot be reached at the address given
+    (``culprit``), or every worker was lost."""
+
+    def __init__(self, message: str, culprit: str | None = None) -> None:
+        super().__init__(message)
+        self.culprit = culprit
+
+
 class SizeError(GreenoptError, MemoryError):
     """A model, index or plot would need more memory than the budget allows
     (:mod:`greenopt.limits`); raised *before* the memory is taken.

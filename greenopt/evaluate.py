@@ -24,6 +24,9 @@ SHARE_EPS = 1e-7
 #: Absolute tolerance on shares and energies (MODEL.md §5).
 TOL = 1e-6
 DEADLINES = ("soft", "hard")
+#: A run row doing less work than this (hours) is a *short run* unless it is the job's last
+#: (MODEL.md §8 plausibility: 5 minutes).
+SHORT_RUN_H = 5.0 / 60.0
 
 
 def normalise_assignments(scenario: Scenario, assignments: Any) -> pd.DataFrame:
@@ -239,10 +242,24 @@ def job_table(
     )
 
 
+def short_run_rows(assignments: pd.DataFrame, dt_h: float) -> np.ndarray:
+    """(rows,) bool: run rows with ``share·Δh`` under 5 minutes that are not their job's last
+    run slot (MODEL.md §8 ``short_runs``). ``assignments`` sorted by job, then slot."""
+    if assignments.empty:
+        return np.zeros(0, dtype=bool)
+    job = assignments["job"].to_numpy()
+    last = np.r_[job[1:] != job[:-1], True]
+    hours = assignments["share"].to_numpy(dtype=float) * dt_h
+    return (hours < SHORT_RUN_H - 1e-12) & ~last
+
+
 def kpi_totals(
-    energy: pd.DataFrame, jobs: pd.DataFrame, migrations: pd.DataFrame
+    energy: pd.DataFrame,
+    jobs: pd.DataFrame,
+    migrations: pd.DataFrame,
+    short_runs: int = 0,
 ) -> dict[str, float]:
-    """The totals of MODEL.md §8."""
+    """The totals of MODEL.md §8 (``short_runs``: from :func:`short_run_rows`)."""
     facility = float(energy["facility_kwh"].sum())
     renewable = float(energy["renewable_kwh"].sum())
     delays = jobs.loc[jobs["done"], "delay_h"].to_numpy(dtype=float)
@@ -260,6 +277,8 @@ def kpi_totals(
         "unmet_work_h": float(jobs["unmet_h"].sum()),
         "migrations": len(migrations),
         "migrated_gb": float(migrations["gb"].sum()) if len(migrations) else 0.0,
+        "migrations_per_job": len(migrations) / len(jobs) if len(jobs) else 0.0,
+        "short_runs": int(short_runs),
         "mean_delay_h": float(delays.mean()) if delays.size else 0.0,
         "p95_delay_h": float(np.percentile(delays, 95)) if delays.size else 0.0,
     }
@@ -271,8 +290,11 @@ def scorecard(
     migrations: pd.DataFrame,
     energy: pd.DataFrame,
     jobs: pd.DataFrame,
+    short: np.ndarray | None = None,
 ) -> pd.DataFrame:
-    """Per job kind and overall: carbon and cost per 1,000 jobs, SLA, deferred-on-time.
+    """Per job kind and overall: carbon and cost per 1,000 jobs, SLA, deferred-on-time, and the
+    plausibility figures ``short_runs`` and ``migrations_per_job`` (``short``: the mask of
+    :func:`short_run_rows` over ``assignments``; computed when not given).
 
     Each site-slot's carbon and cost are attributed to the jobs there in proportion to the
     facility energy each caused (its power share and its arriving migrations); idle load is not
@@ -318,6 +340,14 @@ def scorecard(
     deferred_done = np.bincount(
         group, weights=np.tile(deferred & done, 2).astype(float), minlength=K + 1
     )
+    if short is None:
+        short = short_run_rows(assignments, dt)
+    short_of_job = np.zeros(J)
+    if short.any():
+        np.add.at(short_of_job, positions(assignments["job"][short], idx.job_pos), 1.0)
+    n_mig = jobs["migrations"].to_numpy(dtype=float)
+    short_runs = np.bincount(group, weights=np.tile(short_of_job, 2), minlength=K + 1)
+    migrations_n = np.bincount(group, weights=np.tile(n_mig, 2), minlength=K + 1)
     # the overall row carries the whole energy table's carbon and cost (idle load included)
     carbon = np.append(carbon, float(energy["carbon_kg"].sum()))
     cost = np.append(cost, float(energy["cost"].sum()))
@@ -334,6 +364,8 @@ def scorecard(
                 "deferred_on_time": np.where(
                     n_deferred > 0, deferred_done / np.maximum(n_deferred, 1), np.nan
                 ),
+                "short_runs": short_runs.astype(np.int64),
+                "migrations_per_job": np.where(n > 0, migrations_n / np.maximum(n, 1), 0.0),
             }
         )
 
@@ -381,9 +413,10 @@ def evaluate(
     migrations = derive_migrations(scenario, a)
     energy = energy_table(scenario, a, migrations)
     jobs = job_table(scenario, a, migrations)
-    kpis = kpi_totals(energy, jobs, migrations)
+    short = short_run_rows(a, scenario.index.dt_h)
+    kpis = kpi_totals(energy, jobs, migrations, int(short.sum()))
     kpis["objective"] = objective_value(scenario, obj, a, energy, jobs, len(migrations), deadlines)
-    score = scorecard(scenario, a, migrations, energy, jobs)
+    score = scorecard(scenario, a, migrations, energy, jobs, short)
     starts = scenario.horizon.slot_starts
     return Plan(
         assignments=with_slot_time(a, starts),

@@ -15,7 +15,8 @@ Three places allocate memory that grows with the size of a scenario:
   time is drawn aggregated (per-site totals per slot, slots binned) or skipped with a note.
 
 Each estimate is compared with the **memory budget**: the ``budget=`` keyword of the check
-functions, else :func:`set_memory_budget`, else the environment variable
+functions, else the plan's option (``plan(..., memory_budget="32GiB")``, ``--memory-budget``,
+applied by :func:`budget_of_call`), else :func:`set_memory_budget`, else the environment variable
 ``GREENOPT_MEMORY_BUDGET`` (``"12GiB"``, ``"800MB"``, bytes), else
 :data:`DEFAULT_BUDGET` — 16 GiB, sized for a 24 GiB machine (two thirds of it: the rest is the
 operating system's, Python's and the solver's own working memory). Over budget raises
@@ -29,6 +30,9 @@ from __future__ import annotations
 import math
 import os
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -58,6 +62,9 @@ _MODEL_COL_BYTES = 4096
 _RESTRICTED_SITES = 2.5
 
 _override: int | None = None
+#: The budget of the current ``plan(memory_budget=...)`` call (a context, so that two plans in
+#: two threads each keep their own).
+_call_budget: ContextVar[int | None] = ContextVar("greenopt_memory_budget", default=None)
 #: ``16GiB`` (binary), ``16GB`` / ``16G`` (decimal), ``800M``, ``1.5e9``, ``4096B``
 _SIZE = re.compile(r"\s*([0-9]*\.?[0-9]+(?:[eE][+-]?[0-9]+)?)\s*(?:([kKmMgGtT])(i?)[bB]?|[bB])?\s*")
 
@@ -88,11 +95,29 @@ def set_memory_budget(value: Any | None) -> None:
     _override = None if value is None else parse_bytes(value)
 
 
+@contextmanager
+def budget_of_call(value: Any | None) -> Iterator[None]:
+    """Within the ``with`` block (in this thread or task), the budget is ``value`` (``None``:
+    unchanged) — how ``plan(memory_budget=...)`` and ``--memory-budget`` apply it."""
+    if value is None:
+        yield
+        return
+    token = _call_budget.set(parse_bytes(value))
+    try:
+        yield
+    finally:
+        _call_budget.reset(token)
+
+
 def memory_budget(value: Any | None = None) -> int:
-    """The budget in bytes: ``value`` if given, else :func:`set_memory_budget`'s, else the
-    environment variable :data:`ENV_VAR`, else :data:`DEFAULT_BUDGET`."""
+    """The budget in bytes: ``value`` if given, else the current call's
+    (:func:`budget_of_call`: ``plan(memory_budget=...)``, ``--memory-budget``), else
+    :func:`set_memory_budget`'s, else the environment variable :data:`ENV_VAR`, else
+    :data:`DEFAULT_BUDGET`."""
     if value is not None:
         return parse_bytes(value)
+    if _call_budget.get() is not None:
+        return _call_budget.get()
     if _override is not None:
         return _override
     env = os.environ.get(ENV_VAR)
@@ -132,9 +157,9 @@ class Estimate:
         raise SizeError(
             f"{self.what} is too large for the memory budget: {sizes} would need about "
             f"{human(self.bytes)} ({parts}), over the budget of {human(limit)}. {advice} "
-            f"If the machine has the memory, raise the budget: "
-            f"greenopt.limits.set_memory_budget('32GiB') or the environment variable "
-            f"{ENV_VAR}=32GiB.",
+            f"If the machine has the memory, raise the budget: plan(..., "
+            f"memory_budget='32GiB'), --memory-budget 32GiB on the command line, or the "
+            f"environment variable {ENV_VAR}=32GiB.",
             self.bytes,
             limit,
             self.sizes,

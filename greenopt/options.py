@@ -23,6 +23,15 @@ unknown name is an :class:`~greenopt.errors.OptionsError` naming it, with the cl
 The defaults of the method parameters live with each method (e.g.
 ``greenopt.heuristics.greedy.GreedySettings``, ``greenopt.milp.pipeline.BB_MAX_BINARIES``); the
 schema says what each one is and which values it takes.
+
+**Time and repeatability.** ``time_limit`` bounds the whole ``plan()`` call of the MILP (start
+plan, model, search, read-back); left unset it is :data:`DEFAULT_MILP_TIME_LIMIT` seconds, and
+``math.inf`` (``--time-limit inf``) means none. A plan cut by the clock depends on the machine
+and its load. ``deterministic=True`` replaces every wall-clock budget by a work budget (a count
+of fix-and-optimise neighbourhoods, HiGHS node limits, the bound LP solved after the search
+instead of racing it, one solver thread unless ``threads`` says otherwise): the same input and
+options give the same plan on any machine, thread or load. There the default time limit does
+not apply; an explicit one stays a safety net, and a plan it cuts says so in its notes.
 """
 
 from __future__ import annotations
@@ -40,7 +49,8 @@ from typing import Any
 import numpy as np
 import yaml
 
-from greenopt.errors import OptionsError
+from greenopt.errors import OptionsError, ScenarioError
+from greenopt.limits import parse_bytes
 from greenopt.objectives import OBJECTIVES, Objective
 from greenopt.solvers import SOLVERS
 
@@ -55,6 +65,8 @@ METHODS: tuple[str, ...] = (
     "follow-renewables",
 )
 DEADLINES: tuple[str, ...] = ("soft", "hard")
+#: Seconds the MILP may take when ``time_limit`` is not given (not in deterministic mode).
+DEFAULT_MILP_TIME_LIMIT = 120.0
 
 # why an option cannot come from a scenario file
 _NAMES_A_FILE = "it names a file greenopt would write"
@@ -65,6 +77,7 @@ _SOLVER_PASS_THROUGH = (
 _CALLER_CHOICE = "it is the caller's choice of what the terminal shows"
 _PYTHON_ONLY = "it is a Python function"
 _RUNS_WORKERS = "it starts worker processes or connects to a network address"
+_CALLERS_MACHINE = "it guards the caller's machine, which a scenario file knows nothing about"
 
 #: HiGHS options that read or write files: named in the error when a file tries to set one.
 HIGHS_FILE_OPTIONS = frozenset(
@@ -110,6 +123,8 @@ class Option:
     high_open: bool = False
     nullable: bool = False
     caller_only: str | None = None
+    #: ``math.inf`` is allowed (``time_limit``: no limit)
+    allow_inf: bool = False
 
     @property
     def from_file(self) -> bool:
@@ -131,6 +146,8 @@ class Option:
                 raise self._error(f"must be {self._a_number()}, got {value!r}")
             if kind == "int" and not integral:
                 raise self._error(f"must be a whole number, got {value!r}")
+            if math.isinf(float(value)) and self.allow_inf and float(value) > 0:
+                return float(value)
             if not math.isfinite(float(value)):
                 raise self._error(f"must be a finite number, got {value!r}")
             self._check_range(float(value), value)
@@ -176,6 +193,13 @@ class Option:
             if not callable(value):
                 raise self._error(f"must be a function, got {value!r}")
             return value
+        if kind == "bytes":
+            try:
+                return parse_bytes(value, self.name)
+            except ScenarioError:
+                raise self._error(
+                    f"must be a size like '16GiB', '800MB' or a number of bytes, got {value!r}"
+                ) from None
         if kind == "path":
             if not isinstance(value, str | os.PathLike) or not str(value):
                 raise self._error(f"must be a file path, got {value!r}")
@@ -192,6 +216,8 @@ class Option:
         if self.nullable and raw.lower() in ("", "none", "null"):
             return None
         kind = self.kind
+        if kind == "bytes":
+            return self.check(raw, "command line")
         if kind in ("float", "int"):
             for convert in (int, float):
                 try:
@@ -255,7 +281,15 @@ COMMON: dict[str, Option] = _options(
         choices=DEADLINES,
     ),
     Option("solver", "solver", "the Pyomo MILP solver (milp; HiGHS by default)"),
-    Option("time_limit", "float", "seconds the MILP may take", low=0, low_open=True, nullable=True),
+    Option(
+        "time_limit",
+        "float",
+        "seconds the whole MILP call may take (default: DEFAULT_MILP_TIME_LIMIT; inf: none)",
+        low=0,
+        low_open=True,
+        nullable=True,
+        allow_inf=True,
+    ),
     Option(
         "mip_gap", "float", "relative gap at which the MILP stops", low=0, high=1, high_open=True
     ),
@@ -264,6 +298,19 @@ COMMON: dict[str, Option] = _options(
     ),
     Option("seed", "int", "random seed of the solver and of fix-and-optimise", low=0),
     Option("warm_start", "bool", "start branch-and-bound from the greedy plan"),
+    Option(
+        "deterministic",
+        "bool",
+        "work-based budgets instead of wall-clock ones: the same input gives the same plan",
+    ),
+    Option(
+        "memory_budget",
+        "bytes",
+        "bytes the scenario's arrays, the MILP and the plots may take ('16GiB'; default: "
+        "GREENOPT_MEMORY_BUDGET or 16 GiB)",
+        nullable=True,
+        caller_only=_CALLERS_MACHINE,
+    ),
     Option(
         "log_file",
         "path",
@@ -281,7 +328,15 @@ _HIGHS_OPTIONS = Option(
     caller_only=_SOLVER_PASS_THROUGH,
 )
 _PLACEMENT = _options(
-    Option("alpha", "float", "disruption budget α of the feasibility domain", low=0, high=1),
+    Option(
+        "alpha",
+        "float",
+        "disruption budget α of the feasibility domain (none: the scenario's migration_alpha, "
+        "or 0.1 when its dwell rule is off)",
+        low=0,
+        high=1,
+        nullable=True,
+    ),
     Option("domain", "bool", "keep moves inside the feasibility domain (MODEL.md §9)"),
     Option("rescue", "bool", "allow a move outside it when it does work otherwise left undone"),
     Option("split", "bool", "try origin → destination splits"),
@@ -350,9 +405,24 @@ METHOD_PARAMS: dict[str, dict[str, Option]] = {
             "lns_first",
             "float",
             "on models of at most bb_max binaries: the share of the time fix-and-optimise gets "
-            "before branch-and-bound (0: branch-and-bound alone)",
+            "before branch-and-bound (0: branch-and-bound alone; in deterministic mode, "
+            "lns_first_neighbourhoods instead)",
             low=0,
             high=1,
+        ),
+        Option(
+            "lns_sub_nodes",
+            "int",
+            "branch-and-bound nodes per fix-and-optimise sub-MILP (a work limit)",
+            low=1,
+            nullable=True,
+        ),
+        Option(
+            "bb_nodes",
+            "int",
+            "branch-and-bound nodes of a solve of the whole model (a work limit)",
+            low=1,
+            nullable=True,
         ),
         Option("presence", "bool", "the relaxation's presence rows on or off"),
         Option(
@@ -370,6 +440,12 @@ METHOD_PARAMS: dict[str, dict[str, Option]] = {
             caller_only=_RUNS_WORKERS,
         ),
         Option("measure_direct", "bool", "also time a direct highspy hand-off (benchmarks)"),
+        Option(
+            "tidy",
+            "bool",
+            "after the read-back, fix runs, arrival slivers and idle gaps under 5 minutes by an "
+            "LP with the binaries fixed, within 0.01 % of the objective (greenopt.milp.tidy)",
+        ),
         _HIGHS_OPTIONS,
         Option(
             "progress",
@@ -383,10 +459,41 @@ METHOD_PARAMS: dict[str, dict[str, Option]] = {
         **_options(
             Option("passes", "int", "re-placement passes after the first", low=0),
             Option("retime", "bool", "re-optimise the slot shares by an LP (HiGHS)"),
+            Option("route", "bool", "try a multi-site route per job (shortest path, moves priced)"),
+            Option(
+                "eject",
+                "int",
+                "placements spent on ejection moves (swaps); none: 1000 less the jobs",
+                low=0,
+                nullable=True,
+            ),
             _HIGHS_OPTIONS,
         ),
     },
-    "online": dict(_PLACEMENT),
+    "online": {
+        **_PLACEMENT,
+        **_options(
+            Option(
+                "patience",
+                "float",
+                "share of a typical grid kWh's objective an hour of waiting must save",
+                low=0,
+            ),
+            Option(
+                "stability",
+                "float",
+                "hours of a typical job's grid energy a migration must save",
+                low=0,
+            ),
+            Option(
+                "mode",
+                "choice",
+                "each slot, queued jobs are placed again and keep the cheaper plan (improve) "
+                "or are all placed again, most urgent first (rebuild)",
+                choices=("improve", "rebuild"),
+            ),
+        ),
+    },
     "run-now": {},
     "threshold": _options(_THRESHOLD, _MAX_DELAY),
     "greenest-region": _options(_THRESHOLD, _MAX_DELAY),
@@ -453,6 +560,8 @@ class PlanOptions:
     threads: int | None = None
     seed: int = 0
     warm_start: bool = True
+    deterministic: bool = False
+    memory_budget: int | None = None
     log_file: str | None = None
     verbose: bool = False
     params: dict[str, Any] = field(default_factory=dict)

@@ -12,10 +12,12 @@ presented in the caller's order (:func:`present_in_order_of`).
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from greenopt import limits
 from greenopt.errors import ScenarioError
 from greenopt.heuristics.baselines import (
     plan_follow_renewables,
@@ -45,6 +47,9 @@ __all__ = [
 ]
 
 Planner = Callable[[Scenario, PlanOptions], Plan]
+#: greenopt's logger: each plan's start and its notes at INFO (the command line shows them with
+#: ``-v``; a library user configures ``logging`` as usual).
+log = logging.getLogger("greenopt")
 
 
 def planner(method: str) -> Planner:
@@ -96,8 +101,11 @@ def plan(scenario: Scenario, method: str | None = None, **options: Any) -> Plan:
     ``method``: ``milp`` (the default; Pyomo + ``solver``), ``greedy``, ``online``, ``run-now``,
     ``threshold``, ``greenest-region``, ``follow-renewables``. ``options``: ``solver``
     (``"highs"``), ``objective`` (``"carbon"``), ``deadlines`` (``"soft"``), ``time_limit``
-    (``None``), ``mip_gap`` (``0.01``), ``threads``, ``seed`` (``0``), ``warm_start``
-    (``True``), ``log_file``, ``verbose`` (``False``) — the defaults are
+    (seconds the whole MILP call may take; unset: :data:`~greenopt.options.DEFAULT_MILP_TIME_LIMIT`,
+    ``math.inf``: none), ``mip_gap`` (``0.01``), ``threads``, ``seed`` (``0``), ``warm_start``
+    (``True``), ``deterministic`` (``False``: work-based budgets, the same plan every run),
+    ``memory_budget`` (``"16GiB"``, :mod:`greenopt.limits`), ``log_file``, ``verbose``
+    (``False``) — the defaults are
     :class:`~greenopt.options.PlanOptions`'s — and the method's own parameters
     (:data:`greenopt.options.METHOD_PARAMS`). An unknown name, a value of the wrong type or out
     of range raises :class:`~greenopt.errors.OptionsError` naming it (with the closest known
@@ -129,12 +137,20 @@ def plan(scenario: Scenario, method: str | None = None, **options: Any) -> Plan:
         )
     opts = PlanOptions.from_call(method, **options)
     run = planner(opts.method)
+    log.info("planning %r with %s (%s)", scenario.name, opts.method, opts.objective.name)
     t0 = time.perf_counter()
-    canonical = canonical_scenario(scenario)
-    result = run(canonical, opts)
+    with limits.budget_of_call(opts.memory_budget):
+        canonical = canonical_scenario(scenario)
+        result = run(canonical, opts)
     if canonical is not scenario:
         present_in_order_of(scenario, result)
     result.wall_s = time.perf_counter() - t0
+    for note in result.notes:
+        log.info("%s: %s", opts.method, note)
+    log.info(
+        "%s: status %s, objective %.6g, %.2f s", opts.method, result.status, result.objective,
+        result.wall_s,
+    )  # fmt: skip
     if opts.deadlines == "hard":
         raise_if_missed(canonical, result, opts.method)
     return result

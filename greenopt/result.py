@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import math
 import os
-import tempfile
+import secrets
 from dataclasses import dataclass, field, fields, replace
 from enum import StrEnum
 from pathlib import Path
@@ -90,6 +90,9 @@ UNITS: dict[str, str] = {
     "migrated_gb": "GB",
     "mean_delay_h": "h",
     "p95_delay_h": "h",
+    # MODEL.md §8 plausibility (KPIs and scorecard)
+    "short_runs": "count (run rows under 5 min, not a job's last)",
+    "migrations_per_job": "migrations per job",
     "objective": "objective units (MODEL.md §7: the objective's own mix of kg CO2, cost, kWh)",
     # scorecard
     "carbon_kg_per_1000_jobs": "kg CO2 per 1,000 jobs",
@@ -404,8 +407,10 @@ class Plan:
 
 
 def _atomic(target: Path, write) -> Path:
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    os.close(fd)
+    """Write ``target`` through ``write(temporary path)`` and a rename, so a reader never sees
+    half a file. The temporary file is created like any other (mode 0666 less the umask, so
+    0644 under the usual 022) — not by ``tempfile.mkstemp``, whose 0600 the rename would keep."""
+    tmp = _fresh_file(target)
     try:
         write(tmp)
         os.replace(tmp, target)
@@ -413,6 +418,18 @@ def _atomic(target: Path, write) -> Path:
         if os.path.exists(tmp):
             os.unlink(tmp)
     return target
+
+
+def _fresh_file(target: Path) -> str:
+    """Create an empty hidden file next to ``target`` with the process's default mode."""
+    for _ in range(100):
+        tmp = target.with_name(f".{target.name}.{secrets.token_hex(6)}.tmp")
+        try:
+            os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+        except FileExistsError:
+            continue
+        return str(tmp)
+    raise FileExistsError(f"no free temporary name next to {str(target)!r}")
 
 
 def _jsonable(x: Any) -> Any:

@@ -16,6 +16,8 @@
 * ``grid_max``        grid energy above grid_kw_max·Δh                             (§5.5)
 * ``deadline``        under hard deadlines, a job not done                          (§5.6)
 * ``overrun``         a job runs more than its work                                 (§5.7)
+* ``dwell``           after a migration a→b the job works less than transfer_h/α at b
+                      before it moves again, and is not done by then               (§5.8)
 * ``reported``        the plan's migrations, energy, KPIs or objective differ from a
                       recomputation from its assignments
 """
@@ -29,6 +31,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from greenopt.dwell import stays
 from greenopt.evaluate import (
     SHARE_EPS,
     TOL,
@@ -55,6 +58,7 @@ RULES = (
     "grid_max",
     "deadline",
     "overrun",
+    "dwell",
     "reported",
 )
 _REL = 1e-6
@@ -258,6 +262,8 @@ def validate(scenario: Scenario, plan: Plan, deadlines: str | None = None) -> li
                 )
             )
 
+    out += _check_dwell(scenario, a)
+
     migs_of = {name: g for name, g in migs.groupby("job", sort=False)} if len(migs) else {}
     no_migs = migs.iloc[0:0]
     for name, rows in a.groupby("job", sort=False) if len(a) else []:
@@ -324,6 +330,36 @@ def validate(scenario: Scenario, plan: Plan, deadlines: str | None = None) -> li
             )
 
     out += _check_reported(plan, recomputed)
+    return out
+
+
+def _check_dwell(scenario: Scenario, a: pd.DataFrame) -> list[Violation]:
+    """Rule 8: a stay after a migration lasts ``transfer_h/α`` hours of work, or ends the job."""
+    if scenario.migration_alpha is None:
+        return []
+    out: list[Violation] = []
+    alpha = scenario.migration_alpha
+    for r in stays(scenario, a).itertuples(index=False):
+        if not r.short:
+            continue
+        then = (
+            "stops there unfinished"
+            if r.end_slot == a.loc[a["job"] == r.job, "slot"].max()
+            else f"moves on after slot {r.end_slot}"
+        )
+        out.append(
+            Violation(
+                "dwell",
+                f"job {r.job!r} moves {r.src!r}→{r.dst!r} in slot {r.slot}, works "
+                f"{r.worked_h:.4g} h at {r.dst!r} and {then}; the dwell rule needs "
+                f"{r.need_h:.4g} h (transfer {r.need_h * alpha:.4g} h / α {alpha:g})",
+                r.job,
+                r.dst,
+                int(r.slot),
+                float(r.worked_h),
+                float(r.need_h),
+            )
+        )
     return out
 
 

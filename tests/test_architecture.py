@@ -30,7 +30,8 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("greenopt.scenario",),
     ("greenopt.forecasts",),  # forecasts of a scenario's signals and the forecasters
     ("greenopt.io", "greenopt.examples"),
-    ("greenopt.result", "greenopt.evaluate", "greenopt.validate"),
+    # the plan and its rules; the dwell rule's measure (MODEL.md §5) beside the validator
+    ("greenopt.result", "greenopt.evaluate", "greenopt.dwell", "greenopt.validate"),
     ("greenopt.formulations",),
     ("greenopt.heuristics",),
     ("greenopt.milp",),

@@ -713,6 +713,25 @@ FILE_CASES: list[tuple[str, dict[str, str | bytes | None], tuple[str, ...]]] = [
         ),
         ("berlin", "itself"),
     ),
+    # issue 11: forecast files are references like any other
+    (
+        "forecasts_outside_folder",
+        _yaml("jobs: jobs.csv", "jobs: jobs.csv\nforecasts: ../forecasts.csv"),
+        ("forecasts", "outside"),
+    ),
+    (
+        "forecast_history_absolute_path",
+        _yaml("jobs: jobs.csv", "jobs: jobs.csv\nforecasts: {history: /etc/passwd}"),
+        ("forecasts.history", "/etc/passwd", "outside"),
+    ),
+    (
+        "forecasts_csv_is_an_env_file",
+        {
+            **_yaml("jobs: jobs.csv", "jobs: jobs.csv\nforecasts: forecasts.csv"),
+            "forecasts.csv": "AWS_SECRET_ACCESS_KEY=abc123secret\n",
+        },
+        ("does not look like a forecasts table",),
+    ),
 ]
 
 
@@ -762,6 +781,7 @@ def sc() -> greenopt.Scenario:
     return greenopt.Scenario(**base())
 
 
+_MB, _SUB = "memory_budget", "lns_sub_nodes"
 PLAN_CASES = [
     ("unknown_method", {"method": "magic"}, "magic", "method"),
     ("unknown_objective", {"method": "run-now", "objective": "green"}, "green", "objective"),
@@ -769,6 +789,17 @@ PLAN_CASES = [
     ("negative_time_limit", {"method": "run-now", "time_limit": -1}, "time_limit", "time_limit"),
     ("zero_time_limit", {"method": "run-now", "time_limit": 0}, "time_limit", "time_limit"),
     ("mip_gap_above_one", {"method": "run-now", "mip_gap": 2}, "mip_gap", "mip_gap"),
+    # issue 11: the options added with the limits and the deterministic mode
+    ("time_limit_nan", {"method": "run-now", "time_limit": NAN}, "time_limit", "time_limit"),
+    ("time_limit_minus_inf", {"method": "run-now", "time_limit": -INF}, "time_limit", "time_limit"),
+    ("memory_budget_text", {"method": "run-now", "memory_budget": "lots"}, "'lots'", _MB),
+    ("memory_budget_zero", {"method": "run-now", "memory_budget": 0}, _MB, _MB),
+    ("memory_budget_bool", {"method": "run-now", "memory_budget": True}, _MB, _MB),
+    ("deterministic_text", {"method": "run-now", "deterministic": "yes"}, "'yes'", "deterministic"),
+    ("lns_sub_nodes_zero", {"method": "milp", "lns_sub_nodes": 0}, "lns_sub_nodes", _SUB),
+    ("bb_nodes_fraction", {"method": "milp", "bb_nodes": 2.5}, "bb_nodes", "bb_nodes"),
+    ("bb_nodes_for_greedy", {"method": "greedy", "bb_nodes": 10}, "bb_nodes", "bb_nodes"),
+    ("deterministic_cbc", {"deterministic": True, "solver": "cbc"}, "'cbc'", "deterministic"),
 ]
 
 
@@ -930,6 +961,11 @@ KINDS = {
         "self_loop_link",
         "graphml_self_loop",
         "yaml_inline_self_loop",
+    ],
+    "forecast files outside the folder or not forecast tables": [
+        "forecasts_outside_folder",
+        "forecast_history_absolute_path",
+        "forecasts_csv_is_an_env_file",
     ],
     "wrong column names": [
         "jobs_csv_unknown_column",

@@ -15,7 +15,13 @@ from benchmarks.harness import COLUMNS, SUITES, parse_highs_log, run_suite, time
 from benchmarks.harness import plots as bench_plots
 from benchmarks.harness.cli import app
 from benchmarks.harness.memory import PeakMemory
-from benchmarks.harness.report import add_cuts, headline_markdown, method_summary, solver_detail
+from benchmarks.harness.report import (
+    add_cuts,
+    headline_markdown,
+    instance_markdown,
+    method_summary,
+    solver_detail,
+)
 from benchmarks.harness.suites import ALL_METHODS, REAL_DAYS, SuiteOptions
 
 # a HiGHS log with two runs (LP-guided phase, then the full model), sources, inf and Large
@@ -189,6 +195,24 @@ def test_cuts_and_method_summary():
     detail = solver_detail(table)
     assert list(detail.columns) == ["instance#seed", "size", "highs"]
     assert detail["highs"].str.startswith("gap 2.00 %").all()
+
+
+def test_method_summary_shows_the_plausibility_kpis():
+    """short_runs and migrations_per_job (MODEL.md §8) reach the headline and every-run
+    tables; results written before they existed show a dash instead of failing."""
+    table = _fake_table()
+    table["migrations_per_job"] = np.where(table["method"] == "milp", 0.25, 0.5)
+    table["short_runs"] = np.where(table["method"] == "milp", 4, 0)
+    s = method_summary(table).set_index("method")
+    assert s.loc["milp", "migrations per job"] == pytest.approx(0.25)
+    assert s.loc["milp", "short runs"] == pytest.approx(4.0)
+    assert s.loc["greedy", "short runs"] == 0.0
+    md = headline_markdown(table)
+    assert "migrations per job (mean)" in md and "short runs (mean)" in md and "0.250" in md
+    assert "short_runs" in instance_markdown(table)
+    old = table.drop(columns=["migrations_per_job", "short_runs"])
+    assert np.isnan(method_summary(old).set_index("method").loc["milp", "short runs"])
+    assert "short_runs" not in instance_markdown(old)
 
 
 def test_no_run_now_means_no_cut():

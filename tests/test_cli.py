@@ -96,21 +96,66 @@ def test_plan_markdown_report(small_dir, tmp_path):
 @pytest.mark.parametrize(
     ("args", "needle"),
     [
-        (["plan", "--example", "small", "-m", "nope"], "method 'nope' is unknown"),
         (["plan", "no/such/file.yaml"], "does not exist"),
-        (["plan"], "give a SCENARIO file or --example"),
-        (["plan", "--example", "small", "-o", "joy"], "objective 'joy' is unknown"),
-        (["plan", "--example", "huge"], "example 'huge' is unknown"),
         (["feasibility", "--gbps", "1,x"], "--gbps must be numbers"),
         (["batch", "no/such/dir"], "is not a file, folder or glob"),
     ],
 )
-def test_user_errors_are_one_red_line_exit_2(args, needle, tmp_path):
+def test_input_errors_are_one_red_line_exit_3(args, needle, tmp_path):
     r = runner.invoke(app, [*args, "--out", str(tmp_path)] if args[0] != "feasibility" else args)
-    assert r.exit_code == 2, r.output
+    assert r.exit_code == 3, r.output
     assert needle in r.output
     assert "Traceback" not in r.output
     assert r.stderr.strip().count("\n") == 0  # one line
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["plan", "--example", "small", "-m", "nope"], "'nope' is not one of"),
+        (["plan"], "give a SCENARIO file or --example"),
+        (["plan", "--example", "small", "-o", "joy"], "'joy' is not one of"),
+        (["plan", "--example", "huge"], "example 'huge' is unknown"),
+        (["plan", "--example", "small", "--deadlines", "firm"], "'firm' is not one of"),
+        (["plan", "--example", "small", "--report-format", "pdf"], "'pdf' is not one of"),
+        (["batch", "--example", "small", "-m", "magic"], "'magic' is not one of"),
+        (["batch", "--example", "small", "-o", "joy"], "'joy' is not one of"),
+        (["plan", "--example", "small", "-p", "pases=3"], "did you mean 'passes'"),
+        (["plan", "--example", "small", "--migration-alpha", "2"], "--migration-alpha must be"),
+        (["plan", "--example", "small", "--migration-alpha", "ten"], "--migration-alpha must be"),
+        (["plan", "--example", "small", "--migration-alpha", "0"], "--migration-alpha must be"),
+    ],
+)
+def test_usage_errors_exit_2_before_anything_runs(args, needle, tmp_path, monkeypatch):
+    import greenopt.batch as B
+
+    def never(*a, **k):
+        raise AssertionError("a scenario was loaded before the usage error")
+
+    monkeypatch.setattr(B, "load_source", never)
+    r = runner.invoke(app, [*args, "--out", str(tmp_path / "o")])
+    assert r.exit_code == 2, r.output
+    assert needle in " ".join(r.output.split()), r.output
+    assert "Traceback" not in r.output
+    assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize(("flag", "alpha"), [("0.05", 0.05), ("none", None), ("None", None)])
+def test_migration_alpha_flag_overrides_the_scenarios_rule(small_dir, tmp_path, flag, alpha):
+    """--migration-alpha replaces the file's α (MODEL.md §5 dwell rule); none turns it off: the
+    plan is the Python plan of the scenario with that α, and the report says which rule held."""
+    out = tmp_path / "out"
+    path = small_dir / "scenario.yaml"
+    r = _run("plan", path, "-m", "greedy", "--migration-alpha", flag, "--out", out, "--no-plots")
+    assert r.exit_code == 0, r.output
+    sc = greenopt.load_scenario(path)
+    assert sc.migration_alpha == 0.1  # the file's, which the flag overrides
+    want = greenopt.plan(sc.with_jobs(list(sc.jobs), migration_alpha=alpha), "greedy")
+    got = pd.read_csv(out / "assignments.csv")
+    assert len(got) == len(want.assignments)
+    assert got["share"].to_numpy() == pytest.approx(want.assignments["share"].to_numpy())
+    report = (out / "report.html").read_text()
+    assert ("dwell rule" in report) and (("off" if alpha is None else "α = 0.05") in report)
 
 
 def test_broken_scenario_file_names_the_culprit(small_dir, tmp_path):
@@ -120,7 +165,7 @@ def test_broken_scenario_file_names_the_culprit(small_dir, tmp_path):
     doc["jobs"] = str(small_dir / "jobs.csv")
     bad.write_text(yaml.safe_dump(doc))
     r = runner.invoke(app, ["plan", str(bad), "--out", str(tmp_path / "o")])
-    assert r.exit_code == 2 and "wan_shar" in r.output and "Traceback" not in r.output
+    assert r.exit_code == 3 and "wan_shar" in r.output and "Traceback" not in r.output
 
 
 def test_plan_milp_with_solver_log(tmp_path):

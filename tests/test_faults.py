@@ -76,7 +76,7 @@ def test_missing_solver_lists_the_available_ones():
 def test_missing_solver_on_the_command_line(tmp_path):
     out = tmp_path / "out"
     r = runner.invoke(app, ["plan", "--example", "small", "--solver", "nope", "--out", str(out)])
-    assert r.exit_code == 2
+    assert r.exit_code == 5  # solver failure
     assert "'nope'" in r.output and "highs" in r.output
     assert not out.exists()
 
@@ -105,7 +105,7 @@ def test_cli_with_a_crashing_solver_writes_nothing(monkeypatch, tmp_path):
     _crash(monkeypatch)
     fresh = tmp_path / "fresh"
     r = runner.invoke(app, ["plan", "--example", "small", "--out", str(fresh)])
-    assert r.exit_code == 2, r.output
+    assert r.exit_code == 5, r.output  # solver failure
     assert "error" in r.output and "highs" in r.output and "Traceback" not in r.output
     assert not fresh.exists()
     # an output folder from an earlier run is left exactly as it was
@@ -113,8 +113,8 @@ def test_cli_with_a_crashing_solver_writes_nothing(monkeypatch, tmp_path):
     old.mkdir()
     (old / "kpis.json").write_text('{"earlier": true}\n')
     before = _listing(old)
-    r = runner.invoke(app, ["plan", "--example", "small", "--out", str(old)])
-    assert r.exit_code == 2
+    r = runner.invoke(app, ["plan", "--example", "small", "--out", str(old), "--overwrite"])
+    assert r.exit_code == 5
     assert _listing(old) == before
     assert [p.name for p in tmp_path.iterdir()] == ["old"]  # no hidden leftovers either
 
@@ -128,7 +128,7 @@ def test_cli_failure_while_writing_leaves_nothing_half_written(monkeypatch, tmp_
     monkeypatch.setattr(plots, "plot_all", full_disk)
     out = tmp_path / "out"
     r = runner.invoke(app, ["plan", "--example", "small", "-m", "greedy", "--out", str(out)])
-    assert r.exit_code == 2, r.output
+    assert r.exit_code == 3, r.output  # an output that cannot be written
     assert "No space left" in r.output
     assert not out.exists()  # the tables were written, but only in the hidden folder
     assert list(tmp_path.iterdir()) == []
@@ -157,14 +157,15 @@ def test_cli_with_an_unusable_solver_executable_writes_nothing(tmp_path):
         text=True,
         timeout=120,
     )
-    assert r.returncode == 2, (r.stdout, r.stderr)
+    assert r.returncode == 5, (r.stdout, r.stderr)  # solver failure
     assert "cbc" in r.stderr and "Traceback" not in r.stderr
     assert not out.exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bin"]
 
 
 # -- Ctrl-C ---------------------------------------------------------------------------------------
-#: 80 jobs × 5 sites × 48 slots, gap 1e-9: HiGHS's branch-and-bound runs for minutes.
+#: 80 jobs × 5 sites × 48 slots, gap 1e-9: HiGHS's branch-and-bound runs for minutes (from the
+#: start: lns_first=0, no fix-and-optimise first, whose sub-MILPs write no log to wait for).
 _LONG = "synthetic_scenario(jobs=80, sites=5, slots=48, seed=3)"
 _CHILD = f"""
 import json, signal, sys
@@ -172,7 +173,7 @@ signal.signal(signal.SIGINT, signal.default_int_handler)
 import greenopt
 from greenopt.examples.synthetic import synthetic_scenario
 sc = {_LONG}
-p = greenopt.plan(sc, "milp", time_limit=300, mip_gap=1e-9, log_file=sys.argv[1])
+p = greenopt.plan(sc, "milp", time_limit=300, mip_gap=1e-9, lns_first=0, log_file=sys.argv[1])
 print(json.dumps({{"status": p.status, "violations": len(greenopt.validate(sc, p)),
                   "rows": len(p.assignments), "wall_s": p.wall_s}}))
 """
@@ -284,6 +285,6 @@ def test_cli_an_oversize_scenario_fails_at_once_and_writes_nothing(monkeypatch, 
     monkeypatch.setenv("GREENOPT_MEMORY_BUDGET", "64KiB")
     out = tmp_path / "out"
     r = runner.invoke(app, ["plan", "--example", "realistic", "--out", str(out)])
-    assert r.exit_code == 2, r.output
+    assert r.exit_code == 3, r.output  # bad input: too large for the machine
     assert "too large for the memory budget" in r.output and "240 jobs" in r.output
     assert not out.exists() and list(tmp_path.iterdir()) == []

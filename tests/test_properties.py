@@ -4,12 +4,13 @@ Each example is a tiny instance (2–4 sites, 3–10 jobs, 4–12 slots; for the
 job-site-slots, as its root node grows fast with size) drawn as the parameters and seed of
 :func:`~greenopt.examples.synthetic.synthetic_scenario` — tight or loose capacity,
 non-migratable and non-preemptible jobs, residency, grid limits, little or much renewable
-supply, transit nodes, 30-minute to 6-hour slots — plus hand-made variations on top: negative
+supply, transit nodes, 30-minute to 6-hour slots, the dwell rule at α 0.1, 0.03, 0.5 or off —
+plus hand-made variations on top: negative
 prices in some site-slots, a scarce WAN share, a zero-GPU site, a job too big for its origin
 (it must move), a job pinned to its origin's region; and an objective. The properties, each on
 200 examples (``EXAMPLES``):
 
-* every method's plan passes :func:`greenopt.validate`;
+* every method's plan passes :func:`greenopt.validate` (the dwell rule of MODEL.md §5 included);
 * the MILP objective is never worse than greedy's beyond the MIP gap, and the bound it reports
   never exceeds its objective;
 * reordering the jobs, the sites or the WAN links (and writing a link ``b–a`` for ``a–b``)
@@ -37,6 +38,7 @@ from hypothesis import HealthCheck, given, reject, settings
 from hypothesis import strategies as st
 
 import greenopt
+import greenopt.dwell
 from greenopt import Plan, Scenario, ScenarioError
 from greenopt.examples.synthetic import synthetic_scenario
 
@@ -77,6 +79,7 @@ def _rebuild(sc: Scenario, **changes: Any) -> Scenario:
         "wan": [{"a": a, "b": b, **d} for a, b, d in sc.wan.edges(data=True)],
         "wan_share": sc.wan_share,
         "net_kwh_per_gb": sc.net_kwh_per_gb,
+        "migration_alpha": sc.migration_alpha,
     }
     data.update(changes)
     return Scenario(**data)
@@ -138,8 +141,10 @@ def scenarios(draw: st.DrawFn, size: int = SIZE_BUDGET) -> Scenario:
         if empty:
             empty[0]["gpus"] = 0
     wan_share = draw(st.sampled_from([1.0, 1.0, 0.3, 0.02]), label="wan_share")
+    # the dwell rule (MODEL.md §5): the paper's α, a stricter and a looser one, or off
+    alpha = draw(st.sampled_from([0.1, 0.1, 0.03, 0.5, None]), label="migration_alpha")
     try:
-        return _rebuild(sc, sites=sites, jobs=jobs, wan_share=wan_share)
+        return _rebuild(sc, sites=sites, jobs=jobs, wan_share=wan_share, migration_alpha=alpha)
     except ScenarioError:
         reject()  # a variation left a job no site to run at: rare, drawn again
 
@@ -162,6 +167,7 @@ def _permuted(draw: st.DrawFn, sc: Scenario) -> Scenario:
         wan=wan,
         wan_share=sc.wan_share,
         net_kwh_per_gb=sc.net_kwh_per_gb,
+        migration_alpha=sc.migration_alpha,
     )
 
 
@@ -251,6 +257,12 @@ def test_milp_plan_valid_within_gap_of_greedy_bounded_repeatable_and_order_free(
     assert_same_plan(milp, _plan(shuffled, "milp", objective), "milp reordered")
 
 
+def _dwell_binds(sc: Scenario) -> bool:
+    """Some move needs more than a slot of work after it: the dwell rule can bind."""
+    need = greenopt.dwell.dwell_need_h(sc)
+    return bool((need[np.isfinite(need)] > sc.horizon.dt_h).any())
+
+
 @pytest.mark.parametrize("size", [SIZE_BUDGET, MILP_SIZE])
 def test_the_strategy_draws_every_variation(size: int):
     """The strategy really produces the cases the properties are meant to cover."""
@@ -269,8 +281,9 @@ def test_the_strategy_draws_every_variation(size: int):
             "must_move": bool((~idx.allowed[np.arange(len(sc.jobs)), idx.origin]).any()),
             "zero_gpu_site": bool((idx.site_gpus == 0).any()),
             "wan_share<1": sc.wan_share < 1,
-            "4_sites": len(sc.sites) == 4,
-            "10_jobs": len(sc.jobs) == 10,
+            "dwell_off": sc.migration_alpha is None,
+            # some move needs more than a slot of work after it: the rule can bind
+            "dwell_binds": _dwell_binds(sc),
         }
         for k, v in facts.items():
             seen[k] = seen.get(k, 0) + int(v)

@@ -161,3 +161,102 @@ def test_root_cut_bound_never_exceeds_the_exact_optimum(seed):
     assert root.bound is not None and lp.bound is not None
     assert root.bound <= opt + 1e-6 * max(1.0, abs(opt))
     assert root.bound >= lp.bound - 1e-6 * max(1.0, abs(lp.bound))  # cuts only lift the LP
+
+
+# -- the search under trust's rules (issue 11 part 2): deterministic mode, Dask addresses ----------
+def test_deterministic_mode_defers_the_schedule_bound_and_repeats_its_plan():
+    # fix-and-optimise (bb_max=0) without the compact LP's presence rows: the schedule
+    # relaxation's bound, which races the search otherwise, is solved after it for a count of
+    # rounds — the same plan and the same bound run to run
+    from greenopt.milp.prepare import DET_SCHEDULE_ROUNDS
+
+    sc = synthetic_scenario(10, 3, 10, 7)
+    kw = {"method": "milp", "objective": "carbon", "deterministic": True, "bb_max": 0}
+    a = greenopt.plan(sc, presence=False, **kw)
+    b = greenopt.plan(sc, presence=False, **kw)
+    assert not greenopt.validate(sc, a)
+    after = [n for n in a.notes if n.startswith("bound after the search")]
+    assert after and "schedule relaxation" in after[0], a.notes
+    rounds = int(after[0].split("schedule relaxation: ")[1].split(" rounds")[0])
+    assert 1 <= rounds <= DET_SCHEDULE_ROUNDS
+    assert not any("beside the search" in n for n in a.notes)
+    pd.testing.assert_frame_equal(a.assignments, b.assignments)
+    assert a.bound == b.bound and a.kpis["objective"] == b.kpis["objective"]
+    opt = _exact_optimum(sc)
+    assert a.bound <= opt + 1e-6 * max(1.0, abs(opt)) <= a.kpis["objective"] + 2e-6 * abs(opt)
+
+
+def test_deterministic_lns_first_is_a_count_of_neighbourhoods():
+    # a small model: fix-and-optimise first (its budget a count of neighbourhoods, not a share
+    # of seconds), then branch-and-bound (bb_nodes) from its plan; lns_first=0 turns it off
+    from greenopt.milp.search import LNS_FIRST, lns_first_neighbourhoods, work_budget
+
+    sc = synthetic_scenario(12, 3, 10, 4)
+    kw = {"method": "milp", "objective": "carbon", "deterministic": True}
+    a = greenopt.plan(sc, **kw)
+    b = greenopt.plan(sc, **kw)
+    assert not greenopt.validate(sc, a)
+    lns = [n for n in a.notes if n.startswith("fix-and-optimise:")]
+    assert lns and any(n.startswith("branch-and-bound on") for n in a.notes), a.notes
+    pd.testing.assert_frame_equal(a.assignments, b.assignments)
+    assert a.kpis["objective"] == b.kpis["objective"]
+    off = greenopt.plan(sc, lns_first=0, **kw)
+    assert not any(n.startswith("fix-and-optimise:") for n in off.notes), off.notes
+    # the share scales the count: at the default share, work_budget's one pass over the jobs
+    opts = PlanOptions(deterministic=True)
+    base = work_budget(opts, 12)["lns_neighbourhoods"]
+    v0 = np.zeros(1)
+    assert lns_first_neighbourhoods(opts, v0, 12) == base
+    half = PlanOptions(deterministic=True, params={"lns_first": LNS_FIRST / 2})
+    assert lns_first_neighbourhoods(half, v0, 12) == -(-base // 2)
+    assert lns_first_neighbourhoods(PlanOptions(), v0, 12) == 0  # wall-clock mode: a share
+
+
+def test_a_scheduler_that_is_not_there_fails_before_planning_naming_it(monkeypatch):
+    import socket
+
+    from greenopt.errors import ClusterError
+    from greenopt.solvers import cluster
+
+    monkeypatch.setattr(cluster, "CONNECT_TIMEOUT_S", 1.0)
+    started = []
+    monkeypatch.setattr(
+        "greenopt.milp.pipeline.start_plan", lambda *a, **k: started.append(1) or None
+    )
+    sc = synthetic_scenario(6, 2, 8, 0)
+    silent = socket.socket()  # accepts connections, never answers (another service's port)
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(4)
+    try:
+        for address in ("garbage", f"tcp://127.0.0.1:{silent.getsockname()[1]}"):
+            with pytest.raises(ClusterError) as info:
+                greenopt.plan(sc, method="milp", scheduler=address)
+            assert address in str(info.value) and info.value.culprit == address
+    finally:
+        silent.close()
+    assert not started  # failed before the start plan
+    # deterministic mode needs the round's size from the options, not from the cluster
+    with pytest.raises(OptionsError, match="workers"):
+        greenopt.plan(sc, method="milp", deterministic=True, scheduler="local")
+
+
+@pytest.mark.skipif(not has_dask, reason="needs the batch extra (dask[distributed])")
+def test_deterministic_rounds_on_dask_merge_in_a_fixed_order():
+    # two workers, rounds of two neighbourhoods: whichever sub-MILP finishes first, the round
+    # merges in the order drawn — the same plan twice
+    sc = synthetic_scenario(40, 4, 16, 3)
+    kw = {
+        "method": "milp",
+        "objective": "carbon",
+        "deterministic": True,
+        "bb_max": 0,
+        "lns_neighbourhoods": 6,
+        "lns_size": 4,
+        "workers": 2,
+    }
+    a = greenopt.plan(sc, **kw)
+    b = greenopt.plan(sc, **kw)
+    assert any("2 neighbourhoods a round" in n for n in a.notes), a.notes
+    assert not greenopt.validate(sc, a)
+    pd.testing.assert_frame_equal(a.assignments, b.assignments)
+    assert a.kpis["objective"] == b.kpis["objective"]

@@ -174,7 +174,11 @@ BREAKERS = [
     ("disruption", [("heavy", 0, "b", 1.0)], "disruption", "heavy", "b", 0),
     (
         "link_capacity",
-        [("ckpt1", 1, "b", 0.3), ("ckpt2", 1, "b", 0.3)],
+        # both finish at b (their dwell, 6.67 h, is longer than their work)
+        [
+            *[("ckpt1", 1, "b", 0.3), ("ckpt1", 2, "b", 0.7)],
+            *[("ckpt2", 1, "b", 0.3), ("ckpt2", 2, "b", 0.7)],
+        ],
         "link_capacity",
         None,
         None,
@@ -224,18 +228,19 @@ def test_capacity_amount_and_limit(sc):
 def test_disruption_limit_is_one_minus_disruption(sc):
     (v,) = _check(sc, [("heavy", 0, "b", 1.0)])
     assert v.limit == pytest.approx(0.6)  # 1 − 0.4 h / 1 h
-    assert _check(sc, [("heavy", 0, "b", 0.6)]) == []
+    assert _check(sc, [("heavy", 0, "b", 0.6), ("heavy", 1, "b", 0.4)]) == []
 
 
 def test_link_capacity_amount_and_wan_share():
     sc = rules_scenario()
-    (v,) = _check(sc, [("ckpt1", 1, "b", 0.3), ("ckpt2", 1, "b", 0.3)])
+    finish = [("ckpt1", 2, "b", 0.7), ("ckpt2", 2, "b", 0.7)]  # done at b: no dwell owed
+    (v,) = _check(sc, [("ckpt1", 1, "b", 0.3), ("ckpt2", 1, "b", 0.3), *finish])
     assert (v.amount, v.limit) == (pytest.approx(6000.0), pytest.approx(4500.0))
     assert "a–b" in v.message
     # one job alone fits, but not once only half of the link may carry migrations (2250 GB)
-    assert _check(sc, [("ckpt1", 1, "b", 0.3)]) == []
+    assert _check(sc, [("ckpt1", 1, "b", 0.3), finish[0]]) == []
     half = rules_scenario(wan_share=0.5)
-    (v,) = _check(half, [("ckpt1", 1, "b", 0.3)])
+    (v,) = _check(half, [("ckpt1", 1, "b", 0.3), finish[0]])
     assert v.rule == "link_capacity" and v.limit == pytest.approx(2250.0)
 
 
@@ -333,7 +338,8 @@ def test_small_example_run_now_plan_is_valid():
 def _naive_violations(sc: Scenario, rows) -> set[tuple]:
     """(rule, job, site, slot) of every broken rule, derived from scratch, one loop per rule.
 
-    Covers every rule but non_preemptible, deadline and reported (checked above by hand).
+    Covers every rule but non_preemptible, deadline and reported (checked above by hand); the
+    dwell rule (MODEL.md §5, rule 8) stay by stay, with Δh = 1 h.
     """
     out: set[tuple] = set()
     idx, net, tol = sc.index, sc.network, 1e-6
@@ -367,7 +373,17 @@ def _naive_violations(sc: Scenario, rows) -> set[tuple]:
         if sum(sh for *_, sh in runs) > job.work_h + tol + tol * job.work_h:
             out.add(("overrun", name, None, None))
         here = job.origin
-        for t, s, sh in runs:
+        for i, (t, s, sh) in enumerate(runs):
+            path = net.route(here, s) if s != here else None
+            if path is not None and sc.migration_alpha is not None:
+                # dwell: Δh = 1, so the stay's hours are its shares, up to the next site change
+                stay = list(itertools.takewhile(lambda r, s=s: r[1] == s, runs[i:]))
+                worked = sum(r[2] for r in stay)
+                done = sum(r[2] for r in runs[: i + len(stay)]) >= job.work_h - tol
+                gbps = min(sc.wan.edges[u, v]["gbps"] for u, v in itertools.pairwise(path))
+                need = job.state_gb * 8 / (gbps * 3600) / sc.migration_alpha
+                if worked < need - tol - tol * need and not done:
+                    out.add(("dwell", name, s, t))
             if s != here:
                 grid_extra[(s, t)] = grid_extra.get((s, t), 0.0) + job.state_gb * 0.005
                 path = net.route(here, s)

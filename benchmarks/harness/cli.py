@@ -106,6 +106,8 @@ def bench(
         "grid kWh": "grid kWh",
         "deadline misses": "misses",
         "migrations": "migrations",
+        "migrations per job": "migr./job",
+        "short runs": "short runs",
         "wall s": "wall s",
         "gap max": "gap max",
         "valid": "valid",

@@ -2,7 +2,8 @@
 
 * :func:`method_summary` — the headline: per method, carbon and grid kWh (mean) and their cut
   against ``run-now`` on the same instance (mean, min, max), deadline misses, migrations,
-  runtime, peak memory and, for the MILP, the gap;
+  migrations per job and short runs (MODEL.md §8 plausibility), runtime, peak memory and, for
+  the MILP, the gap;
 * :func:`solver_summary` / :func:`solver_detail` — the MILP per solver: how often and how fast it
   proved the target gap, the gap where it stopped, its objective against the best found;
 * :func:`markdown_report` — all of that, the validity check, the notes and the plots.
@@ -81,6 +82,13 @@ def add_cuts(table: pd.DataFrame) -> pd.DataFrame:
     return table
 
 
+def _mean(rows: pd.DataFrame, column: str) -> float:
+    """The mean of ``column`` over ``rows``; NaN when the table has no such column."""
+    if column not in rows:
+        return math.nan
+    return float(rows[column].astype(float).mean())
+
+
 def method_summary(table: pd.DataFrame) -> pd.DataFrame:
     """One row per run label (method, or ``milp/<solver>``), over every instance and seed."""
     rows = []
@@ -102,6 +110,9 @@ def method_summary(table: pd.DataFrame) -> pd.DataFrame:
                 "deadline misses": int(ok["deadline_misses"].fillna(0).sum()),
                 "misses max": int(ok["deadline_misses"].fillna(0).max()) if len(ok) else 0,
                 "migrations": ok["migrations"].astype(float).mean(),
+                # MODEL.md §8 plausibility (absent from results written before the dwell rule)
+                "migrations per job": _mean(ok, "migrations_per_job"),
+                "short runs": _mean(ok, "short_runs"),
                 "wall s": ok["wall_s"].astype(float).mean(),
                 "wall s max": ok["wall_s"].astype(float).max(),
                 "peak MB": ok["peak_rss_mb"].astype(float).max(),
@@ -134,6 +145,8 @@ def headline_markdown(table: pd.DataFrame) -> str:
                 f"{t} ({m})" for t, m in zip(s["deadline misses"], s["misses max"], strict=True)
             ],
             "migrations (mean)": s["migrations"].map(fmt_num),
+            "migrations per job (mean)": s["migrations per job"].map(lambda x: fmt_num(x, 3)),
+            "short runs (mean)": s["short runs"].map(fmt_num),
             "wall s: mean (max)": [
                 f"{fmt_s(a)} ({fmt_s(b)})"
                 for a, b in zip(s["wall s"], s["wall s max"], strict=True)
@@ -284,10 +297,13 @@ def instance_markdown(table: pd.DataFrame) -> str:
         "grid_kwh": fmt_num,
         "deadline_misses": lambda x: fmt_num(x, 0),
         "migrations": lambda x: fmt_num(x, 0),
+        "migrations_per_job": lambda x: fmt_num(x, 3),
+        "short_runs": lambda x: fmt_num(x, 0),
         "gap": lambda x: fmt_pct(x, 2),
         "wall_s": fmt_s,
         "valid": fmt_num,
     }
+    cols = {k: f for k, f in cols.items() if k in table}  # older results lack the newer KPIs
     df = table[list(cols)].rename(columns={"label": "method"})
     return md_table(df, {("method" if k == "label" else k): v for k, v in cols.items()})
 

@@ -33,6 +33,8 @@ KPI_COLUMNS = [
     "unmet_work_h",
     "migrations",
     "migrated_gb",
+    "migrations_per_job",
+    "short_runs",
     "mean_delay_h",
     "p95_delay_h",
 ]

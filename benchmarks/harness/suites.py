@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from greenopt.errors import ScenarioError
+from greenopt.errors import OptionsError
 from greenopt.io.data import data_dir as find_data_dir
 from greenopt.scenario import Scenario
 from greenopt.solvers import SOLVERS
@@ -125,7 +125,7 @@ def _methods(options: SuiteOptions) -> list[str]:
     chosen = list(options.methods) if options.methods else list(ALL_METHODS)
     unknown = [m for m in chosen if m not in METHODS]
     if unknown:
-        raise ScenarioError(f"unknown method(s) {unknown}; choose from {list(METHODS)}", unknown[0])
+        raise OptionsError(f"unknown method(s) {unknown}; choose from {list(METHODS)}", unknown[0])
     return chosen
 
 
@@ -212,7 +212,7 @@ def build_solvers(options: SuiteOptions, seeds: tuple[int, ...]) -> SuitePlan:
         if s not in here:
             notes.append(f"solver {s}: not available to Pyomo here, skipped")
     if options.methods and "milp" not in options.methods:
-        raise ScenarioError("the solvers suite runs only the MILP; drop --method", "methods")
+        raise OptionsError("the solvers suite runs only the MILP; drop --method", "methods")
     instances: list[Instance] = []
     data = _real_data(options)
     if data is not None:
@@ -238,5 +238,5 @@ SUITES: dict[str, Suite] = {
 
 def suite(name: str) -> Suite:
     if name not in SUITES:
-        raise ScenarioError(f"suite {name!r} is unknown; choose one of {list(SUITES)}", name)
+        raise OptionsError(f"suite {name!r} is unknown; choose one of {list(SUITES)}", name)
     return SUITES[name]

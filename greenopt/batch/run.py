@@ -1,5 +1,15 @@
-"""Running a batch on dask.distributed: :func:`run_batch` (the tasks that are not complete, on a
-local cluster or an existing scheduler) and :func:`run_task` (one plan, written atomically)."""
+"""Running a batch on dask.distributed: :func:`run_batch` (the tasks that are not current, on a
+local cluster or an existing scheduler) and :func:`run_task` (one plan, written atomically).
+
+**A cluster that is not there fails fast.** An address given with ``scheduler`` is checked
+before anything else (:func:`connect`, the check of :mod:`greenopt.solvers.cluster`):
+``garbage``, ``http://…``, a port where another service listens or nothing answers fails within
+:data:`CONNECT_TIMEOUT_S` seconds per step with a :class:`~greenopt.errors.ClusterError` naming
+the address — Dask's own client would wait on such a port for ever. While the batch runs, a
+cluster left without any worker for ``worker_wait`` seconds (default :data:`WORKER_WAIT_S`) ends
+it: the tasks not finished are recorded as failed, the summary of what was done is written, then
+the ClusterError says what happened.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +21,6 @@ import traceback
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import asdict
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -24,17 +33,28 @@ from greenopt.batch.resume import (
     PARTIAL,
     SUMMARY,
     SUMMARY_COLUMNS,
+    FolderLock,
+    done_key,
+    done_text,
     install,
-    is_complete,
+    is_current,
     kpi_row,
     log_run,
     task_row,
 )
 from greenopt.batch.tasks import Task, load_source
-from greenopt.errors import GreenoptError, ScenarioError
+from greenopt.errors import ClusterError, GreenoptError, ScenarioError
+from greenopt.io.spreadsheet import write_csv
 from greenopt.optional import require
 from greenopt.scenario import Job
 from greenopt.scenario.rolling import carry_over, day_scenario
+from greenopt.solvers.cluster import CONNECT_TIMEOUT_S, has_workers
+from greenopt.solvers.cluster import connect as cluster_connect
+
+#: Default seconds a running batch waits for a worker when the cluster has none.
+WORKER_WAIT_S = 60.0
+#: How often the batch looks at the cluster while it waits for results.
+POLL_S = 1.0
 
 
 def run_task(task: Task, out: str, _after: Any = None) -> dict[str, Any]:
@@ -47,7 +67,7 @@ def run_task(task: Task, out: str, _after: Any = None) -> dict[str, Any]:
 
     root = Path(out)
     final = root / task.id
-    if (final / DONE).is_file():
+    if is_current(root, task):
         return kpi_row(task, "skipped", final / "kpis.json")
     tmp = root / PARTIAL / f"{task.id}.{uuid.uuid4().hex[:8]}"
     tmp.mkdir(parents=True)
@@ -59,7 +79,7 @@ def run_task(task: Task, out: str, _after: Any = None) -> dict[str, Any]:
             carried: list[Job] = []
             if task.rolling and task.prev is not None:
                 prev = root / task.prev
-                if not (prev / DONE).is_file():
+                if done_key(prev) != task.prev_key:
                     raise GreenoptError(f"previous day's task {task.prev!r} did not complete")
                 carried = [Job(**d) for d in json.loads((prev / CARRY).read_text())["carried"]]
             scenario, remaining, aside = day_scenario(full, task.day, carried)
@@ -88,7 +108,7 @@ def run_task(task: Task, out: str, _after: Any = None) -> dict[str, Any]:
             facts.update(extra)
             (tmp / "kpis.json").write_text(json.dumps(facts, indent=2) + "\n")
         (tmp / "task.json").write_text(json.dumps(asdict(task), indent=2, default=str) + "\n")
-        (tmp / DONE).write_text(datetime.now().isoformat() + "\n")  # last: marks completeness
+        (tmp / DONE).write_text(done_text(task))  # last: marks completeness, holds the key
         install(tmp, final)
         row = kpi_row(task, "done", final / "kpis.json")
         row["wall_s"] = time.perf_counter() - t0
@@ -117,45 +137,71 @@ def run_batch(
     workers: int = 2,
     scheduler: str | None = None,
     processes: bool = True,
+    worker_wait: float = WORKER_WAIT_S,
     on_result: Callable[[dict[str, Any]], None] | None = None,
     on_start: Callable[[int, int], None] | None = None,
 ) -> pd.DataFrame:
     """Run ``tasks`` on dask.distributed; return (and write ``out/summary.csv``) the summary.
 
-    ``scheduler``: address of an existing cluster; else a LocalCluster of ``workers`` workers
-    (processes, or threads with ``processes=False``), closed at the end. Completed tasks are
-    skipped without starting any worker. ``on_start(pending, total)`` and ``on_result(row)``
-    let a caller draw progress.
+    ``scheduler``: address of an existing cluster (checked first, :func:`connect`); else a
+    LocalCluster of ``workers`` workers (processes, or threads with ``processes=False``), closed
+    at the end. Tasks whose folder holds their current result (same key) are skipped without
+    starting any worker. ``worker_wait``: seconds without any worker before the batch gives up
+    (module docstring). ``on_start(pending, total)`` and ``on_result(row)`` let a caller draw
+    progress. Raises :class:`~greenopt.errors.ClusterError` (after writing the summary) when
+    the cluster was lost, and :class:`~greenopt.errors.GreenoptError` at once when another batch
+    is using ``out``.
     """
     root = Path(out).resolve()
     root.mkdir(parents=True, exist_ok=True)
-    shutil.rmtree(root / PARTIAL, ignore_errors=True)  # leftovers of a killed run
     ids = [t.id for t in tasks]
     if len(set(ids)) != len(ids):
         raise ScenarioError("task ids must be unique", "tasks")
-    rows: dict[str, dict[str, Any]] = {}
-    pending = []
-    for t in tasks:
-        if is_complete(root, t.id):
-            rows[t.id] = kpi_row(t, "skipped", root / t.id / "kpis.json")
-        else:
-            pending.append(t)
-    if pending:  # a missing package fails the batch once, up front, not each task on a worker
-        require("distributed", "greenopt batch", extra="batch", package="dask[distributed]")
-        if any(t.parquet for t in pending):
-            require("pyarrow", "Parquet output", extra="parquet")
-    if on_start:
-        on_start(len(pending), len(tasks))
-    for r in rows.values():
-        if on_result:
-            on_result(r)
-    if pending:
-        rows.update(_run_on_dask(pending, root, workers, scheduler, processes, on_result))
-    summary = pd.DataFrame([rows[i] for i in ids], columns=SUMMARY_COLUMNS)
-    from greenopt.result import _atomic
+    if workers < 1 and not scheduler:
+        raise ScenarioError(f"workers must be >= 1, got {workers}", "workers")
+    if not worker_wait > 0:
+        raise ScenarioError(f"worker_wait must be > 0 seconds, got {worker_wait!r}", "worker_wait")
+    with FolderLock(root):
+        # only now, with the folder ours: another batch's work in progress is never removed
+        shutil.rmtree(root / PARTIAL, ignore_errors=True)  # leftovers of a killed run
+        rows: dict[str, dict[str, Any]] = {}
+        pending = []
+        for t in tasks:
+            if is_current(root, t):
+                rows[t.id] = kpi_row(t, "skipped", root / t.id / "kpis.json")
+            else:
+                pending.append(t)
+        if pending:  # a missing package fails the batch once, up front, not each task on a worker
+            require("distributed", "greenopt batch", extra="batch", package="dask[distributed]")
+            if any(t.parquet for t in pending):
+                require("pyarrow", "Parquet output", extra="parquet")
+        if on_start:
+            on_start(len(pending), len(tasks))
+        for r in rows.values():
+            if on_result:
+                on_result(r)
+        lost: ClusterError | None = None
+        if pending:
+            done, lost = _run_on_dask(
+                pending, root, workers, scheduler, processes, worker_wait, on_result
+            )
+            rows.update(done)
+        summary = pd.DataFrame([rows[i] for i in ids], columns=SUMMARY_COLUMNS)
+        from greenopt.result import _atomic
 
-    _atomic(root / SUMMARY, lambda p: summary.to_csv(p, index=False))
+        _atomic(root / SUMMARY, lambda p: write_csv(summary, p))
+    if lost is not None:
+        raise lost
     return summary
+
+
+# -- the cluster -----------------------------------------------------------------------------------
+def connect(address: str, timeout: float | None = None) -> Any:
+    """A :class:`distributed.Client` of the scheduler at ``address``, or a
+    :class:`~greenopt.errors.ClusterError` naming the address within about ``2 × timeout``
+    seconds (default :data:`CONNECT_TIMEOUT_S`): :func:`greenopt.solvers.cluster.connect`, the
+    check fix-and-optimise's cluster makes too."""
+    return cluster_connect(address, CONNECT_TIMEOUT_S if timeout is None else timeout)
 
 
 def _run_on_dask(
@@ -164,22 +210,22 @@ def _run_on_dask(
     workers: int,
     scheduler: str | None,
     processes: bool,
+    worker_wait: float,
     on_result: Callable[[dict[str, Any]], None] | None,
-) -> dict[str, dict[str, Any]]:
+) -> tuple[dict[str, dict[str, Any]], ClusterError | None]:
+    """Run ``pending`` and return their rows, and the ClusterError if the cluster was lost."""
     import logging
 
     distributed = require(
         "distributed", "greenopt batch", extra="batch", package="dask[distributed]"
     )
     Client, LocalCluster = distributed.Client, distributed.LocalCluster
-    as_completed = distributed.as_completed
+    dask_wait = distributed.wait
 
     cluster = None
     if scheduler:
-        client = Client(scheduler)
+        client = connect(scheduler, CONNECT_TIMEOUT_S)
     else:
-        if workers < 1:
-            raise ScenarioError(f"workers must be >= 1, got {workers}", "workers")
         cluster = LocalCluster(
             n_workers=workers,
             threads_per_worker=1,
@@ -188,28 +234,57 @@ def _run_on_dask(
             silence_logs=logging.ERROR,
         )
         client = Client(cluster)
+    where = scheduler or "the local cluster"
     rows: dict[str, dict[str, Any]] = {}
+    lost: ClusterError | None = None
     try:
-        futures = {}
-        by_id = {}
+        futures: dict[str, Any] = {}
         run = uuid.uuid4().hex[:8]
         for t in pending:  # tasks come in chain order, so a day's previous day is already here
             dep = futures.get(t.prev) if t.prev else None
-            by_id[t.id] = client.submit(
+            futures[t.id] = client.submit(
                 run_task, t, str(root), dep, key=f"greenopt-{t.id}-{run}", pure=False
             )
-            futures[t.id] = by_id[t.id]
-        for fut in as_completed(list(by_id.values())):
+        task_of = {fut.key: t for t, fut in zip(pending, futures.values(), strict=True)}
+        left = set(futures.values())
+        idle_since: float | None = None
+        while left:
             try:
-                row = fut.result()
-            except Exception as exc:  # the worker itself died: record, carry on
-                task = next(t for t in pending if by_id[t.id] is fut)
-                row = task_row(task, "failed", error=f"{type(exc).__name__}: {exc}")
-            rows[row["task"]] = row
-            if on_result:
-                on_result(row)
+                finished, _ = dask_wait(list(left), timeout=POLL_S, return_when="FIRST_COMPLETED")
+            except TimeoutError:
+                finished = set()
+            for fut in finished:
+                left.discard(fut)
+                try:
+                    row = fut.result()
+                except Exception as exc:  # the worker itself died: record, carry on
+                    row = task_row(task_of[fut.key], "failed", error=f"{type(exc).__name__}: {exc}")
+                rows[row["task"]] = row
+                if on_result:
+                    on_result(row)
+            if not left or finished:
+                idle_since = None
+                continue
+            if has_workers(client):
+                idle_since = None
+            elif idle_since is None:
+                idle_since = time.monotonic()
+            elif time.monotonic() - idle_since >= worker_wait:
+                lost = ClusterError(
+                    f"every Dask worker of {where} was lost: none for {worker_wait:g} s; "
+                    f"{len(left)} task(s) not planned (recorded as failed), the results so far "
+                    f"are kept in {str(root)!r} — re-run the batch to plan the rest",
+                    where,
+                )
+                for fut in left:
+                    row = task_row(task_of[fut.key], "failed", error="ClusterError: no worker")
+                    rows[row["task"]] = row
+                    if on_result:
+                        on_result(row)
+                client.cancel(list(left))
+                break
     finally:
         client.close()
         if cluster is not None:
             cluster.close()
-    return rows
+    return rows, lost

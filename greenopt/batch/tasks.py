@@ -1,10 +1,17 @@
 """The tasks of a batch: one scenario source, method, objective, options and (optionally) day
-each, with ids that a re-run finds again (:func:`make_tasks`)."""
+each, with ids that a re-run finds again (:func:`make_tasks`) and a **key of their content**
+(:func:`task_key`) that tells a re-run whether the result found under that id is still this
+task's: the bytes of the scenario file and of every file it names, the method, the objective,
+every option and parameter, the day, the outputs asked for, greenopt's version and — in a
+rolling chain — the previous day's key. Change any of them and the task is planned again."""
 
 from __future__ import annotations
 
+import dataclasses
 import glob
+import hashlib
 import itertools
+import json
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -52,6 +59,9 @@ class Task:
     parquet: bool = False
     plots: bool = False
     report: str | None = None
+    #: the key of the task's content (:func:`task_key`); the previous day's in a rolling chain
+    key: str = ""
+    prev_key: str | None = None
 
     def plan_kwargs(self) -> dict[str, Any]:
         """Keywords of ``greenopt.plan`` besides method and objective: the task's options and
@@ -118,7 +128,7 @@ def make_tasks(
     to sweep; a method parameter applies to the tasks whose method takes it. Every option and
     value is checked when the tasks are made. With ``rolling``, the days of each (source,
     method, objective, params) form one chain. Ids are deterministic, so a re-run finds the
-    earlier outputs.
+    earlier outputs; each task's :attr:`Task.key` says whether what it finds is still current.
     """
     if rolling and not days:
         raise ScenarioError("a rolling batch needs a date range (days)", "days")
@@ -138,6 +148,7 @@ def make_tasks(
     )
     tasks: list[Task] = []
     seen: set[str] = set()
+    digests: dict[str, str] = {}
     for source in sources:
         base = layered(file_options(source), caller)
         for method in methods or [base["method"]]:
@@ -154,7 +165,7 @@ def make_tasks(
                         [_slug(source_label(source)), _slug(method), _slug(objective)]
                         + [_slug(f"{k}={v}") for k, v in combo.items()]
                     )
-                    prev: str | None = None
+                    prev: Task | None = None
                     for day in days or [None]:
                         tid = stem if day is None else f"{stem}--{day}"
                         if tid in seen:
@@ -164,22 +175,23 @@ def make_tasks(
                                 tid,
                             )
                         seen.add(tid)
-                        tasks.append(
-                            Task(
-                                id=tid,
-                                source=source,
-                                method=method,
-                                objective=objective,
-                                options=opts,
-                                day=day,
-                                rolling=rolling,
-                                prev=prev if rolling else None,
-                                parquet=parquet,
-                                plots=plots,
-                                report=report,
-                            )
+                        task = Task(
+                            id=tid,
+                            source=source,
+                            method=method,
+                            objective=objective,
+                            options=opts,
+                            day=day,
+                            rolling=rolling,
+                            prev=prev.id if rolling and prev else None,
+                            parquet=parquet,
+                            plots=plots,
+                            report=report,
+                            prev_key=prev.key if rolling and prev else None,
                         )
-                        prev = tid
+                        task.key = task_key(task, digests)
+                        tasks.append(task)
+                        prev = task
     return tasks
 
 
@@ -195,3 +207,52 @@ def _sweep_values(name: str, values: Sequence[Any]) -> list[Any]:
     if option is None:
         raise unknown_option(name)
     return [option.check(v, "python") for v in values]
+
+
+def source_digest(source: str) -> str:
+    """SHA-256 of what a source plans: an example's name, or a scenario file's bytes and those
+    of every file it names (:func:`greenopt.io.files.referenced_files`), each with its name."""
+    h = hashlib.sha256()
+    if source.startswith("example:"):
+        h.update(source.encode())
+        return h.hexdigest()
+    from greenopt.io.files import referenced_files
+
+    path = Path(source)
+    for name, file in [("scenario", path), *referenced_files(path)]:
+        h.update(f"\0{name}\0".encode())
+        try:
+            h.update(file.read_bytes())
+        except OSError:
+            h.update(b"\0missing")  # the plan will fail on it; a file that appears changes it
+    return h.hexdigest()
+
+
+def task_key(task: Task, digests: dict[str, str] | None = None) -> str:
+    """The key of ``task``'s content (see the module docstring); ``digests`` caches
+    :func:`source_digest` per source."""
+    from greenopt import __version__
+
+    cache = {} if digests is None else digests
+    if task.source not in cache:
+        cache[task.source] = source_digest(task.source)
+    content = {
+        "source": cache[task.source],
+        "method": task.method,
+        "objective": task.objective,
+        "options": task.options,
+        "day": task.day,
+        "rolling": task.rolling,
+        "prev": task.prev_key,
+        "outputs": [task.parquet, task.plots, task.report],
+        "greenopt": __version__,
+    }
+    text = json.dumps(content, sort_keys=True, default=_plain, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _plain(value: Any) -> Any:
+    """Options as JSON: a dataclass (an ``Objective``) by its fields, anything else by its repr."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return dataclasses.asdict(value)
+    return repr(value)

@@ -2,10 +2,12 @@
 
 Commands: ``plan`` (:mod:`.plan`), ``batch`` (:mod:`.batch`), ``doctor`` (:mod:`.doctor`),
 ``feasibility`` (:mod:`.feasibility`), ``example`` (:mod:`.example`); what they share is in
-:mod:`.common`. Planning options are layered by :mod:`greenopt.options`: built-in defaults < the
-scenario file's ``plan:`` section < flags. An error greenopt raises (bad scenario, unknown
-method or option, infeasible hard deadlines, missing or failing solver) prints one red line and
-exits with code 2 — never a traceback.
+:mod:`.common` (output modes, exit codes, escaping) and :mod:`.outdir` (``plan --out``). Planning
+options are layered by :mod:`greenopt.options`: built-in defaults < the scenario file's ``plan:``
+section < flags; closed choices (method, objective, deadlines, report format, worker kind) are
+checked by the command line before anything runs. An error greenopt raises prints one red line
+and exits with the code of its kind — 2 usage, 3 bad input, 4 infeasible, 5 solver, 6 cluster,
+130 interrupted (:mod:`.common` has the table, docs/cli.md too) — never a traceback.
 
 Ctrl-C: during a MILP solve it stops the solver, and ``greenopt plan`` writes the best plan found
 so far (``"status": "interrupted"`` in ``kpis.json``) and exits with code 130; anywhere else

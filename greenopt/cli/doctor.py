@@ -8,7 +8,7 @@ import sys
 import typer
 from rich.table import Table
 
-from greenopt.cli.common import console, err_console, guard
+from greenopt.cli.common import console, err_console, guard, lit
 
 
 @guard
@@ -36,7 +36,7 @@ def doctor() -> None:
             "[green]yes[/]" if c.works else ("[red]no[/]" if c.available else "no"),
             c.version or "–",
             f"{c.seconds:.2f} s",
-            c.message,
+            lit(c.message),
         )
     console.print(t)
     working = [c.name for c in checks if c.works]

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from greenopt.cli.common import console, guard
+from greenopt.cli.common import console, guard, lit
 
 
 @guard
@@ -25,8 +25,10 @@ def example(
     path = save_scenario(sc, folder)
     files = sorted(p.name for p in folder.iterdir() if p.is_file())
     console.print(
-        f"wrote example [bold]{name}[/] ({len(sc.sites)} sites, {len(sc.jobs)} jobs, "
-        f"{sc.horizon.slots} slots) to {folder}: {', '.join(files)}",
+        f"wrote example [bold]{lit(name)}[/] ({len(sc.sites)} sites, {len(sc.jobs)} jobs, "
+        f"{sc.horizon.slots} slots) to {lit(folder)}: {lit(', '.join(files))}",
         highlight=False,
     )
-    console.print(f"plan it with: greenopt plan {path} --method greedy --out out", highlight=False)
+    console.print(
+        f"plan it with: greenopt plan {lit(path)} --method greedy --out out", highlight=False
+    )

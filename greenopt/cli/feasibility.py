@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from greenopt.cli.common import console, guard
+from greenopt.cli.common import console, guard, lit
 from greenopt.errors import ScenarioError
 
 
@@ -43,6 +43,7 @@ def feasibility(
     ] = None,
 ) -> None:
     """The seed paper's feasibility domain: which checkpoints can move within α·W (MODEL.md §9)."""
+    from greenopt.io.spreadsheet import write_csv
     from greenopt.network.feasibility import feasibility_table, plot_domain
 
     if not 0 < alpha <= 1 or not 0 < efficiency <= 1 or restore_h < 0:
@@ -72,7 +73,7 @@ def feasibility(
         import matplotlib.pyplot as plt
 
         out.mkdir(parents=True, exist_ok=True)
-        df.to_csv(out / "feasibility.csv", index=False)
+        write_csv(df, out / "feasibility.csv")
         ax = plot_domain(
             w,
             alpha=alpha,
@@ -84,4 +85,7 @@ def feasibility(
             ax.axhline(size, color="grey", linewidth=0.6, linestyle=":")
         ax.figure.savefig(out / "feasibility.png", dpi=110, bbox_inches="tight")
         plt.close(ax.figure)
-        console.print(f"wrote {out / 'feasibility.csv'} and {out / 'feasibility.png'}")
+        console.print(
+            f"wrote {lit(out / 'feasibility.csv')} and {lit(out / 'feasibility.png')}",
+            highlight=False,
+        )

@@ -17,7 +17,8 @@ ship with the package, see :mod:`greenopt.examples.profiles`):
 * **Jobs**: ``jobs`` (default 240) of the four kinds with GPU counts, power, checkpoint sizes,
   deadlines and data-residency rules drawn from the distributions in :func:`_draw_jobs`.
 * **WAN**: the sites plus seven transit points (IXPs and cable landings) joined by 1–100 Gbit/s
-  links whose one-way latency follows the great-circle distance.
+  links whose one-way latency follows the great-circle distance; every node carries its
+  ``latitude``/``longitude`` (for maps).
 
 Feasibility is constructive: every job is placed on its origin's GPUs in a *witness* schedule
 (latency-critical first, then evaluation, nearline, training) and its deadline is never earlier
@@ -25,7 +26,8 @@ than the witness completion, so a valid plan meeting every deadline without any 
 :func:`build_with_witness` returns it alongside the scenario.
 
 Units: kW, kWh, GB, Gbit/s, hours, gCO2eq/kWh; prices are **US dollars per kWh** of grid energy
-(wholesale day-ahead levels; converted at the 2023 average rates noted next to each figure).
+(wholesale day-ahead levels; converted at the 2023 average rates noted next to each figure), so the
+scenario's ``currency`` is ``"USD"``.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import networkx as nx
 import numpy as np
 import pandas as pd
 
@@ -215,6 +218,18 @@ def wan_edges() -> list[dict[str, Any]]:
         {"a": a, "b": b, "gbps": gbps, "latency_ms": link_latency_ms(where[a], where[b])}
         for a, b, gbps in LINKS
     ]
+
+
+def wan_graph() -> nx.Graph:
+    """The WAN as a graph: :func:`wan_edges` on nodes that carry their ``latitude`` and
+    ``longitude`` (sites and transit points, as the Topology Zoo reader gives them), so a map
+    of the WAN can draw every node where it is."""
+    g = nx.Graph()
+    for node, (lat, lon) in ({s.name: (s.latitude, s.longitude) for s in SITES} | TRANSIT).items():
+        g.add_node(node, latitude=lat, longitude=lon)
+    for edge in wan_edges():
+        g.add_edge(edge["a"], edge["b"], gbps=edge["gbps"], latency_ms=edge["latency_ms"])
+    return g
 
 
 def _local_hours(times: pd.DatetimeIndex, longitude: float) -> np.ndarray:
@@ -564,7 +579,8 @@ def build_with_witness(
         horizon={"start": start, "slot_minutes": slot_minutes, "slots": slots},
         sites=sites,
         jobs=job_list,
-        wan=wan_edges(),
+        wan=wan_graph(),
+        currency="USD",
     )
     witness = pd.DataFrame(rows, columns=["job", "slot", "site", "share"])
     return scenario, witness

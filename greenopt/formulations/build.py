@@ -14,6 +14,7 @@ import numpy as np
 from greenopt.formulations.capacity import add_capacity
 from greenopt.formulations.contiguity import add_contiguity
 from greenopt.formulations.cuts import add_cuts
+from greenopt.formulations.dwell import add_dwell
 from greenopt.formulations.energy import add_energy
 from greenopt.formulations.links import add_links
 from greenopt.formulations.location import add_location
@@ -97,4 +98,5 @@ def build_matrix(
     add_cuts(mx, ix)
     add_contiguity(mx, ix)
     add_links(mx, ix)
+    add_dwell(mx, ix)
     return ix, mx

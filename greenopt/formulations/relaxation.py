@@ -27,7 +27,8 @@ Every plan of MODEL.md maps to a feasible point of this LP with the same objecti
 migrations, ``cum`` = arrivals so far, ``stay`` = 1 when it never leaves its origin), so the LP
 optimum is a lower bound of every plan's objective, with any sign of the grid coefficients (the
 exact negative-price rows of §8 are kept, their binaries relaxed). Contiguity of non-preemptible
-jobs and link capacity are left out, which only loosens it.
+jobs, link capacity and the dwell rule (MODEL.md here §5a: it only removes plans) are left out,
+which only loosens it: it stays a lower bound of the model with them.
 """
 
 from __future__ import annotations

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from greenopt.evaluate import SHARE_EPS, derive_migrations, energy_table
+from greenopt.formulations.dwell import dwell_start
 from greenopt.formulations.matrix import Matrix
 from greenopt.formulations.sets import SINGLE, IndexSets
 
@@ -45,6 +46,10 @@ def column_jobs(ix: IndexSets, mx: Matrix) -> np.ndarray:
         block = mx.cols.get(name)
         if block is not None and block.n:
             owner[block.cols(np.arange(block.n))] = jobs
+    for name in ("rho", "fin"):  # the dwell family, keyed by job (and site, slot)
+        block = mx.cols.get(name)
+        if block is not None and block.n:
+            owner[block.cols(np.arange(block.n))] = block.keys[:, block.key_names.index("job")]
     return owner
 
 
@@ -108,6 +113,7 @@ def start_vector(ix: IndexSets, mx: Matrix, assignments: pd.DataFrame) -> np.nda
         inside = (ix.rt >= f) & (ix.rt <= e)
         v[mx.cols["r"].cols(np.arange(len(ix.rj)))] = inside.astype(float)
         v[mx.cols["st"].cols(np.arange(len(ix.rj)))] = (ix.rt == f).astype(float)
+    dwell_start(ix, mx, a, migs, v)
     en = energy_table(sc, a, migs)
     grid = en["grid_kwh"].to_numpy().reshape(S, T)
     excess = (en["facility_kwh"].to_numpy() - idx.renewable_kw.ravel() * ix.dt).reshape(S, T)

@@ -8,15 +8,20 @@
 * ``greenest-region`` (HarchOS) — start at the allowed site with the lowest current intensity if
   it is ≤ ``threshold`` (200 g/kWh), else wait for the first slot where some site is (never so
   late that the deadline is lost, and never beyond ``max_delay_h`` when given); never migrate
-  after the start (the state moves once, in the first run slot, as MODEL.md §5 says).
+  after the start (the state moves once, in the first run slot, as MODEL.md §5 says). A start
+  away from the origin whose stay would be shorter than its dwell (MODEL.md §5: the job cannot
+  finish there, nor work ``transfer_h/α`` there) is skipped: the next greenest site is tried.
 * ``follow-renewables`` (the seed paper's energy-only strategy) — every slot, each migratable job
   moves to the site with the most renewable surplus left, blind to transfer time and deadlines;
   physics still applies: a move whose transfer does not fit its slot or finds no link room is not
-  made. Jobs run as soon as released, at full speed.
+  made. Jobs run as soon as released, at full speed. The dwell rule (MODEL.md §5) applies too: a
+  move books the job at its destination, at full speed, until it has worked ``transfer_h/α``
+  there (or is done); a move whose dwell cannot be worked (window, capacity) is not made.
 
 Jobs are taken earliest deadline first (release order for ``follow-renewables``, which is blind
-to deadlines). Every placement passes :meth:`CapacityState.check`, so every plan is valid; work
-that cannot be placed is a reported deadline miss.
+to deadlines). Every placement passes :meth:`CapacityState.check` (the dwell rule included), so
+every plan is valid; a move the rule forbids is skipped; work that cannot be placed is a reported
+deadline miss. ``run-now`` and ``threshold`` never move, so the rule never stops them.
 """
 
 from __future__ import annotations
@@ -240,8 +245,8 @@ def follow_renewables_state(scenario: Scenario, objective="carbon") -> CapacityS
         active = order[(idx.first_slot[order] <= t) & (idx.end_slot[order] > t)]
         for j in active.tolist():
             need = st.remaining_h(j) / dt
-            if need <= MIN_SHARE or stopped[j]:
-                continue
+            if need <= MIN_SHARE or stopped[j] or st.last_slot[j] >= t:
+                continue  # done, stopped, or still paying the dwell of its last move
             started = st.last_slot[j] >= 0
             if not idx.preemptible[j] and started and st.last_slot[j] != t - 1:
                 stopped[j] = True
@@ -263,15 +268,47 @@ def follow_renewables_state(scenario: Scenario, objective="carbon") -> CapacityS
                 lim = min(1.0, st.arrival_cap(j, cur, b))
                 if b != cur and not st.link_room(j, cur, b, t):
                     continue
-                share = min(need, lim, float(st.max_share(j, b, t)))
-                if not idx.preemptible[j] and share < min(need, lim) - EPS:
-                    continue  # a pause-free job needs its full share
-                if _commit_if_ok(st, placement(j, [t], b, [share])):
+                if b != cur:
+                    p = _stay(st, j, cur, b, t, lim)
+                else:
+                    share = min(need, lim, float(st.max_share(j, b, t)))
+                    if not idx.preemptible[j] and share < min(need, lim) - EPS:
+                        continue  # a pause-free job needs its full share
+                    p = placement(j, [t], b, [share])
+                if p is not None and _commit_if_ok(st, p):
                     placed = True
                     break
             if not placed and not idx.preemptible[j] and started:
                 stopped[j] = True
     return st
+
+
+def _stay(st: CapacityState, j: int, a: int, b: int, t: int, first_cap: float) -> Placement | None:
+    """Job ``j`` moved ``a → b`` in slot ``t``, then run at full speed at ``b`` until it has
+    worked its dwell there (MODEL.md §5) or is done; ``None`` when it cannot start at ``t`` or a
+    pause-free job would have to pause. The caller's check refuses a stay cut short by the end
+    of the window or by capacity."""
+    idx, dt = st.idx, st.dt
+    owed = float(st.dwell_need[j, a, b])
+    left = st.remaining_h(j) / dt
+    slots, shares = [], []
+    worked = 0.0
+    for u in range(t, int(idx.end_slot[j])):
+        cap = min(1.0, float(st.max_share(j, b, u)), first_cap if u == t else 1.0)
+        share = min(left, cap)
+        if share <= MIN_SHARE or (
+            not idx.preemptible[j] and share < min(left, first_cap if u == t else 1.0) - EPS
+        ):
+            if u == t or not idx.preemptible[j]:
+                return None
+            continue
+        slots.append(u)
+        shares.append(share)
+        left -= share
+        worked += share * dt
+        if left <= MIN_SHARE or worked >= owed - EPS:
+            break
+    return placement(j, slots, b, shares)
 
 
 def plan_follow_renewables(scenario: Scenario, options) -> Plan:

@@ -18,7 +18,10 @@ For one job ``j`` with ``n = remaining work / Δh`` slot-shares to place:
   convex slot costs);
 * **refine** (the best few rows) — the share in the slot a job arrives in is capped at
   ``1 − disruption_h/Δh``, slots whose route has no link room cannot be arrival slots, and the row
-  is refilled until stable; a move must lie in the seed paper's **feasibility domain**
+  is refilled until stable; a stay shorter than its **dwell** (MODEL.md §5: ``transfer_h/α``
+  hours of work at the destination before the next move, unless the job finishes there) is
+  given back to the site the job came from and the row refilled; a move must lie in the seed
+  paper's **feasibility domain**
   (``disruption_h ≤ α·W`` for the destination's renewable window ``W`` and renewable kWh gained >
   the move's kWh). A move outside the domain is taken only to *rescue* work that could not be
   done otherwise (``rescue=True``). The exact cost decides among refined rows.
@@ -32,12 +35,13 @@ Jobs that cannot be fitted are reported misses (their work left undone); every p
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
 
 from greenopt.evaluate import evaluate
+from greenopt.heuristics.ejection import ejection_moves
 from greenopt.heuristics.retime import retime
 from greenopt.heuristics.state import (
     EPS,
@@ -50,12 +54,21 @@ from greenopt.objectives import Objective
 from greenopt.result import Plan
 from greenopt.scenario import Scenario
 
+#: The feasibility domain's α when the scenario has none (its dwell rule off): the seed paper's.
+DOMAIN_ALPHA = 0.1
+#: Placements the ejection moves may spend by default: this many less the number of jobs, so a
+#: small day gets swaps and the 2000-job day none (its construction alone takes the time budget).
+EJECT_WORK = 1000
+
 
 @dataclass(frozen=True)
 class GreedySettings:
     """Knobs of the per-job placement (``options.params`` of ``plan(method="greedy")``).
 
-    ``alpha``: disruption budget of the feasibility domain (MODEL §9); ``domain``: enforce it for
+    ``alpha``: disruption budget of the feasibility domain (MODEL §9) — ``None`` (the default):
+    the scenario's ``migration_alpha``, the same α of the seed paper that sets the dwell rule
+    (MODEL.md §5), or :data:`DOMAIN_ALPHA` when the scenario turns that rule off; ``domain``:
+    enforce it for
     moves; ``rescue``: allow a move outside it when it does work that otherwise stays undone;
     ``split``: try origin→destination splits; ``top_k``: rows refined exactly per job;
     ``split_sites``: destinations tried for splits (those with most renewable left);
@@ -65,10 +78,17 @@ class GreedySettings:
     (≤ 1 s on 2000 jobs × 20 sites × 96 slots); each pass costs about as much again and gives a
     better plan (the MILP's start uses 2); ``retime``: re-optimise the slot shares of the final
     plan by an LP with its locations and moves fixed (:mod:`greenopt.heuristics.retime`, HiGHS;
-    off by default: it is an LP solve, not a greedy step).
+    off by default: it is an LP solve, not a greedy step); ``route``: also try, for a
+    migratable preemptible job, the cheapest multi-site route (:func:`_route_row`, a shortest
+    path over sites × slots; off by default: it costs a loop over the window's slots per job —
+    +50 % time at 2000 × 20 × 96 — and pays on the real-trace days, with re-placement passes);
+    ``eject``: placements spent on ejection moves after the passes
+    (:mod:`greenopt.heuristics.ejection` — the swap a single-job move cannot make: a job onto
+    a contested clean grid, the jobs it displaces elsewhere); ``None``, the default:
+    ``max(0, EJECT_WORK − jobs)``.
     """
 
-    alpha: float = 0.1
+    alpha: float | None = None
     domain: bool = True
     rescue: bool = True
     split: bool = True
@@ -77,11 +97,20 @@ class GreedySettings:
     shortlist: int | None = None
     passes: int = 0
     retime: bool = False
+    route: bool = False
+    eject: int | None = None
 
     @classmethod
     def from_params(cls, params: dict) -> GreedySettings:
         known = {k: params[k] for k in cls.__dataclass_fields__ if k in params}
         return cls(**known)
+
+    def for_scenario(self, scenario: Scenario) -> GreedySettings:
+        """These settings with ``alpha`` resolved for ``scenario`` (see the class docstring)."""
+        if self.alpha is not None:
+            return self
+        alpha = scenario.migration_alpha
+        return replace(self, alpha=DOMAIN_ALPHA if alpha is None else float(alpha))
 
 
 # --------------------------------------------------------------------------------------------
@@ -94,7 +123,7 @@ def place_job(
 
     ``None`` when nothing can be placed. The placement continues from the job's state in ``st``.
     """
-    cfg = settings or GreedySettings()
+    cfg = (settings or GreedySettings()).for_scenario(st.scenario)
     idx = st.idx
     f = max(int(idx.first_slot[j]), int(t_from), int(st.last_slot[j]) + 1)
     e = int(idx.end_slot[j])
@@ -182,7 +211,7 @@ def _refine_row(
     next slot the job runs at that site) and the row is refilled, until every arrival qualifies.
     """
     cap = st.max_share(j, row_sites, slots)
-    for _ in range(10):
+    for _ in range(20):
         run = np.flatnonzero(shares > MIN_SHARE)
         if run.size == 0:
             return None, True
@@ -191,7 +220,8 @@ def _refine_row(
         prev[0] = o
         prev[1:] = at[:-1]
         fix = None
-        for r in np.flatnonzero(prev != at).tolist():
+        arrivals = np.flatnonzero(prev != at).tolist()
+        for r in arrivals:
             c, a, b = int(run[r]), int(prev[r]), int(at[r])
             lim = min(float(cap[c]), _arrival_limit(st, j, a, b, int(slots[c])))
             if lim <= MIN_SHARE or not st.link_room(j, a, b, int(slots[c])):
@@ -201,20 +231,60 @@ def _refine_row(
             if fix is not None:
                 break
         if fix is None:
-            break
-        cap = cap.copy()
-        cap[fix[0]] = fix[1]
+            short = _short_stay(st, j, run, prev, at, shares, arrivals)
+            if short is None:
+                break
+            # the stay is shorter than its dwell (MODEL §5): stay where the job was instead
+            r, end = short
+            a = int(prev[r])
+            if not (st.idx.allowed[j, a] and st.site_mask[j, a]):
+                return None, True
+            row_sites = row_sites.copy()
+            # every column from the previous run slot to the next stay: the refill cannot put
+            # the job back at the destination in between
+            lo = int(run[r - 1]) + 1 if r > 0 else 0
+            row_sites[lo : (int(run[end]) if end < run.size else len(row_sites))] = a
+            cap = st.max_share(j, row_sites, slots)
+        else:
+            cap = cap.copy()
+            cap[fix[0]] = fix[1]
         sh, _, _ = _fill(st, j, row_sites[None, :], slots, need, cap[None, :])
         shares = sh[0]
     else:
         return None, True
     run = shares > MIN_SHARE
     p = placement(j, slots[run], row_sites[run], np.minimum(shares[run], cap[run]))
-    if len(p) == 0:
+    if len(p) == 0 or not st.dwell_closed(p):
         return None, True
     if not cfg.domain:
         return p, True
     return p, _in_domain(st, p, cfg.alpha)
+
+
+def _short_stay(
+    st: CapacityState,
+    j: int,
+    run: np.ndarray,
+    prev: np.ndarray,
+    at: np.ndarray,
+    shares: np.ndarray,
+    arrivals: list[int],
+) -> tuple[int, int] | None:
+    """The first stay of a filled row shorter than its dwell, as (arrival, next arrival) indices
+    into ``run`` (``len(run)`` for the last stay); ``None`` when every stay lasts its dwell or
+    is the last and the row does all the work left."""
+    if not arrivals:
+        return None
+    hours = shares[run] * st.dt
+    ends = [*arrivals[1:], len(run)]
+    finished = st.finishes(j, float(hours.sum()))
+    for r, end in zip(arrivals, ends, strict=True):
+        worked = float(hours[r:end].sum())
+        if worked < float(st.dwell_need[j, int(prev[r]), int(at[r])]) - EPS:
+            if end == len(run) and finished:
+                return None
+            return r, end
+    return None
 
 
 def _arrival_limit(st: CapacityState, j: int, a: int, b: int, t: int) -> float:
@@ -264,6 +334,8 @@ def _place_preemptible(
     rows = [np.repeat(cand[:, None], W, axis=1)]
     if cfg.split and st.idx.migratable[j] and W > 1 and cand.size > 1:
         rows.append(_split_rows(st, j, o, cand, f, e, cfg.split_sites))
+        if cfg.route:
+            rows.append(_route_row(st, j, o, cand, slots, need))
     sites = np.concatenate(rows, axis=0) if len(rows) > 1 else rows[0]
     shares, filled, approx = _fill(st, j, sites, slots, need)
     # rank by approximate objective: −U per slot-share placed dominates; each site change of
@@ -299,6 +371,64 @@ def _place_preemptible(
         if rescue[1].shares.sum() > done_best + 1e-6:
             return rescue[1]
     return best[1] if best is not None else None
+
+
+def _route_row(
+    st: CapacityState, j: int, o: int, cand: np.ndarray, slots: np.ndarray, need: float
+) -> np.ndarray:
+    """A row that follows the cheapest site slot by slot, moves priced (shortest path).
+
+    The split rows only ever leave the origin for one site; a job whose cheap slots are spread
+    over several sites (a clean grid in the morning, a renewable site at noon) needs a route
+    ``a → b → c``. Each (site, slot) is worth ``min(0, c[s, t] − λ)`` — its full-share cost
+    (:func:`_slot_cost`) against ``λ``, the ``⌈need⌉``-th cheapest slot's best cost, so only
+    slots the job would run in count — and a move ``a → b`` in slot ``t`` costs the migration
+    penalty, its kWh priced at ``b``'s grid, the share it loses to disruption (at ``λ``) and,
+    for the dwell, the same again when the stay it starts is short (a hysteresis). Viterbi over
+    the window's slots (S × S per slot) gives the cheapest such row; the fill and the refinement
+    then treat it like any other row (arrival caps, link room, dwell, domain).
+    """
+    S, W = st.S, slots.shape[0]
+    c = np.full((S, W), np.inf)
+    cap = st.max_share(j, cand[:, None], slots[None, :])
+    c[cand] = np.where(cap >= 1.0 - EPS, _slot_cost(st, j, cand[:, None], slots, 1.0, 0.0), np.inf)
+    best = c.min(axis=0)
+    n = min(max(1, int(np.ceil(need - 1e-9))), W)
+    lam = float(np.partition(best, n - 1)[n - 1])
+    if not np.isfinite(lam):
+        finite = best[np.isfinite(best)]
+        if finite.size == 0:
+            return np.zeros((0, W), dtype=np.int64)
+        lam = float(finite.max())
+    value = np.minimum(0.0, c - lam - 1e-12)
+    value[~np.isfinite(value)] = 0.0
+    # a move a → b: feasible only on a route that carries the state within the slot
+    ok = st.route_ok & (st.net.disruption_h[j] < st.dt * (1 - MIN_SHARE))
+    ok &= st.route_gb >= st.idx.state_gb[j] - EPS
+    move = np.where(ok, 0.0, np.inf)
+    np.fill_diagonal(move, 0.0)
+    lost = st.net.disruption_h[j] / st.dt * max(abs(lam), 0.0)
+    fixed = st.objective.migration_penalty + 2.0 * lost
+    np.fill_diagonal(fixed := np.broadcast_to(fixed, (S, S)).copy(), 0.0)
+    move = move + fixed
+    allowed = np.zeros(S, dtype=bool)
+    allowed[cand] = True
+    move[:, ~allowed] = np.inf
+    mig = st.mig_kwh[j] * st.coef[:, slots]  # (S, W) kWh of an arrival at b, priced there
+    dist = np.where(np.arange(S) == o, 0.0, np.inf)
+    back = np.zeros((W, S), dtype=np.int64)
+    for k in range(W):
+        tot = dist[:, None] + move + np.where(np.arange(S)[:, None] == np.arange(S), 0.0, mig[:, k])
+        back[k] = np.argmin(tot, axis=0)
+        dist = tot[back[k], np.arange(S)] + value[:, k]
+    row = np.empty(W, dtype=np.int64)
+    s = int(np.argmin(dist))
+    for k in range(W - 1, -1, -1):
+        row[k] = s
+        s = int(back[k, s])
+    if np.all(row == row[0]):  # a single-site row is there already
+        return np.zeros((0, W), dtype=np.int64)
+    return row[None, :]
 
 
 def _split_rows(
@@ -456,17 +586,25 @@ def greedy_state(
     scenario: Scenario,
     objective: Objective | str = "carbon",
     settings: GreedySettings | None = None,
+    deadline: float | None = None,
 ) -> CapacityState:
-    """Run the greedy and return the :class:`CapacityState` holding its placements."""
+    """Run the greedy and return the :class:`CapacityState` holding its placements.
+
+    ``deadline`` (a ``time.perf_counter()`` value) stops the re-placement passes and the repair
+    of short jobs (and skips the ejection moves) when reached; the first pass always completes
+    (it is the plan)."""
     st = CapacityState(scenario, objective)
-    cfg = settings or GreedySettings()
+    cfg = (settings or GreedySettings()).for_scenario(scenario)
     order = urgency_order(scenario)
     for j in order:
         p = place_job(st, int(j), 0, cfg)
         if p is not None:
             st.commit(p, check=False)
-    improve(st, order, cfg, cfg.passes)
-    repair_short(st, order, cfg)
+    improve(st, order, cfg, cfg.passes, deadline)
+    budget = max(0, EJECT_WORK - st.J) if cfg.eject is None else cfg.eject
+    if budget > 0 and (deadline is None or time.perf_counter() < deadline):
+        ejection_moves(st, order, lambda s, j: place_job(s, j, 0, cfg), budget)
+    repair_short(st, order, cfg, deadline=deadline)
     return st
 
 
@@ -508,7 +646,11 @@ def improve(
 
 
 def repair_short(
-    st: CapacityState, order: np.ndarray, settings: GreedySettings, blockers: int = 16
+    st: CapacityState,
+    order: np.ndarray,
+    settings: GreedySettings,
+    blockers: int = 16,
+    deadline: float | None = None,
 ) -> int:
     """Make room for jobs left short of their work; returns how many were helped.
 
@@ -517,7 +659,8 @@ def repair_short(
     the ones that can go elsewhere) are taken out with it; the short job is placed first, then
     the others again in urgency order. The change is kept only when the objective falls — the
     sum of each placement's marginal cost against the state it was priced in, which is the
-    exact change of the objective whatever the order.
+    exact change of the objective whatever the order. Stops at ``deadline`` (a
+    ``time.perf_counter()`` value), keeping the repairs made.
     """
     idx = st.idx
     rank = np.empty(len(order), dtype=np.int64)
@@ -527,6 +670,8 @@ def repair_short(
     for j in order.tolist():
         if st.remaining_h(j) <= 1e-9 or (st.last_slot[j] >= 0 and not idx.preemptible[j]):
             continue
+        if deadline is not None and time.perf_counter() > deadline:
+            break
         f, e = int(idx.first_slot[j]), int(idx.end_slot[j])
         sites = idx.allowed[j] & st.can_move(j, int(idx.origin[j]))
         weight = np.zeros(st.J)

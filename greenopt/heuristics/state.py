@@ -20,6 +20,13 @@ Marginal objective of adding ``e`` kWh at ``(s, t)`` (renewable first, §6):
 
     Δgrid = max(0, e − max(ren_left, 0))      Δobjective = grid_coef[s, t] · Δgrid
 
+The dwell rule (MODEL.md §5, validity rule 8) is part of :meth:`CapacityState.check`: after a
+move ``a → b`` the job works ``transfer_h/α`` hours at ``b`` (:func:`greenopt.dwell.dwell_need_h`)
+before it moves again. A placement must *close* its stays: each of its stays, its last one
+included, lasts its dwell, or the placement finishes the job's work — so a committed plan never
+owes a dwell that a later commit would have to pay (``dwell_owed`` stays 0 unless a caller commits
+unchecked placements that leave one open, and then the next placement must pay it first).
+
 The seed paper's feasibility domain (MODEL.md §9) is :meth:`CapacityState.domain_allows`: a move
 into site ``b`` arriving in slot ``t`` is time-feasible when ``disruption_h ≤ α · W`` with ``W``
 the hours of ``b``'s current renewable window around ``t`` (slots where renewable power still
@@ -34,6 +41,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from greenopt.dwell import dwell_need_h
 from greenopt.errors import PlanError
 from greenopt.objectives import Objective, lateness_weights
 from greenopt.scenario import Scenario
@@ -109,12 +117,14 @@ class CapacityState:
         self.site_mask = np.ones((J, S), dtype=bool)
         self.full_kwh = idx.pue[None, :] * idx.power_kw[:, None] * self.dt  # (J, S) at share 1
         self.mig_kwh = idx.state_gb * scenario.net_kwh_per_gb  # (J,) at the destination
+        self.dwell_need = dwell_need_h(scenario)  # (J, S, S) hours of work after a move a → b
         # per-job progress
         self.done_h = np.zeros(J)
         self.last_site = np.array(idx.origin, dtype=np.int64)
         self.last_slot = np.full(J, -1, dtype=np.int64)
         self.last_share = np.zeros(J)
         self.last_arrival_disruption = np.zeros(J)  # h lost in last_slot to an arriving move
+        self.dwell_owed = np.zeros(J)  # h of dwell still owed at last_site (MODEL §5)
         self.sites_used: list[set[int]] = [set() for _ in range(J)]
         # per job, its committed placements with the kWh and link GB they booked (to release)
         self._booked: list[list[tuple[Placement, np.ndarray, list[tuple[np.ndarray, int]]]]] = [
@@ -226,6 +236,41 @@ class CapacityState:
             return False
         return gain > float(self.mig_kwh[j]) * float(self.coef[b, t]) + EPS
 
+    def dwell_owed_after(self, p: Placement) -> float | None:
+        """Hours of dwell job ``p.job`` still owes at ``p``'s last site once ``p`` is committed;
+        ``None`` when ``p`` moves on from a stay short of its dwell (MODEL §5, rule 8).
+
+        A stay is counted from its arrival row up to (excluding) the next arrival; the first rows
+        of ``p``, before its first arrival, continue the committed stay and pay what it owes.
+        """
+        j = p.job
+        hours = p.shares * self.dt
+        arrive, prev = self._moves(p)
+        owed = float(self.dwell_owed[j])
+        arr = np.flatnonzero(arrive)
+        if arr.size == 0:
+            return max(0.0, owed - float(hours.sum()))
+        if owed > EPS and float(hours[: arr[0]].sum()) < owed - EPS:
+            return None
+        csum = np.r_[0.0, np.cumsum(hours)]
+        worked = csum[np.r_[arr[1:], len(p)]] - csum[arr]
+        need = self.dwell_need[j, prev[arr], p.sites[arr]]
+        if np.any(worked[:-1] < need[:-1] - EPS):
+            return None
+        return max(0.0, float(need[-1] - worked[-1]))
+
+    def finishes(self, j: int, hours: float) -> bool:
+        """``hours`` more of work complete job ``j`` (within the evaluator's tolerance)."""
+        work = float(self.idx.work_h[j])
+        return float(self.done_h[j]) + hours >= work - 1e-7 * max(1.0, work)
+
+    def dwell_closed(self, p: Placement) -> bool:
+        """Every stay of ``p`` lasts its dwell, its last one too, or ``p`` finishes the job."""
+        owed = self.dwell_owed_after(p)
+        if owed is None:
+            return False
+        return owed <= EPS or self.finishes(p.job, float(p.shares.sum()) * self.dt)
+
     # -- pricing -----------------------------------------------------------------------------
     def _moves(self, p: Placement) -> tuple[np.ndarray, np.ndarray]:
         """(arrive mask over the placement's rows, previous site per row)."""
@@ -299,6 +344,8 @@ class CapacityState:
                     return "link_capacity"
             # several moves of one placement over the same link in one slot cannot happen
             # (one row per slot), so link room per row is exact.
+        if (arrive.any() or self.dwell_owed[j] > EPS) and not self.dwell_closed(p):
+            return "dwell"
         if not idx.preemptible[j]:
             return self._check_contiguous(p, arrive, prev)
         return None
@@ -344,6 +391,7 @@ class CapacityState:
         slots, sites, shares = p.slots, p.sites, p.shares
         e, _ = self.energy_rows(p)
         arrive, prev = self._moves(p)
+        owed = self.dwell_owed_after(p)  # before the job's state moves on
         np.subtract.at(self.gpu_left, (sites, slots), self.idx.gpus[j] * shares)
         np.subtract.at(self.ren_left, (sites, slots), e)
         gb = float(self.idx.state_gb[j])
@@ -360,6 +408,8 @@ class CapacityState:
             float(self.net.disruption_h[j, prev[-1], sites[-1]]) if arrive[-1] else 0.0
         )
         self.sites_used[j].update(int(s) for s in np.unique(sites))
+        done = self.remaining_h(j) <= 1e-7 * max(1.0, float(self.idx.work_h[j]))
+        self.dwell_owed[j] = 0.0 if done or owed is None else owed
         self._booked[j].append((p, e, links_used))
 
     def placements(self, j: int) -> list[Placement]:
@@ -385,6 +435,7 @@ class CapacityState:
         self.last_slot[j] = -1
         self.last_share[j] = 0.0
         self.last_arrival_disruption[j] = 0.0
+        self.dwell_owed[j] = 0.0
         self.sites_used[j] = set()
         return [b[0] for b in booked]
 

@@ -5,6 +5,7 @@ name: example
 horizon: {start: "2023-06-01T00:00:00Z", slot_minutes: 60, slots: 24}
 wan_share: 1.0
 net_kwh_per_gb: 0.005
+migration_alpha: 0.1      # the dwell rule of MODEL.md §5; null turns it off
 currency: EUR             # optional: the unit of price and cost
 sites: sites.csv          # or a list of mappings
 timeseries: timeseries.csv  # time, site, renewable_kw, carbon[, price]
@@ -52,6 +53,7 @@ TOP_KEYS = {
     "horizon",
     "wan_share",
     "net_kwh_per_gb",
+    "migration_alpha",
     "currency",
     "sites",
     "timeseries",
@@ -127,10 +129,41 @@ def load_scenario(path: str | os.PathLike[str], *, allow_outside: bool = False) 
         sites.append(Site(**row))
     jobs = [_job(r) for r in _rows(job_table)]
     wan = _wan(doc.get("wan"), files)
-    extra = {k: doc[k] for k in ("name", "wan_share", "net_kwh_per_gb", "currency") if k in doc}
+    keys = ("name", "wan_share", "net_kwh_per_gb", "migration_alpha", "currency")
+    extra = {k: doc[k] for k in keys if k in doc}
     names = [s.name for s in sites]
     forecasts = read_forecasts_entry(doc.get("forecasts"), files.resolve, horizon, names)
     return Scenario(horizon=horizon, sites=sites, jobs=jobs, wan=wan, forecasts=forecasts, **extra)
+
+
+def referenced_files(path: str | os.PathLike[str]) -> list[tuple[str, Path]]:
+    """The files a scenario YAML names, as ``(field, path)`` — what :func:`load_scenario` would
+    read besides the YAML itself (``sites``, ``timeseries``, ``jobs``, ``wan``, ``forecasts``),
+    resolved by the same rule (inside its folder). A reference that rule refuses, or a YAML that
+    does not parse, is left out: loading the scenario reports it. ``greenopt batch`` keys a
+    task by these files' bytes, so a changed ``jobs.csv`` re-plans the task."""
+    path = Path(path)
+    try:
+        doc = yaml.safe_load(path.read_text())
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return []
+    if not isinstance(doc, dict):
+        return []
+    files = _Folder(path.parent, allow_outside=False)
+    named: list[tuple[str, Any]] = [(k, doc.get(k)) for k in ("sites", "timeseries", "jobs", "wan")]
+    fc = doc.get("forecasts")
+    if isinstance(fc, dict):
+        named += [(f"forecasts.{k}", fc.get(k)) for k in ("issued", "history")]
+    else:
+        named.append(("forecasts", fc))
+    out: list[tuple[str, Path]] = []
+    for field, value in named:
+        if isinstance(value, str):
+            try:
+                out.append((field, files.resolve(value, field)))
+            except ScenarioError:
+                continue
+    return out
 
 
 class _Folder:
@@ -200,6 +233,7 @@ def save_scenario(scenario: Scenario, folder: str | os.PathLike[str]) -> Path:
         },
         "wan_share": scenario.wan_share,
         "net_kwh_per_gb": scenario.net_kwh_per_gb,
+        "migration_alpha": scenario.migration_alpha,
         **({"currency": scenario.currency} if scenario.currency else {}),
         "sites": "sites.csv",
         "timeseries": "timeseries.csv",

@@ -33,9 +33,9 @@ import pyomo.environ as pyo
 
 from greenopt.errors import OptionsError
 from greenopt.formulations.pyomo_model import Compiled, write_lp
-from greenopt.milp.clock import Clock
+from greenopt.milp.clock import milp_clock
 from greenopt.milp.diagnose import precheck_hard, raise_if_missed
-from greenopt.milp.prepare import Prepared, check_solver, prepare
+from greenopt.milp.prepare import Prepared, check_solver, prepare, run_options
 from greenopt.milp.solve import hand_off, solve
 from greenopt.options import COMMON, PlanOptions
 from greenopt.result import Plan
@@ -57,10 +57,11 @@ def build_model(scenario: Scenario, options: PlanOptions) -> MilpModel:
             "extend",
         )
     check_solver(options)
+    options = run_options(options)
     canonical = canonical_scenario(scenario)
     if options.deadlines == "hard":
         precheck_hard(canonical)
-    clock = Clock(options.time_limit)
+    clock = milp_clock(options)
     prep = prepare(canonical, options, clock, pyomo=True, launch_now=False)
     return MilpModel(scenario, prep, build_s=clock.elapsed())
 
@@ -185,7 +186,7 @@ class MilpModel:
         opts = self._solve_options(options)
         check_solver(opts)
         t0 = time.perf_counter()
-        clock = Clock(opts.time_limit)
+        clock = milp_clock(opts)
         result = solve(self._prep, opts, clock)
         canonical = self._prep.scenario
         if canonical is not self.scenario:

@@ -29,6 +29,14 @@ its caller changed, :mod:`.clock`, :mod:`.diagnose`):
    better of that plan and the start plan is returned, with bound, gap and status settled in
    one place (:mod:`.outcome`).
 
+**Limits.** ``time_limit`` bounds the whole call (:mod:`.clock`): the start plan's re-placement
+passes stop after a share of it, a model that cannot be built in the time left is not started
+(the start plan is returned, status ``time_limit``), and a reserve is kept for reading back.
+``deterministic=True`` replaces every wall-clock budget by a work budget (HiGHS node limits, a
+count of fix-and-optimise neighbourhoods, one solver thread, the bound LP solved after the
+search instead of beside it): the same input gives the same plan; a time limit given there is
+only a safety net, and a plan it cuts says so. The plan's first note says which budget ran.
+
 Statuses: ``optimal`` (gap closed), ``feasible`` (stopped within ``mip_gap``, or
 fix-and-optimise found no further improvement), ``time_limit`` (best plan found when time ran
 out), ``interrupted`` (Ctrl-C), ``fallback`` (nothing better than the start plan: it is
@@ -49,15 +57,24 @@ from __future__ import annotations
 
 from greenopt import limits
 from greenopt.evaluate import evaluate
-from greenopt.milp.clock import Clock
+from greenopt.milp.clock import MATRIX_S_PER_COL, PYOMO_S_PER_COL, Clock, budget_note, milp_clock
 from greenopt.milp.diagnose import precheck_hard
 from greenopt.milp.model import MilpModel
-from greenopt.milp.prepare import BB_MAX_BINARIES, TOP_SITES, check_solver, prepare
+from greenopt.milp.outcome import finish
+from greenopt.milp.prepare import (
+    BB_MAX_BINARIES,
+    TOP_SITES,
+    check_solver,
+    prepare,
+    run_options,
+    wants_pyomo,
+)
 from greenopt.milp.solve import solve
 from greenopt.milp.start import START_PASSES, start_plan
 from greenopt.options import PlanOptions
 from greenopt.result import Plan
 from greenopt.scenario import Scenario
+from greenopt.solvers import highs
 
 __all__ = [
     "BB_MAX_BINARIES",
@@ -73,20 +90,66 @@ def plan_milp(scenario: Scenario, options: PlanOptions) -> Plan:
     """The MILP planner (see the module docstring and :data:`greenopt.options.METHOD_PARAMS`
     for its parameters: ``bb_max``, ``handoff``, ``lns_size``, ``lns_sub_time``, ``presence``,
     ``candidates``, ``highs_options``, ``progress``, ``measure_direct``, ``bb_after``,
-    ``lns_neighbourhoods``, ``extend``)."""
-    clock = Clock(options.time_limit)
+    ``lns_neighbourhoods``, ``lns_sub_nodes``, ``bb_nodes``, ``extend``)."""
+    clock = milp_clock(options)
     check_solver(options)
+    options = run_options(options)
     if options.deadlines == "hard":
         precheck_hard(scenario)
     # before anything is built: a model too large for memory fails now, naming its sizes
     limits.check_milp(scenario, int(options.params.get("bb_max", BB_MAX_BINARIES)))
     if not scenario.jobs:  # an idle day (MODEL.md §4): nothing to decide, whatever the solver
         return _idle(scenario, options)
-    prep = prepare(scenario, options, clock)
+    # -- 1. the start plan (cut short by the clock, never in deterministic mode)
+    start = start_plan(scenario, options, clock)
+    late = _out_of_time(scenario, options, start, clock)
+    if late is not None:
+        return late
+    # -- 2–3. the relaxation and the model
+    prep = prepare(scenario, options, clock, start=start)
     extend = options.params.get("extend")
     if extend is not None:
         extend(MilpModel(scenario, prep))
+    # -- 4–5. search, read back, settle bound, gap and status
     return solve(prep, options, clock)
+
+
+def _out_of_time(
+    scenario: Scenario, options: PlanOptions, start: Plan, clock: Clock
+) -> Plan | None:
+    """The start plan (status ``time_limit``) when the model cannot be built in the time left:
+    the matrix (and the labelled Pyomo model, when one is asked for) cannot be stopped once
+    started, so they are estimated from the model's size first (:mod:`.clock`). Never in
+    deterministic mode, nor for a model its caller extends (only a solve of that model answers
+    them)."""
+    if options.solver != "highs" or options.params.get("extend") is not None:
+        return None
+    columns = limits.milp_estimate(scenario, int(options.params.get("bb_max", BB_MAX_BINARIES)))
+    n_cols = float(columns.sizes["model columns"])
+    clock.expect_columns(n_cols)
+    per_col = MATRIX_S_PER_COL + (PYOMO_S_PER_COL if wants_pyomo(options) else 0.0)
+    if clock.fits(per_col * n_cols):
+        return None
+    notes = [
+        budget_note(options, clock),
+        f"time limit: building the model of about {n_cols:,.0f} columns would take about "
+        f"{per_col * n_cols:.0f} s of the {clock.left(reserve=True):.1f} s left; the start plan "
+        "is returned (raise time_limit, or plan with method='greedy')",
+    ]
+    return finish(
+        scenario,
+        options,
+        start,
+        start,
+        "time_limit",
+        None,
+        restricted=True,
+        notes=notes,
+        build_s=0.0,
+        solve_s=0.0,
+        solver="highs",
+        solver_version=highs.highs_version(),
+    )
 
 
 def _idle(scenario: Scenario, options: PlanOptions) -> Plan:

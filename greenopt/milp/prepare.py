@@ -9,6 +9,12 @@ asked for (a caller who extends it, ``greenopt.build_model``, a solver other tha
 Without it the same arrays go to HiGHS straight away: the labelled model compiles to exactly
 those arrays when nobody changed it (tested), so building it only to compile it back would be
 time taken from the search.
+
+**Deterministic mode** (``deterministic=True``, HiGHS only): one solver thread unless
+``threads`` says otherwise (:func:`run_options`), the start plan's passes not cut by the clock,
+and the relaxation that would race the search in a second thread solved after it instead
+(:class:`~greenopt.milp.relaxation.Deferred`) — the schedule relaxation for a count of rounds
+(:data:`DET_SCHEDULE_ROUNDS`).
 """
 
 from __future__ import annotations
@@ -39,14 +45,18 @@ from greenopt.milp.relaxation import (
     HUGE_COLS,
     PRESENCE_MAX_COLS,
     Background,
+    Beside,
+    Deferred,
     Relaxation,
     solve_relaxation,
 )
 from greenopt.milp.schedules import schedule_bound
+from greenopt.milp.search import check_cluster
 from greenopt.milp.start import start_plan
 from greenopt.options import PlanOptions
 from greenopt.result import Plan
 from greenopt.scenario import Scenario
+from greenopt.solvers import highs
 from greenopt.solvers.pyomo_any import available_solvers
 
 #: Branch-and-bound on the whole model up to this many binaries; fix-and-optimise above.
@@ -58,20 +68,25 @@ TOP_SITES = 2
 #: compact LP's given as its floor) up to this many reachable run-share columns; above (a pricing
 #: round takes a minute at 2000 jobs × 20 sites × 96 slots) from the compact LP with presence rows.
 SCHEDULES_MAX_COLS = 250_000
+#: Deterministic mode: rounds of the schedule relaxation after the search (a work budget in
+#: place of the seconds it gets beside the search; each round is a master LP and a pricing
+#: pass, both the same on every machine).
+DET_SCHEDULE_ROUNDS = 30
 
 
 @dataclass
 class RelaxationStep:
     """Step 2's answer: the relaxation solved before the search (no bound when it is to run
     beside it instead), the sites the model keeps per job, and how to start the relaxation
-    beside the search (``launch(presence_rows, clock)``)."""
+    beside the search (``launch(presence_rows, clock)``; in deterministic mode it is deferred
+    until after the search)."""
 
     relax: Relaxation
     keep: list[set[int]]  # per job, the sites the model keeps besides its origin
     presence: bool  # whether the bound LP already has the presence rows
-    launch: Callable[[bool, Clock], Background]
+    launch: Callable[[bool, Clock], Beside]
     beside_now: bool = False  # huge model: the relaxation runs beside the search from its start
-    beside: Background | None = None  # the relaxation already running beside (plan() only)
+    beside: Beside | None = None  # the relaxation already running beside (plan() only)
 
 
 @dataclass
@@ -99,12 +114,33 @@ class Prepared:
 
 
 def check_solver(options: PlanOptions) -> None:
-    """Raise :class:`~greenopt.errors.SolverError` when ``options.solver`` cannot be called."""
+    """Raise :class:`~greenopt.errors.SolverError` when ``options.solver`` cannot be called,
+    :class:`~greenopt.errors.OptionsError` when deterministic mode is asked of a solver it
+    cannot bound by work, and a :class:`~greenopt.errors.ClusterError` naming a ``scheduler``
+    address where no Dask scheduler answers (:func:`~greenopt.milp.search.check_cluster`) —
+    before anything is planned."""
+    if options.deterministic and options.solver != "highs":
+        raise OptionsError(
+            f"deterministic mode bounds HiGHS by work (node limits, a count of neighbourhoods); "
+            f"solver {options.solver!r} gets no such budget here: use solver='highs', or plan "
+            "without deterministic=True",
+            "deterministic",
+        )
     if options.solver != "highs" and options.solver not in available_solvers():
         raise SolverError(
             f"solver {options.solver!r} is not available; "
             f"available: {', '.join(available_solvers())}"
         )
+    check_cluster(options)
+
+
+def run_options(options: PlanOptions) -> PlanOptions:
+    """The options a MILP run solves with: in deterministic mode one solver thread unless
+    ``threads`` says otherwise (HiGHS's default is the machine's core count; one thread is the
+    same everywhere)."""
+    if options.deterministic and options.threads is None:
+        return replace(options, threads=1)
+    return options
 
 
 def wants_pyomo(options: PlanOptions, asked: bool = False) -> bool:
@@ -128,13 +164,17 @@ def prepare(
     *,
     pyomo: bool = False,
     launch_now: bool = True,
+    start: Plan | None = None,
 ) -> Prepared:
     """Steps 1–3; ``pyomo``: build the labelled Pyomo model whatever :func:`wants_pyomo` says.
     ``launch_now``: on huge models, start the relaxation beside the model's build already (a
-    model built for later, by ``build_model``, starts it when it is solved)."""
+    model built for later, by ``build_model``, starts it when it is solved). ``start``: the
+    start plan when the caller has made it already (``plan()`` does, to check that the model
+    can be built in the time left)."""
     labelled = wants_pyomo(options, pyomo)
     notes: list[str] = []
-    start = start_plan(scenario, options)
+    if start is None:
+        start = start_plan(scenario, options, clock)
     used = sites_used(scenario, start.assignments)
     if options.solver != "highs":
         return _prepare_other(scenario, options, clock, start, used, notes)
@@ -191,17 +231,22 @@ def relaxation_step(
     pairs = candidate_pairs(scenario, obj, used, top=top)
     huge = n_reach > HUGE_COLS
 
-    def launch(presence_rows: bool, search_clock: Clock) -> Background:
-        """The relaxation solved in a second thread, on one core, until the time is up."""
-        if presence_rows and not huge and n_reach <= SCHEDULES_MAX_COLS:
-            floor = relax.bound
-            return Background(
-                lambda cancel: schedules_beside(
-                    scenario, options, start, floor, search_clock.left(reserve=True), cancel
+    def launch(presence_rows: bool, search_clock: Clock) -> Beside:
+        """The relaxation solved in a second thread, on one core, until the time is up — in
+        deterministic mode after the search, on its thread (:class:`Deferred`; the schedule
+        relaxation then by a count of rounds, :data:`DET_SCHEDULE_ROUNDS`)."""
+
+        def work(cancel: highs.Cancel | None) -> Relaxation:
+            if presence_rows and not huge and n_reach <= SCHEDULES_MAX_COLS:
+                return schedules_beside(
+                    scenario,
+                    options,
+                    start,
+                    relax.bound,
+                    search_clock.left(reserve=True),
+                    cancel,
                 )
-            )
-        return Background(
-            lambda cancel: solve_relaxation(
+            return solve_relaxation(
                 scenario,
                 obj,
                 options.deadlines,
@@ -211,7 +256,8 @@ def relaxation_step(
                 pairs if huge and not presence_rows else None,
                 cancel,
             )
-        )
+
+        return Deferred(work) if options.deterministic else Background(work)
 
     if huge:
         # too large to solve before the MILP: candidates from the start plan and the sites'
@@ -240,8 +286,11 @@ def schedules_beside(
     cancel: Any,
 ) -> Relaxation:
     """The schedule relaxation's bound (no plan: ``integer=False``) as a :class:`Relaxation`:
-    the best Lagrangian bound of its rounds, at least ``floor``; stopped by ``cancel``."""
+    the best Lagrangian bound of its rounds, at least ``floor``; stopped by ``cancel`` — in
+    deterministic mode after :data:`DET_SCHEDULE_ROUNDS` rounds (``time_limit`` is then only
+    the clock's safety net)."""
     t0 = time.perf_counter()
+    rounds = {"max_rounds": DET_SCHEDULE_ROUNDS} if options.deterministic else {}
     res = schedule_bound(
         scenario,
         options.objective,
@@ -253,6 +302,7 @@ def schedules_beside(
         seed=int(options.seed),
         floor=floor,
         cancel=cancel,
+        **rounds,
     )
     st = res.stats
     own = st.get("lagrangian")

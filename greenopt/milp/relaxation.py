@@ -3,7 +3,9 @@
 The LP of :mod:`greenopt.formulations.relaxation` (MODEL.md there, §11) over every site a job's
 state can reach is solved by HiGHS — by column generation (:mod:`greenopt.solvers.colgen`) above
 :data:`COLGEN_MIN_COLS` columns, a valid bound after every round — either before the search or,
-on large models, beside it in a second thread (:class:`Background`).
+on large models, beside it in a second thread (:class:`Background`) — or, in deterministic mode,
+after it on the same thread (:class:`Deferred`: two threads racing would make what each gets of
+the clock and the cores decide the result).
 """
 
 from __future__ import annotations
@@ -176,6 +178,9 @@ def row_positions(mx: Matrix, name: str) -> np.ndarray:
 class Background:
     """Run ``work(cancel)`` in a thread (HiGHS releases the GIL while it solves)."""
 
+    #: it runs while the search does (the search's polish is skipped: time is up by then)
+    racing = True
+
     def __init__(self, work: Callable[[highs.Cancel], Any]) -> None:
         self._out: list[Any] = []
         self._cancel = highs.Cancel()
@@ -192,3 +197,22 @@ class Background:
             self._cancel.cancel()
         self._thread.join()
         return self._out[0] if self._out else None
+
+
+class Deferred:
+    """The same ``work(cancel)`` as :class:`Background`, run on the calling thread when its
+    result is asked for, after the search (deterministic mode)."""
+
+    racing = False
+
+    def __init__(self, work: Callable[[highs.Cancel | None], Any]) -> None:
+        self._work = work
+
+    def result(self, wait: bool) -> Any:
+        """The result, computed now; ``None`` when ``wait`` is false (the search ran out of time
+        or was interrupted: nothing more is started)."""
+        return self._work(None) if wait else None
+
+
+#: A relaxation beside the search: racing it in a thread, or deferred until after it.
+Beside = Background | Deferred

@@ -12,9 +12,11 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import numpy as np
 
+from greenopt.errors import OptionsError
 from greenopt.formulations.build import build_matrix
 from greenopt.formulations.matrix import Matrix
 from greenopt.formulations.sets import IndexSets
@@ -36,6 +38,17 @@ LNS_SUB_TIME = 2.0
 #: branch-and-bound from the greedy ended at 83.4 where fix-and-optimise reached 69.0; the
 #: branch-and-bound after it brings HiGHS's bound (its cuts see across jobs).
 LNS_FIRST = 0.5
+#: Work budgets of deterministic mode (each a parameter): branch-and-bound nodes per solve of
+#: the whole model (``bb_nodes``) and per fix-and-optimise sub-MILP (``lns_sub_nodes``), jobs
+#: per neighbourhood (``lns_size``: a fixed size, since the adaptive one follows the clock) and
+#: neighbourhoods as passes over the jobs (``lns_neighbourhoods``: this many times J / size).
+#: Measured on the realistic example (240 jobs): a sub-MILP of 12 jobs spends 10–40 s in HiGHS's
+#: root alone, whatever its node limit; one of 5 about 1–3 s.
+DET_BB_NODES = 20_000
+DET_SUB_NODES = 50
+DET_SIZE = 5
+DET_PASSES = 1
+DET_MIN_NEIGHBOURHOODS = 20
 
 
 @dataclass
@@ -55,25 +68,38 @@ class Search:
     infeasible: SolveResult | None = None  # HiGHS's answer when it found the model infeasible
 
 
+def bb_nodes(options: PlanOptions) -> int | None:
+    """Node limit of a solve of the whole model: ``bb_nodes``, else :data:`DET_BB_NODES` in
+    deterministic mode, else none (the clock bounds it)."""
+    nodes = options.params.get("bb_nodes")
+    if nodes is None and options.deterministic:
+        nodes = DET_BB_NODES
+    return nodes
+
+
 def branch_and_bound(
     form: StandardForm,
     start: np.ndarray | None,
     options: PlanOptions,
     time_limit: float | None,
     notes: list[str],
+    progress: highs.Progress | None = None,
 ) -> SolveResult:
     """HiGHS on the whole model from the MIP start; an 'infeasible' is checked without presolve
     (HiGHS 1.15's presolve has declared feasible models of this kind infeasible)."""
     t0 = time.perf_counter()
+    nodes = bb_nodes(options)
     with solver_faults("highs"):
-        res = highs.solve(form, start, options, time_limit)
+        res = highs.solve(form, start, options, time_limit, node_limit=nodes, progress=progress)
     if res.start_accepted is not None:
         notes.append(f"MIP start {'accepted' if res.start_accepted else 'rejected'} by HiGHS")
     if res.status == "infeasible":
         notes.append("HiGHS said infeasible; re-solved with presolve off")
         left = None if time_limit is None else max(time_limit - (time.perf_counter() - t0), 1.0)
         with solver_faults("highs"):
-            again = highs.solve(form, start, options, left, presolve=False)
+            again = highs.solve(
+                form, start, options, left, presolve=False, node_limit=nodes, progress=progress
+            )
         again.solve_s += res.solve_s
         res = again
     return res
@@ -86,10 +112,12 @@ def whole_model_search(
     limit: float | None,
     notes: list[str],
     n_binaries: int,
+    progress: highs.Progress | None = None,
 ) -> Search:
     """Branch-and-bound on the whole model (from the start plan unless ``warm_start=False``;
-    fix-and-optimise always starts from a plan)."""
-    res = branch_and_bound(form, v0 if options.warm_start else None, options, limit, notes)
+    fix-and-optimise always starts from a plan); ``progress(primal, dual)`` as it goes."""
+    start = v0 if options.warm_start else None
+    res = branch_and_bound(form, start, options, limit, notes, progress)
     if res.status == "infeasible":
         return Search(None, "infeasible", res.solve_s, infeasible=res)
     notes.append(f"branch-and-bound on {n_binaries} binaries: {res.status}")
@@ -132,7 +160,7 @@ def bound_with_every_move(
     # worse than this model's incumbent (a plan with a tiny miss), so its bound must be tight
     quiet = replace(options, log_file=None, mip_gap=0.1 * options.mip_gap)
     with solver_faults("highs"):
-        res = highs.solve(full, v0, quiet, time_limit)
+        res = highs.solve(full, v0, quiet, time_limit, node_limit=bb_nodes(options))
     notes.append(f"bound from the model with every move: {res.bound} ({res.status})")
     return res.bound
 
@@ -146,30 +174,82 @@ def sub_time(params: dict) -> float | None:
     return None if params.get("lns_neighbourhoods") is not None else LNS_SUB_TIME
 
 
-def _cluster(params: dict, notes: list[str]) -> cluster.Cluster | None:
-    """The Dask cluster the sub-MILPs go to: ``scheduler`` (``"local"`` or an address) and/or
-    ``workers`` (a local cluster of that many); ``None``: solved here, one after the other."""
-    scheduler, workers = params.get("scheduler"), params.get("workers")
+def work_budget(options: PlanOptions, n_jobs: int) -> dict[str, Any]:
+    """The parameters of fix-and-optimise with deterministic mode's defaults filled in:
+    ``lns_size`` (:data:`DET_SIZE`), ``lns_neighbourhoods`` (:data:`DET_PASSES` passes over the
+    jobs, at least :data:`DET_MIN_NEIGHBOURHOODS`) and ``lns_sub_nodes``
+    (:data:`DET_SUB_NODES`)."""
+    params = dict(options.params)
+    if options.deterministic:
+        params.setdefault("lns_size", DET_SIZE)
+        size = int(params["lns_size"])
+        if params.get("lns_neighbourhoods") is None:
+            passes = math.ceil(DET_PASSES * n_jobs / max(size, 1))
+            params["lns_neighbourhoods"] = max(DET_MIN_NEIGHBOURHOODS, passes)
+        if params.get("lns_sub_nodes") is None:
+            params["lns_sub_nodes"] = DET_SUB_NODES
+        params.pop("lns_sub_time", None)  # seconds would put the clock back into the plan
+    return params
+
+
+def check_cluster(options: PlanOptions) -> None:
+    """Before anything is planned: a ``scheduler`` address that is not a Dask scheduler fails
+    now, naming it (:func:`greenopt.solvers.cluster.probe`: Dask's client would wait on it for
+    ever), and deterministic mode asks for ``workers`` — the neighbourhoods of a round — since
+    a cluster's count of workers depends on the machine and the moment."""
+    scheduler, workers = options.params.get("scheduler"), options.params.get("workers")
     if scheduler is None and workers is None:
-        return None
+        return
+    if options.deterministic and workers is None:
+        raise OptionsError(
+            "deterministic mode solves a fixed number of fix-and-optimise neighbourhoods a "
+            f"round on a Dask cluster: give workers=N with scheduler={scheduler!r} (the "
+            "cluster's own count of workers depends on the machine and the moment)",
+            "workers",
+        )
+    if scheduler not in (None, "local"):
+        cluster.probe(scheduler)
+
+
+def _cluster(options: PlanOptions, notes: list[str]) -> tuple[cluster.Cluster | None, int]:
+    """The Dask cluster the sub-MILPs go to — ``scheduler`` (``"local"`` or an address) and/or
+    ``workers`` (a local cluster of that many) — and the neighbourhoods of a round: the
+    cluster's workers, or in deterministic mode ``workers`` (a count of the options, not of the
+    machine). ``(None, 1)``: solved here, one after the other."""
+    scheduler, workers = options.params.get("scheduler"), options.params.get("workers")
+    if scheduler is None and workers is None:
+        return None, 1
     pool = cluster.Cluster(scheduler or "local", workers)
-    notes.append(
-        f"fix-and-optimise's sub-MILPs on {pool.where}: {pool.workers} neighbourhoods a round"
-    )
-    return pool
+    batch = int(workers) if options.deterministic and workers else pool.workers
+    notes.append(f"fix-and-optimise's sub-MILPs on {pool.where}: {batch} neighbourhoods a round")
+    return pool, batch
 
 
 def lns_first_share(options: PlanOptions, clock: Clock, v0: np.ndarray | None) -> float:
     """The share of the time left that fix-and-optimise gets before branch-and-bound on a model
     of at most ``bb_max`` binaries (``lns_first``, default :data:`LNS_FIRST`): none without a
     start plan or a time limit (branch-and-bound alone then runs to the gap asked for), or in
-    deterministic mode (a share of seconds is a clock)."""
+    deterministic mode (a share of seconds is a clock: :func:`lns_first_neighbourhoods`)."""
     share = float(options.params.get("lns_first", LNS_FIRST))
-    if v0 is None or not options.warm_start or clock.limit is None:
-        return 0.0
-    if getattr(options, "deterministic", False):
+    if v0 is None or not options.warm_start or clock.limit is None or options.deterministic:
         return 0.0
     return min(max(share, 0.0), 1.0)
+
+
+def lns_first_neighbourhoods(options: PlanOptions, v0: np.ndarray | None, n_jobs: int) -> int:
+    """Deterministic mode's counterpart of :func:`lns_first_share` (0 elsewhere, or with
+    ``lns_first=0``, or without a start plan): the neighbourhoods fix-and-optimise gets before
+    branch-and-bound (which then has ``bb_nodes``) — ``lns_neighbourhoods`` when given, else
+    :func:`work_budget`'s count scaled by ``lns_first`` / :data:`LNS_FIRST` (one pass over the
+    jobs at the default share). Work, not seconds: the same plan on any machine."""
+    share = min(max(float(options.params.get("lns_first", LNS_FIRST)), 0.0), 1.0)
+    if not options.deterministic or v0 is None or not options.warm_start or share <= 0:
+        return 0
+    given = options.params.get("lns_neighbourhoods")
+    if given is not None:
+        return int(given)
+    base = int(work_budget(options, n_jobs)["lns_neighbourhoods"])
+    return max(1, math.ceil(base * share / LNS_FIRST))
 
 
 def fix_and_optimise_search(
@@ -183,17 +263,23 @@ def fix_and_optimise_search(
     notes: list[str],
     progress: Callable[[float], None] | None = None,
     budget: float | None = None,
+    neighbourhoods: int | None = None,
 ) -> Search:
     """Fix-and-optimise (:mod:`greenopt.solvers.lns`) from ``v0`` until the time is up (or
-    ``budget`` seconds are spent), each
-    sub-MILP solved by HiGHS on one core; then, with ``params["bb_after"]`` seconds,
-    branch-and-bound from its plan. ``progress(objective)`` is called at each improvement."""
-    params = options.params
+    ``budget`` seconds are spent, or — a work budget — ``neighbourhoods`` are solved), each
+    sub-MILP solved by HiGHS on one core (on a Dask cluster, ``scheduler``/``workers``, a round
+    of them at once, merged in the order they were drawn); then, with ``params["bb_after"]``
+    seconds, branch-and-bound from its plan. ``progress(objective)`` is called at each
+    improvement."""
+    params = work_budget(options, ix.J)
+    if neighbourhoods is not None:
+        params["lns_neighbourhoods"] = int(neighbourhoods)
     t_solve = time.perf_counter()
     settings = SubSettings(
         mip_gap=1e-4,
         seed=int(options.seed),
         highs_options=dict(params.get("highs_options") or {}),
+        node_limit=params.get("lns_sub_nodes"),
     )
 
     def solve_sub(
@@ -202,7 +288,7 @@ def fix_and_optimise_search(
         with solver_faults("highs"):
             return cluster.solve_sub(sub, x0, limit, settings)
 
-    pool = _cluster(params, notes)
+    pool, batch = _cluster(options, notes)
     if budget is None:
         budget = clock.left(reserve=True)
     ours = np.flatnonzero(form.col_index >= 0)  # the rest are a caller's: free, owned by no job
@@ -245,7 +331,7 @@ def fix_and_optimise_search(
             polish_every=max(5.0, 0.15 * budget) if budget is not None else 30.0,
             progress=None if progress is None else lambda r: progress(r.objective),
             solve_many=None if pool is None else many,
-            batch=1 if pool is None else pool.workers,
+            batch=batch,
         )
     finally:
         if pool is not None:

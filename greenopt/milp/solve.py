@@ -9,12 +9,16 @@ The model comes from steps 1–3 (:mod:`.prepare`), perhaps changed by its calle
 
 * **Search**: up to ``bb_max`` binaries (or without a start plan) HiGHS runs branch-and-bound
   on the whole model; above, fix-and-optimise (:func:`~.search.fix_and_optimise_search`), the
-  tighter bound LP beside it when the first relaxation lacked the presence rows.
+  tighter bound LP beside it when the first relaxation lacked the presence rows. In
+  deterministic mode work bounds the search (node limits, a count of neighbourhoods:
+  :func:`~.search.bb_nodes`, :func:`~.search.work_budget`) and the bound LP is solved after it
+  (:class:`~.relaxation.Deferred`); a plan the time limit (a safety net there) cut says so.
 * **Bound**: the best true lower bound — the relaxation's, HiGHS's over a model with every
   reachable site and move, the relaxation's beside the search.
-* **Polish and read back**: an LP with the binaries fixed, then run shares read back, scored by
-  the evaluator, the better of that plan and the start plan returned, with bound, gap and status
-  settled in :mod:`.outcome`.
+* **Polish and read back**: an LP with the binaries fixed, then run shares read back, tidied
+  (:mod:`.tidy`: slivers of work under 5 minutes fixed within 0.01 % of the objective; on a
+  model its caller changed, by re-solving that model), scored by the evaluator, the better of
+  that plan and the start plan returned, with bound, gap and status settled in :mod:`.outcome`.
 
 Solvers other than HiGHS get the labelled model through Pyomo (:mod:`.other`). Only the solver's
 own exceptions become :class:`~greenopt.errors.SolverError`; a model the solver proves infeasible
@@ -34,20 +38,22 @@ from greenopt.evaluate import evaluate
 from greenopt.formulations.pyomo_model import Changes, Compiled, compile_model
 from greenopt.formulations.solution import read_assignments
 from greenopt.milp.candidates import reachable_columns
-from greenopt.milp.clock import Clock
+from greenopt.milp.clock import MATRIX_S_PER_COL, Clock, budget_note, milp_clock
 from greenopt.milp.diagnose import explain_hard
 from greenopt.milp.extension import breaks, shifted, start_values
 from greenopt.milp.other import run_other
 from greenopt.milp.outcome import finish
-from greenopt.milp.prepare import BB_MAX_BINARIES, Prepared, prepare
-from greenopt.milp.relaxation import ROOT_MAX_COLS, Background, root_bound
+from greenopt.milp.prepare import BB_MAX_BINARIES, Prepared, prepare, run_options
+from greenopt.milp.relaxation import ROOT_MAX_COLS, Background, Beside, Deferred, root_bound
 from greenopt.milp.search import (
     Search,
     bound_with_every_move,
     fix_and_optimise_search,
+    lns_first_neighbourhoods,
     lns_first_share,
     whole_model_search,
 )
+from greenopt.milp.tidy import TidyModel, tidy_read_back
 from greenopt.options import PlanOptions
 from greenopt.result import Plan
 from greenopt.scenario import Scenario
@@ -57,7 +63,8 @@ from greenopt.solvers.highs import SolveResult
 
 def plan_soft(scenario: Scenario, options: PlanOptions) -> Plan:
     """Steps 1–5 with the options as given (the diagnosis of hard deadlines plans soft ones)."""
-    clock = Clock(options.time_limit)
+    options = run_options(options)
+    clock = milp_clock(options)
     return solve(prepare(scenario, options, clock), options, clock)
 
 
@@ -97,8 +104,10 @@ def _start(prep: Prepared, compiled: Compiled, options: PlanOptions, clock: Cloc
 
 def solve(prep: Prepared, options: PlanOptions, clock: Clock) -> Plan:
     """Steps 4–5 on the prepared (perhaps changed) model, with ``options`` (its objective and
-    deadlines are the model's)."""
-    notes = list(prep.notes)
+    deadlines are the model's); ``clock`` bounds the whole call (:mod:`.clock`)."""
+    options = run_options(options)
+    notes = [budget_note(options, clock), *prep.notes]
+    clock.expect_columns(prep.mx.n_cols)  # the reserve for reading back a model this size
     compiled, hand_timings = hand_off(prep, options)
     changes = compiled.changes
     if changes.any:
@@ -130,6 +139,7 @@ def solve(prep: Prepared, options: PlanOptions, clock: Clock) -> Plan:
             solver,
             res.version,
             build_s=build_s,
+            clock=clock,
         )
     shift = compiled.least_objective_shift() if changes.objective_changed else 0.0
     search, beside = _search(prep, options, compiled, start.values, clock, notes, shift)
@@ -137,8 +147,14 @@ def solve(prep: Prepared, options: PlanOptions, clock: Clock) -> Plan:
         if beside is not None:
             beside.result(wait=False)
         return _infeasible(prep, options, compiled, search.infeasible)
+    if options.deterministic and search.ran_out:
+        notes.append(
+            "the time limit stopped the search before its work budget: this plan depends on "
+            "the clock and is not repeatable (raise time_limit, or lower the work budget)"
+        )
     bound = _bound(prep, search, beside, notes, shift)
-    values = _polish(compiled, search, options, beside is None, clock, notes)
+    racing = beside is not None and beside.racing
+    values = _polish(compiled, search, options, not racing, clock, notes)
     plan = _read_back(
         prep,
         options,
@@ -154,6 +170,7 @@ def solve(prep: Prepared, options: PlanOptions, clock: Clock) -> Plan:
         "highs",
         highs.highs_version(),
         build_s=build_s,
+        clock=clock,
     )
     plan.start_accepted = search.start_accepted
     plan.history = list(search.history)
@@ -169,10 +186,11 @@ def _search(
     clock: Clock,
     notes: list[str],
     shift: float,
-) -> tuple[Search, Background | None]:
+) -> tuple[Search, Beside | None]:
     """Branch-and-bound up to ``bb_max`` binaries (or without a start plan), else
     fix-and-optimise with the tighter bound LP beside it when the first one lacked its rows.
-    Also returns the relaxation running beside the search, if one is."""
+    Also returns the relaxation running beside the search (or deferred until after it), if
+    one is."""
     ix, mx, form, step = prep.ix, prep.mx, compiled.form, prep.step
     beside = None
     if step is not None:
@@ -194,32 +212,62 @@ def _search(
     if n_integer <= bb_max or v0 is None:
         first = None
         share = lns_first_share(options, clock, v0)
-        if share:
+        count = lns_first_neighbourhoods(options, v0, ix.J)
+        if share or count:
             # fix-and-optimise first (its plans come faster than branch-and-bound's), then
             # branch-and-bound from its plan; beside it, on the other core, the root-cut bound
-            # (the restricted model's own bound bounds nothing)
-            seconds = share * (clock.left(reserve=True) or 0.0)
+            # (the restricted model's own bound bounds nothing). Its budget: a share of the
+            # seconds left, or in deterministic mode a count of neighbourhoods (work)
+            seconds = share * (clock.left(reserve=True) or 0.0) if share else None
             if beside is None and ix.restricted and prep.step is not None:
-                beside = root_beside(prep, options, seconds)
+                beside = root_beside(prep, options, seconds, clock)
             first = fix_and_optimise_search(
-                ix, mx, form, v0, options, clock, target, notes, improving, budget=seconds
+                ix,
+                mx,
+                form,
+                v0,
+                options,
+                clock,
+                target,
+                notes,
+                improving,
+                budget=seconds,
+                neighbourhoods=count or None,
             )
             if first.interrupted:
                 return first, beside
-            v0 = first.values
+            if first.values is not None and _better(form, first.values, v0):
+                v0 = first.values
+            else:
+                first = None  # nothing better than the start plan: branch-and-bound alone
         limit = clock.left(reserve=True)
         if prep.whole and ix.restricted and limit is not None:
             limit *= 0.7  # the rest for the bound with every move (below)
-        search = whole_model_search(form, v0, options, limit, notes, n_integer)
+        live = None
+        if report is not None:
+
+            def live(primal: float | None, dual: float | None) -> None:
+                if primal is not None:
+                    report(clock.elapsed(), primal, dual)
+
+        search = whole_model_search(form, v0, options, limit, notes, n_integer, progress=live)
         if search.infeasible is not None:
             return search, beside
         if first is not None:
             search.history = list(first.history)
-            if search.values is None or form.objective(search.values) > form.objective(v0):
-                search.values = v0  # HiGHS kept no better plan than fix-and-optimise's
+            search.solve_s += first.solve_s
+            if search.values is None or _better(form, v0, search.values):
+                # HiGHS kept no better plan than fix-and-optimise's: its plan, and its status
+                # when HiGHS had none ('no_solution' is no plan's status)
+                if search.values is None and not search.ran_out:
+                    search.status = first.status
+                search.values = v0
         if ix.restricted:
             search.bound = None  # the restricted model's bound bounds nothing
-            if prep.whole and search.values is not None and not search.interrupted:
+            # the model with every move is built before its solve can be stopped: only if
+            # that build fits in half the time left
+            room = clock.fits(MATRIX_S_PER_COL * 1.5 * mx.n_cols, 0.5)
+            if prep.whole and search.values is not None and not search.interrupted and room:
                 # only moves a job's slack cannot absorb were left out: the model with them
                 # too gives a bound that holds for every plan
                 search.bound = shifted(
@@ -238,7 +286,8 @@ def _search(
                 )
         return search, beside
     if step is not None and not step.presence and beside is None:
-        # the tighter bound LP runs beside fix-and-optimise, each on one core
+        # the tighter bound LP runs beside fix-and-optimise, each on one core (after it, in
+        # deterministic mode: two threads racing would make the plan depend on timing)
         beside = step.launch(True, clock)
     return (
         fix_and_optimise_search(
@@ -258,34 +307,53 @@ def _search(
     )
 
 
-def root_beside(prep: Prepared, options: PlanOptions, seconds: float) -> Background | None:
+def _better(form: highs.StandardForm, v: np.ndarray, than: np.ndarray) -> bool:
+    """Whether column values ``v`` are strictly better than ``than`` (beyond solver noise)."""
+    a, b = form.objective(v), form.objective(than)
+    return a < b - 1e-9 * max(1.0, abs(b))
+
+
+def root_beside(
+    prep: Prepared, options: PlanOptions, seconds: float | None, clock: Clock
+) -> Beside | None:
     """:func:`~.relaxation.root_bound` in a second thread for ``seconds``, on models of at most
-    :data:`~.relaxation.ROOT_MAX_COLS` reachable run-share columns (else ``None``)."""
+    :data:`~.relaxation.ROOT_MAX_COLS` reachable run-share columns (else ``None``); in
+    deterministic mode after the search, on its thread (:class:`~.relaxation.Deferred`: HiGHS's
+    root node is a work limit, its time limit only the clock's safety net)."""
     if reachable_columns(prep.scenario) > ROOT_MAX_COLS:
         return None
-    sc = prep.scenario
-    return Background(
-        lambda cancel: root_bound(sc, options.objective, options.deadlines, seconds, cancel)
-    )
+    sc, obj, deadlines = prep.scenario, options.objective, options.deadlines
+    if options.deterministic:
+        return Deferred(
+            lambda cancel: root_bound(sc, obj, deadlines, clock.left(reserve=True), cancel)
+        )
+    return Background(lambda cancel: root_bound(sc, obj, deadlines, seconds, cancel))
 
 
 def _bound(
-    prep: Prepared, search: Search, beside: Background | None, notes: list[str], shift: float
+    prep: Prepared, search: Search, beside: Beside | None, notes: list[str], shift: float
 ) -> float | None:
     """The best true lower bound: the relaxation's, the search's over a model with every
     reachable site and move, and the relaxation's beside the search (stopped now if the time
-    ran out or Ctrl-C came, else waited for). Bounds of MODEL.md's objective are ``shift``ed
-    to bound a changed objective (:mod:`.extension`)."""
+    ran out or Ctrl-C came, else waited for; in deterministic mode solved now, after the
+    search, on this thread). Bounds of MODEL.md's objective are ``shift``ed to bound a changed
+    objective (:mod:`.extension`)."""
     relax_bound = None if prep.relaxation is None else prep.relaxation.bound
     bounds = [b for b in (shifted(relax_bound, shift), search.bound) if b is not None]
     if beside is not None:
+        where = "beside" if beside.racing else "after"
         late = beside.result(wait=not search.ran_out and not search.interrupted)
         if late is not None and late.bound is not None:
             if shifted(late.bound, shift) is not None:
                 bounds.append(shifted(late.bound, shift))
-            notes.append(f"bound beside the search: {late.status}, bound {late.bound:.6g}")
+            notes.append(
+                f"bound {where} the search ({'with' if late.presence else 'without'} presence "
+                f"rows): {late.status}, bound {late.bound:.6g}"
+            )
+        elif beside.racing or not search.ran_out:
+            notes.append(f"the relaxation {where} the search did not finish: no bound")
         else:
-            notes.append("the relaxation beside the search did not finish: no bound")
+            notes.append("the relaxation after the search was not solved (no time left)")
     return max(bounds) if bounds else None
 
 
@@ -332,17 +400,37 @@ def _read_back(
     version: str,
     *,
     build_s: float,
+    clock: Clock,
 ) -> Plan:
-    """The plan of ``values`` (compiled order) if it obeys the model and is no worse than the
-    start plan, else the start plan (when it may be returned); scored, with bound, gap and
-    status settled (:func:`~.outcome.finish`)."""
+    """The plan of ``values`` (compiled order), tidied (:mod:`.tidy`), if it obeys the model and
+    is no worse than the start plan, else the start plan (when it may be returned); scored, with
+    bound, gap and status settled (:func:`~.outcome.finish`)."""
     scenario, ix, mx, form = prep.scenario, prep.ix, prep.mx, compiled.form
     changes = compiled.changes
     found = None
+    tidy_objective = None  # the tidy LP's objective of the plan, when it changed it
     if values is not None:
+        assignments = read_assignments(ix, mx, form.to_matrix_order(values, mx.n_cols))
+        tidied = tidy_read_back(
+            scenario,
+            assignments,
+            options.objective,
+            options,
+            clock.left(),
+            notes,
+            prep.start if start.eligible else None,
+            _tidy_model(prep, compiled, start, values) if changes.any else None,
+        )
+        if tidied.changed:
+            assignments = tidied.assignments
+            if changes.any:  # re-solved on the compiled model: its values are the plan's
+                assert tidied.values is not None
+                values = tidied.values
+            else:
+                tidy_objective = tidied.solver_objective
         found = evaluate(
             scenario,
-            read_assignments(ix, mx, form.to_matrix_order(values, mx.n_cols)),
+            assignments,
             objective=options.objective,
             deadlines=options.deadlines,
         )
@@ -368,6 +456,8 @@ def _read_back(
         )
     chosen = values if found is not None else start.values
     model_value = None if chosen is None else form.objective(chosen)
+    if found is not None and tidy_objective is not None:
+        model_value = tidy_objective  # the plan's values are the tidy LP's, not ``values``
     result = finish(
         scenario,
         options,
@@ -391,6 +481,26 @@ def _read_back(
         "columns": float(form.n_cols),
     }
     return result
+
+
+def _tidy_model(prep: Prepared, compiled: Compiled, start: _Start, values: np.ndarray) -> TidyModel:
+    """The caller's changed model as the tidy step re-solves it (see :mod:`.tidy`): the compiled
+    form, the solution's values, the start plan's objective on it as the ceiling when the
+    objective was changed (as :func:`_read_back` compares them), and :func:`breaks`."""
+    changes = compiled.changes
+    form = compiled.form
+    ceiling = None
+    if changes.objective_changed and start.eligible and start.values is not None:
+        ceiling = form.objective(start.values)
+    return TidyModel(
+        prep.ix,
+        prep.mx,
+        form,
+        values,
+        own_objective=changes.objective_changed,
+        ceiling=ceiling,
+        breaks=lambda plan, v: breaks(prep.scenario, compiled, prep.ix, prep.mx, plan, v),
+    )
 
 
 def _infeasible(prep: Prepared, options: PlanOptions, compiled: Compiled, res: SolveResult) -> Plan:

@@ -23,7 +23,8 @@ class Network:
     """Routes and capacities between a scenario's sites, computed once.
 
     ``bottleneck_gbps[a, b]`` is 0 where no route exists. ``disruption_h[j, a, b]`` is the hours
-    job ``j`` loses moving from ``a`` to ``b`` (transfer + restore), ``inf`` where it cannot move.
+    job ``j`` loses moving from ``a`` to ``b`` (transfer + restore), ``inf`` where it cannot move;
+    ``transfer_time_h[j, a, b]`` its transfer part alone (``state_gb·8/(bottleneck·3600)``).
     """
 
     def __init__(self, scenario: Scenario) -> None:
@@ -67,8 +68,12 @@ class Network:
         transfer[:, ~routed] = np.inf
         disruption = transfer + idx.restore_h[:, None, None]
         for i in range(S):
+            transfer[:, i, i] = 0.0
             disruption[:, i, i] = 0.0
+        transfer.setflags(write=False)
         disruption.setflags(write=False)
+        #: (J, S, S) hours the transfer of job j's state a → b takes (the dwell rule's measure)
+        self.transfer_time_h = transfer
         self.disruption_h = disruption
         self.dt_h = idx.dt_h
 

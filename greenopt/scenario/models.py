@@ -408,10 +408,21 @@ class Scenario(StrictModel):
     wan: WanGraph = Field(default_factory=nx.Graph)
     wan_share: float = Field(default=1.0, gt=0, le=1)
     net_kwh_per_gb: float = Field(default=0.005, ge=0)
+    #: the dwell rule's α (MODEL.md §5): after a migration the job works at the destination at
+    #: least ``transfer_h / α`` hours unless it finishes there; ``None`` turns the rule off
+    migration_alpha: float | None = Field(default=0.1, gt=0, le=1)
     #: the unit of ``price`` and of every cost (e.g. "EUR"); None when unspecified
     currency: str | None = Field(default=None, min_length=1)
     #: forecasts issued for this horizon and the actuals known before it (MODEL.md §11), if any
     forecasts: Annotated[Any, BeforeValidator(_to_forecasts)] = None
+
+    @field_validator("migration_alpha", mode="before")
+    @classmethod
+    def _alpha_not_boolean(cls, v: Any) -> Any:
+        # pydantic's lax float takes True as 1.0: a boolean here is a mistake (null turns it off)
+        if isinstance(v, bool):
+            raise ValueError("must be a number in (0, 1] or null (rule off), not a boolean")
+        return v
 
     @model_validator(mode="before")
     @classmethod
@@ -471,6 +482,7 @@ class Scenario(StrictModel):
             "wan": self.wan,
             "wan_share": self.wan_share,
             "net_kwh_per_gb": self.net_kwh_per_gb,
+            "migration_alpha": self.migration_alpha,
             "currency": self.currency,
             "forecasts": self.forecasts,
         }
@@ -487,6 +499,7 @@ class Scenario(StrictModel):
             and self.jobs == other.jobs
             and self.wan_share == other.wan_share
             and self.net_kwh_per_gb == other.net_kwh_per_gb
+            and self.migration_alpha == other.migration_alpha
             and self.currency == other.currency
             and self.forecasts == other.forecasts
             and _graph_key(self.wan) == _graph_key(other.wan)

@@ -111,6 +111,7 @@ def day_scenario(
         wan=full.wan,
         wan_share=full.wan_share,
         net_kwh_per_gb=full.net_kwh_per_gb,
+        migration_alpha=full.migration_alpha,
     )
     return sc, remaining, aside
 

@@ -10,12 +10,20 @@ interface; the reference the labelled model's hand-off is tested against).
 
 :func:`solve` passes it to highspy with the time limit, gap, threads and seed asked for, an
 optional MIP start, and maps HiGHS's status: ``optimal`` (gap closed), ``feasible`` (stopped at
-the gap), ``time_limit`` (an incumbent when time ran out), ``interrupted`` (Ctrl-C: HiGHS was
-cancelled and kept its incumbent), ``infeasible``, ``no_solution``.
+the gap, or by a work limit — ``node_limit``: branch-and-bound nodes, the budget of
+deterministic runs), ``time_limit`` (an incumbent when time ran out), ``interrupted`` (Ctrl-C:
+HiGHS was cancelled and kept its incumbent), ``infeasible``, ``no_solution``.
+
+**Live progress.** ``progress(primal, dual)`` is called from HiGHS's own MIP callbacks — each
+improving solution (``cbMipImprovingSolution``) and each line of its branch-and-bound log
+(``cbMipLogging``, every few seconds) — so a caller sees the incumbent and the bound move
+during branch-and-bound, without reading HiGHS's log. Each callback is a call into Python under
+the GIL: only these two, which fire a few times a second at most, are subscribed.
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import re
@@ -23,6 +31,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from functools import cache
 from typing import Any
@@ -233,12 +242,16 @@ def solve(
     mip_gap: float | None = None,
     highs_options: dict[str, Any] | None = None,
     cancel: Cancel | None = None,
+    node_limit: int | None = None,
+    progress: Progress | None = None,
 ) -> SolveResult:
     """Solve ``form`` with HiGHS.
 
     ``options`` is a :class:`greenopt.plan.PlanOptions` (gap, threads, seed, verbosity, log file,
     ``params["highs_options"]``); ``relax`` drops integrality (an LP); ``log=False`` writes no
-    log (then whether a MIP start was accepted is not known); ``duals`` returns row duals.
+    log (then whether a MIP start was accepted is not known); ``duals`` returns row duals;
+    ``node_limit`` caps branch-and-bound nodes (a work limit: the same on every machine);
+    ``progress(primal, dual)`` reports branch-and-bound as it goes (module docstring).
     """
     import highspy
 
@@ -263,6 +276,8 @@ def solve(
     if options.threads:
         h.setOptionValue("threads", int(options.threads))
     h.setOptionValue("random_seed", int(options.seed))
+    if node_limit is not None and np.any(integer):
+        h.setOptionValue("mip_max_nodes", int(node_limit))
     if not presolve:
         h.setOptionValue("presolve", "off")
     merged = {**(highs_options or {}), **(options.params.get("highs_options", {}) or {})}
@@ -275,6 +290,8 @@ def solve(
         sol.col_value = np.asarray(start, dtype=float).tolist()
         sol.value_valid = True
         h.setSolution(sol)
+    if progress is not None and np.any(integer):
+        _report_progress(h, progress)
     handoff = time.perf_counter() - t0
     t1 = time.perf_counter()
     interrupted = _run_interruptible(h)
@@ -304,8 +321,8 @@ def solve(
     elif ms == MS.kInfeasible:
         status = "infeasible"
     elif has_sol:
-        limits = (MS.kTimeLimit, MS.kInterrupt, MS.kIterationLimit, MS.kSolutionLimit)
-        status = "time_limit" if ms in limits else "feasible"
+        # a work limit (nodes, iterations) is the budget asked for; only the clock is 'time_limit'
+        status = "time_limit" if ms in (MS.kTimeLimit, MS.kInterrupt) else "feasible"
     else:
         status = "no_solution"
     solution = h.getSolution()
@@ -341,6 +358,39 @@ def solve(
         interrupted=interrupted,
         row_duals=row_duals,
     )
+
+
+#: ``progress(primal, dual)``: the incumbent's objective (``None`` before one) and the bound.
+Progress = Callable[[float | None, float | None], None]
+
+
+def _report_progress(h: Any, progress: Progress) -> None:
+    """Subscribe ``progress`` to HiGHS's improving-solution and MIP-logging callbacks."""
+
+    def finite(x: float) -> float | None:
+        return float(x) if math.isfinite(x) else None
+
+    def report(primal: float, dual: float) -> None:
+        # a display must never stop the solver: an exception would unwind through HiGHS's C++
+        with contextlib.suppress(Exception):
+            progress(finite(primal), finite(dual))
+
+    def improving(event: Any) -> None:
+        report(event.data_out.objective_function_value, event.data_out.mip_dual_bound)
+
+    def logging(event: Any) -> None:
+        report(event.data_out.mip_primal_bound, event.data_out.mip_dual_bound)
+
+    h.cbMipImprovingSolution.subscribe(improving)
+    h.cbMipLogging.subscribe(logging)
+
+
+def run(h: Any) -> bool:
+    """Run a ``Highs`` object its caller built and keeps (an LP re-solved with new bounds) the
+    way :func:`solve` runs its own: in a short-lived thread, so that the result does not depend
+    on which thread asks, nor on what that thread solved before (:func:`_run_interruptible`).
+    Returns whether Ctrl-C interrupted it."""
+    return _run_interruptible(h)
 
 
 def _run_interruptible(h: Any) -> bool:
