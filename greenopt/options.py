@@ -76,6 +76,7 @@ _SOLVER_PASS_THROUGH = (
 )
 _CALLER_CHOICE = "it is the caller's choice of what the terminal shows"
 _PYTHON_ONLY = "it is a Python function"
+_RUNS_WORKERS = "it starts worker processes or connects to a network address"
 _CALLERS_MACHINE = "it guards the caller's machine, which a scenario file knows nothing about"
 
 #: HiGHS options that read or write files: named in the error when a file tries to set one.
@@ -106,7 +107,8 @@ class Option:
     ``kind``: ``float``, ``int``, ``bool``, ``choice`` (one of ``choices``), ``objective`` (a
     name of :data:`~greenopt.objectives.OBJECTIVES`, or an ``Objective`` from Python), ``solver``
     (a Pyomo solver name; from a file, one of :data:`SOLVERS`), ``mapping``, ``callable``,
-    ``path``. ``low``/``high`` bound numbers (``*_open``: the bound itself is excluded);
+    ``path``, ``address`` (``"local"`` or a Dask scheduler's address). ``low``/``high`` bound
+    numbers (``*_open``: the bound itself is excluded);
     ``nullable``: ``None`` is allowed. ``caller_only`` says why a scenario file may not set it
     (``None``: it may).
     """
@@ -202,6 +204,10 @@ class Option:
             if not isinstance(value, str | os.PathLike) or not str(value):
                 raise self._error(f"must be a file path, got {value!r}")
             return str(value)
+        if kind == "address":
+            if not isinstance(value, str) or not value.strip():
+                raise self._error(f"must be 'local' or a scheduler address, got {value!r}")
+            return value.strip()
         raise AssertionError(f"option {self.name!r} has an unknown kind {kind!r}")
 
     def parse(self, text: str) -> Any:
@@ -396,6 +402,15 @@ METHOD_PARAMS: dict[str, dict[str, Option]] = {
             nullable=True,
         ),
         Option(
+            "lns_first",
+            "float",
+            "on models of at most bb_max binaries: the share of the time fix-and-optimise gets "
+            "before branch-and-bound (0: branch-and-bound alone; in deterministic mode, "
+            "lns_first_neighbourhoods instead)",
+            low=0,
+            high=1,
+        ),
+        Option(
             "lns_sub_nodes",
             "int",
             "branch-and-bound nodes per fix-and-optimise sub-MILP (a work limit)",
@@ -410,6 +425,20 @@ METHOD_PARAMS: dict[str, dict[str, Option]] = {
             nullable=True,
         ),
         Option("presence", "bool", "the relaxation's presence rows on or off"),
+        Option(
+            "scheduler",
+            "address",
+            "fix-and-optimise's sub-MILPs on a Dask cluster: 'local' (a local cluster of "
+            "`workers` processes) or a running scheduler's address, e.g. tcp://10.0.0.5:8786",
+            caller_only=_RUNS_WORKERS,
+        ),
+        Option(
+            "workers",
+            "int",
+            "fix-and-optimise's sub-MILPs on a local Dask cluster of this many worker processes",
+            low=1,
+            caller_only=_RUNS_WORKERS,
+        ),
         Option("measure_direct", "bool", "also time a direct highspy hand-off (benchmarks)"),
         Option(
             "tidy",

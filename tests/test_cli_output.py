@@ -195,7 +195,12 @@ def test_branch_and_bound_reports_progress_from_highs_callbacks():
     p = greenopt.plan(sc, "milp", time_limit=30, progress=lambda *a: calls.append(a))
     assert any(n.startswith("branch-and-bound") for n in p.notes), p.notes
     assert calls, "no progress during branch-and-bound"
-    assert all(s >= 0 and objective >= p.objective - 1e-6 for s, objective, _ in calls)
+    # the tidy step after the search may give up to TIDY_TOLERANCE of the objective for fewer
+    # fragments: the plan returned may be that much above the last incumbent reported
+    from greenopt.milp.tidy import TIDY_TOLERANCE
+
+    slack = TIDY_TOLERANCE * abs(p.objective) + 1e-6
+    assert all(s >= 0 and objective >= p.objective - slack for s, objective, _ in calls)
     bounds = [b for _, _, b in calls if b is not None]
     assert bounds and max(bounds) <= calls[-1][1] + 1e-6
 

@@ -164,7 +164,8 @@ def test_cli_with_an_unusable_solver_executable_writes_nothing(tmp_path):
 
 
 # -- Ctrl-C ---------------------------------------------------------------------------------------
-#: 80 jobs × 5 sites × 48 slots, gap 1e-9: HiGHS's branch-and-bound runs for minutes.
+#: 80 jobs × 5 sites × 48 slots, gap 1e-9: HiGHS's branch-and-bound runs for minutes (from the
+#: start: lns_first=0, no fix-and-optimise first, whose sub-MILPs write no log to wait for).
 _LONG = "synthetic_scenario(jobs=80, sites=5, slots=48, seed=3)"
 _CHILD = f"""
 import json, signal, sys
@@ -172,7 +173,7 @@ signal.signal(signal.SIGINT, signal.default_int_handler)
 import greenopt
 from greenopt.examples.synthetic import synthetic_scenario
 sc = {_LONG}
-p = greenopt.plan(sc, "milp", time_limit=300, mip_gap=1e-9, log_file=sys.argv[1])
+p = greenopt.plan(sc, "milp", time_limit=300, mip_gap=1e-9, lns_first=0, log_file=sys.argv[1])
 print(json.dumps({{"status": p.status, "violations": len(greenopt.validate(sc, p)),
                   "rows": len(p.assignments), "wall_s": p.wall_s}}))
 """

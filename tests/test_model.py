@@ -297,9 +297,14 @@ def test_when_nothing_obeying_the_changes_is_found_it_says_so(small, monkeypatch
     # the start plan breaks the constraint: no plan may be returned
     with pytest.raises(SolverError, match="no plan that obeys the model's changes"):
         greenopt.plan(small, method="milp", time_limit=10, extend=both)
-    # the start plan obeys it: it is the fallback
+    # the start plan obeys it: it is the fallback (branch-and-bound alone, lns_first=0: the
+    # search that finds nothing here is branch-and-bound's)
     p = greenopt.plan(
-        small, method="milp", time_limit=10, extend=lambda mo: migration_budget(mo.pyomo, 10)
+        small,
+        method="milp",
+        time_limit=10,
+        lns_first=0,
+        extend=lambda mo: migration_budget(mo.pyomo, 10),
     )
     assert p.status == "fallback" and greenopt.validate(small, p) == []
 

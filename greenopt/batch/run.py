@@ -2,21 +2,20 @@
 local cluster or an existing scheduler) and :func:`run_task` (one plan, written atomically).
 
 **A cluster that is not there fails fast.** An address given with ``scheduler`` is checked
-before anything else (:func:`connect`): ``garbage``, ``http://…``, a port where another service
-listens or nothing answers fails within :data:`CONNECT_TIMEOUT_S` seconds per step with a
-:class:`~greenopt.errors.ClusterError` naming the address — Dask's own client would wait on such
-a port for ever. While the batch runs, a cluster left without any worker for ``worker_wait``
-seconds (default :data:`WORKER_WAIT_S`) ends it: the tasks not finished are recorded as failed,
-the summary of what was done is written, then the ClusterError says what happened.
+before anything else (:func:`connect`, the check of :mod:`greenopt.solvers.cluster`):
+``garbage``, ``http://…``, a port where another service listens or nothing answers fails within
+:data:`CONNECT_TIMEOUT_S` seconds per step with a :class:`~greenopt.errors.ClusterError` naming
+the address — Dask's own client would wait on such a port for ever. While the batch runs, a
+cluster left without any worker for ``worker_wait`` seconds (default :data:`WORKER_WAIT_S`) ends
+it: the tasks not finished are recorded as failed, the summary of what was done is written, then
+the ClusterError says what happened.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import shutil
-import threading
 import time
 import traceback
 import uuid
@@ -49,9 +48,9 @@ from greenopt.io.spreadsheet import write_csv
 from greenopt.optional import require
 from greenopt.scenario import Job
 from greenopt.scenario.rolling import carry_over, day_scenario
+from greenopt.solvers.cluster import CONNECT_TIMEOUT_S, has_workers
+from greenopt.solvers.cluster import connect as cluster_connect
 
-#: Seconds to reach a scheduler, and again for it to answer as one.
-CONNECT_TIMEOUT_S = 10.0
 #: Default seconds a running batch waits for a worker when the cluster has none.
 WORKER_WAIT_S = 60.0
 #: How often the batch looks at the cluster while it waits for results.
@@ -252,79 +251,12 @@ def run_batch(
 
 
 # -- the cluster -----------------------------------------------------------------------------------
-def connect(address: str, timeout: float = CONNECT_TIMEOUT_S) -> Any:
+def connect(address: str, timeout: float | None = None) -> Any:
     """A :class:`distributed.Client` of the scheduler at ``address``, or a
     :class:`~greenopt.errors.ClusterError` naming the address within about ``2 × timeout``
-    seconds: the address is first asked, with time limits, to say what it is."""
-    distributed = require(
-        "distributed", "greenopt batch", extra="batch", package="dask[distributed]"
-    )
-
-    what = _identity(address, timeout)
-    if what != "Scheduler":
-        raise ClusterError(
-            f"{address!r} answers as a Dask {what}, not a scheduler: give the scheduler's "
-            "address (e.g. tcp://10.0.0.5:8786)",
-            address,
-        )
-    try:
-        return distributed.Client(address, timeout=timeout)
-    except Exception as exc:
-        raise ClusterError(
-            f"cannot connect to the Dask scheduler at {address!r}: {type(exc).__name__}", address
-        ) from None
-
-
-def _identity(address: str, timeout: float) -> str:
-    """What answers at ``address`` (Dask's ``identity`` reply type), asked in a thread of its
-    own with time limits on connecting, writing and reading."""
-    comm_module = require(
-        "distributed.comm", "greenopt batch", extra="batch", package="dask[distributed]"
-    )
-    dask_connect = comm_module.connect
-
-    async def ask() -> Any:
-        comm = await asyncio.wait_for(dask_connect(address, timeout=timeout), timeout)
-        try:
-            await asyncio.wait_for(comm.write({"op": "identity"}), timeout)
-            return await asyncio.wait_for(comm.read(), timeout)
-        finally:
-            comm.abort()
-
-    answer: list[Any] = []
-
-    def run() -> None:
-        try:
-            answer.append(asyncio.run(ask()))
-        except BaseException as exc:
-            answer.append(exc)
-
-    thread = threading.Thread(target=run, name="greenopt-dask-probe", daemon=True)
-    thread.start()
-    thread.join(3 * timeout + 5)
-    if not answer:
-        raise ClusterError(f"no Dask scheduler answers at {address!r} (no reply)", address)
-    reply = answer[0]
-    if isinstance(reply, BaseException):
-        raise ClusterError(
-            f"no Dask scheduler answers at {address!r}: {_why(reply, timeout)}", address
-        )
-    if not isinstance(reply, dict) or "type" not in reply:
-        raise ClusterError(
-            f"no Dask scheduler answers at {address!r}: something else listens there", address
-        )
-    return str(reply["type"])
-
-
-def _why(exc: BaseException, timeout: float) -> str:
-    if isinstance(exc, ValueError):
-        return str(exc).split("\n")[0][:200]  # Dask's own words: missing port, unknown scheme
-    if isinstance(exc, TimeoutError | asyncio.TimeoutError):
-        return f"nothing answered within {timeout:g} s (is it a Dask scheduler's port?)"
-    if isinstance(exc, OSError):
-        return f"cannot connect ({str(exc).split(chr(10))[0][:160]})"
-    # a reply Dask cannot read: another protocol (HTTP, SSH, ...) listens there
-    return "something else listens there (its reply is not Dask's protocol)"
+    seconds (default :data:`CONNECT_TIMEOUT_S`): :func:`greenopt.solvers.cluster.connect`, the
+    check fix-and-optimise's cluster makes too."""
+    return cluster_connect(address, CONNECT_TIMEOUT_S if timeout is None else timeout)
 
 
 def _run_on_dask(
@@ -347,7 +279,7 @@ def _run_on_dask(
 
     cluster = None
     if scheduler:
-        client = connect(scheduler)
+        client = connect(scheduler, CONNECT_TIMEOUT_S)
     else:
         cluster = LocalCluster(
             n_workers=workers,
@@ -388,7 +320,7 @@ def _run_on_dask(
             if not left or finished:
                 idle_since = None
                 continue
-            if _has_workers(client):
+            if has_workers(client):
                 idle_since = None
             elif idle_since is None:
                 idle_since = time.monotonic()
@@ -411,10 +343,3 @@ def _run_on_dask(
         if cluster is not None:
             cluster.close()
     return rows, lost
-
-
-def _has_workers(client: Any) -> bool:
-    try:
-        return bool(client.nthreads())
-    except Exception:  # the scheduler itself is gone or busy: no worker to be had
-        return False

@@ -63,15 +63,14 @@ from greenopt.milp.model import MilpModel
 from greenopt.milp.outcome import finish
 from greenopt.milp.prepare import (
     BB_MAX_BINARIES,
-    START_PASSES,
     TOP_SITES,
     check_solver,
     prepare,
     run_options,
-    start_plan,
     wants_pyomo,
 )
 from greenopt.milp.solve import solve
+from greenopt.milp.start import START_PASSES, start_plan
 from greenopt.options import PlanOptions
 from greenopt.result import Plan
 from greenopt.scenario import Scenario

@@ -13,7 +13,8 @@ time taken from the search.
 **Deterministic mode** (``deterministic=True``, HiGHS only): one solver thread unless
 ``threads`` says otherwise (:func:`run_options`), the start plan's passes not cut by the clock,
 and the relaxation that would race the search in a second thread solved after it instead
-(:class:`~greenopt.milp.relaxation.Deferred`).
+(:class:`~greenopt.milp.relaxation.Deferred`) — the schedule relaxation for a count of rounds
+(:data:`DET_SCHEDULE_ROUNDS`).
 """
 
 from __future__ import annotations
@@ -26,13 +27,11 @@ from typing import Any
 import numpy as np
 
 from greenopt.errors import OptionsError, SolverError
-from greenopt.evaluate import evaluate
 from greenopt.formulations.build import build_matrix
 from greenopt.formulations.matrix import Matrix
 from greenopt.formulations.pyomo_model import to_pyomo
 from greenopt.formulations.sets import IndexSets
 from greenopt.formulations.solution import sites_used, start_vector
-from greenopt.heuristics.greedy import GreedySettings, greedy_state
 from greenopt.milp.candidates import (
     auto_candidates,
     best_by_score,
@@ -41,7 +40,7 @@ from greenopt.milp.candidates import (
     lp_sites,
     reachable_columns,
 )
-from greenopt.milp.clock import START_SHARE, Clock
+from greenopt.milp.clock import Clock
 from greenopt.milp.relaxation import (
     HUGE_COLS,
     PRESENCE_MAX_COLS,
@@ -51,6 +50,9 @@ from greenopt.milp.relaxation import (
     Relaxation,
     solve_relaxation,
 )
+from greenopt.milp.schedules import schedule_bound
+from greenopt.milp.search import check_cluster
+from greenopt.milp.start import start_plan
 from greenopt.options import PlanOptions
 from greenopt.result import Plan
 from greenopt.scenario import Scenario
@@ -59,10 +61,17 @@ from greenopt.solvers.pyomo_any import available_solvers
 
 #: Branch-and-bound on the whole model up to this many binaries; fix-and-optimise above.
 BB_MAX_BINARIES = 8_000
-#: Re-placement passes of the greedy plan that starts the MILP (each about one greedy's time).
-START_PASSES = 2
 #: The ``candidates`` parameter's default: best-scoring sites per job on huge models.
 TOP_SITES = 2
+#: Beside fix-and-optimise, the bound comes from the schedule relaxation
+#: (:func:`greenopt.milp.schedules.schedule_bound`: a true bound after every round, at least the
+#: compact LP's given as its floor) up to this many reachable run-share columns; above (a pricing
+#: round takes a minute at 2000 jobs × 20 sites × 96 slots) from the compact LP with presence rows.
+SCHEDULES_MAX_COLS = 250_000
+#: Deterministic mode: rounds of the schedule relaxation after the search (a work budget in
+#: place of the seconds it gets beside the search; each round is a master LP and a pricing
+#: pass, both the same on every machine).
+DET_SCHEDULE_ROUNDS = 30
 
 
 @dataclass
@@ -105,9 +114,11 @@ class Prepared:
 
 
 def check_solver(options: PlanOptions) -> None:
-    """Raise :class:`~greenopt.errors.SolverError` when ``options.solver`` cannot be called, and
+    """Raise :class:`~greenopt.errors.SolverError` when ``options.solver`` cannot be called,
     :class:`~greenopt.errors.OptionsError` when deterministic mode is asked of a solver it
-    cannot bound by work."""
+    cannot bound by work, and a :class:`~greenopt.errors.ClusterError` naming a ``scheduler``
+    address where no Dask scheduler answers (:func:`~greenopt.milp.search.check_cluster`) —
+    before anything is planned."""
     if options.deterministic and options.solver != "highs":
         raise OptionsError(
             f"deterministic mode bounds HiGHS by work (node limits, a count of neighbourhoods); "
@@ -120,6 +131,7 @@ def check_solver(options: PlanOptions) -> None:
             f"solver {options.solver!r} is not available; "
             f"available: {', '.join(available_solvers())}"
         )
+    check_cluster(options)
 
 
 def run_options(options: PlanOptions) -> PlanOptions:
@@ -129,26 +141,6 @@ def run_options(options: PlanOptions) -> PlanOptions:
     if options.deterministic and options.threads is None:
         return replace(options, threads=1)
     return options
-
-
-def start_plan(scenario: Scenario, options: PlanOptions, clock: Clock | None = None) -> Plan:
-    """The MIP start and fallback: the greedy plan with :data:`START_PASSES` re-placement passes
-    — cut short after :data:`~greenopt.milp.clock.START_SHARE` of ``clock``'s time limit (its
-    first pass always completes), never in deterministic mode."""
-    t0 = time.perf_counter()
-    deadline = None if clock is None else clock.deadline(START_SHARE)
-    state = greedy_state(
-        scenario, options.objective, GreedySettings(passes=START_PASSES, eject=0), deadline
-    )
-    return evaluate(
-        scenario,
-        state.assignments(),
-        method="greedy",
-        objective=options.objective,
-        deadlines=options.deadlines,
-        status="heuristic",
-        solve_s=time.perf_counter() - t0,
-    )
 
 
 def wants_pyomo(options: PlanOptions, asked: bool = False) -> bool:
@@ -186,7 +178,7 @@ def prepare(
     used = sites_used(scenario, start.assignments)
     if options.solver != "highs":
         return _prepare_other(scenario, options, clock, start, used, notes)
-    step = relaxation_step(scenario, options, used, clock, notes)
+    step = relaxation_step(scenario, options, used, clock, notes, start)
     if step.beside_now and launch_now:
         step.beside = step.launch(False, clock)
     t_build = time.perf_counter()
@@ -226,10 +218,13 @@ def relaxation_step(
     used: list[set[int]],
     clock: Clock,
     notes: list[str],
+    start: Plan | None = None,
 ) -> RelaxationStep:
     """Solve the relaxation before the search (its sites become the candidates), or, on huge
     models, take the candidates from scores and the start plan and let the relaxation run
-    beside the search."""
+    beside the search. The bound beside fix-and-optimise (``launch(True, clock)``) is the
+    schedule relaxation's up to :data:`SCHEDULES_MAX_COLS` reachable columns (from ``start``'s
+    schedules, the compact bound as its floor), else the compact LP's with presence rows."""
     obj = options.objective
     n_reach = reachable_columns(scenario)
     top = int(options.params.get("candidates", TOP_SITES))
@@ -238,9 +233,19 @@ def relaxation_step(
 
     def launch(presence_rows: bool, search_clock: Clock) -> Beside:
         """The relaxation solved in a second thread, on one core, until the time is up — in
-        deterministic mode after the search, on its thread (:class:`Deferred`)."""
+        deterministic mode after the search, on its thread (:class:`Deferred`; the schedule
+        relaxation then by a count of rounds, :data:`DET_SCHEDULE_ROUNDS`)."""
 
         def work(cancel: highs.Cancel | None) -> Relaxation:
+            if presence_rows and not huge and n_reach <= SCHEDULES_MAX_COLS:
+                return schedules_beside(
+                    scenario,
+                    options,
+                    start,
+                    relax.bound,
+                    search_clock.left(reserve=True),
+                    cancel,
+                )
             return solve_relaxation(
                 scenario,
                 obj,
@@ -270,6 +275,47 @@ def relaxation_step(
         f"{relax.status}, bound {relax.bound}, {relax.seconds:.2f} s"
     )
     return RelaxationStep(relax, lp_sites(used, relax.work), presence, launch)
+
+
+def schedules_beside(
+    scenario: Scenario,
+    options: PlanOptions,
+    start: Plan | None,
+    floor: float | None,
+    time_limit: float | None,
+    cancel: Any,
+) -> Relaxation:
+    """The schedule relaxation's bound (no plan: ``integer=False``) as a :class:`Relaxation`:
+    the best Lagrangian bound of its rounds, at least ``floor``; stopped by ``cancel`` — in
+    deterministic mode after :data:`DET_SCHEDULE_ROUNDS` rounds (``time_limit`` is then only
+    the clock's safety net)."""
+    t0 = time.perf_counter()
+    rounds = {"max_rounds": DET_SCHEDULE_ROUNDS} if options.deterministic else {}
+    res = schedule_bound(
+        scenario,
+        options.objective,
+        options.deadlines,
+        time_limit,
+        start=start,
+        integer=False,
+        threads=None,
+        seed=int(options.seed),
+        floor=floor,
+        cancel=cancel,
+        **rounds,
+    )
+    st = res.stats
+    own = st.get("lagrangian")
+    return Relaxation(
+        bound=res.bound,
+        work=None,
+        seconds=time.perf_counter() - t0,
+        status=(
+            f"schedule relaxation: {st['rounds']} rounds, {st.get('columns', 0)} schedules, "
+            f"its own bound {own}, converged {st.get('converged', False)}"
+        ),
+        presence=True,
+    )
 
 
 def _prepare_other(

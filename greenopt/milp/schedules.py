@@ -551,6 +551,7 @@ def schedule_bound(
     smoothing: float = 0.5,
     floor: float | None = None,
     progress: Any = None,
+    cancel: Any = None,
 ) -> ScheduleBound:
     """A lower bound of every plan from the schedule relaxation, and a plan from its columns.
 
@@ -562,7 +563,9 @@ def schedule_bound(
     ``None`` otherwise). ``smoothing``: weight of the best duals so far in the point priced
     (Wentges; 0: the master's duals). ``floor``: a bound known from elsewhere (e.g. the compact
     relaxation's); the bound returned is the larger (``stats["lagrangian"]``: this one's own).
-    ``progress(seconds, bound, master objective)`` after every round.
+    ``progress(seconds, bound, master objective)`` after every round. ``cancel``: a
+    :class:`~greenopt.solvers.highs.Cancel` that stops the rounds (and the master LP under way);
+    the bound so far stays valid.
 
     Returns ``ScheduleBound(bound, columns, plan, stats)``; ``stats`` has the rounds, the bound
     and master objective per round (``trace``), columns, pricing and master seconds.
@@ -578,6 +581,8 @@ def schedule_bound(
         raise ScenarioError(f"deadlines must be 'soft' or 'hard', got {deadlines!r}", "deadlines")
     prob = _build(scenario, obj, deadlines)
     master = _Master(prob, threads)
+    if cancel is not None:
+        cancel.register(master.h)
     J = prob.space.J
     stats: dict[str, Any] = {
         "build_s": time.perf_counter() - t0,
@@ -605,7 +610,7 @@ def schedule_bound(
     alpha = smoothing
     while stats["rounds"] < max_rounds:
         left = None if lp_limit is None else lp_limit - (time.perf_counter() - t0)
-        if left is not None and left <= 0.05:
+        if (left is not None and left <= 0.05) or (cancel is not None and cancel.cancelled):
             break
         tm = time.perf_counter()
         res = master.solve(left)
@@ -866,7 +871,7 @@ def _dive(
 def _start_plan(scenario: Any, obj: Objective, deadlines: str, threads: int | None, seed: int):
     """The MILP's start plan (the greedy with re-placement passes); ``threads`` unused: the
     greedy runs no HiGHS, and HiGHS's process-wide thread count is left alone."""
-    from greenopt.milp.pipeline import start_plan
+    from greenopt.milp.start import start_plan
     from greenopt.options import PlanOptions
 
     del threads

@@ -37,17 +37,20 @@ from greenopt.errors import InfeasibleError, SolverError
 from greenopt.evaluate import evaluate
 from greenopt.formulations.pyomo_model import Changes, Compiled, compile_model
 from greenopt.formulations.solution import read_assignments
+from greenopt.milp.candidates import reachable_columns
 from greenopt.milp.clock import MATRIX_S_PER_COL, Clock, budget_note, milp_clock
 from greenopt.milp.diagnose import explain_hard
 from greenopt.milp.extension import breaks, shifted, start_values
 from greenopt.milp.other import run_other
 from greenopt.milp.outcome import finish
 from greenopt.milp.prepare import BB_MAX_BINARIES, Prepared, prepare, run_options
-from greenopt.milp.relaxation import Beside
+from greenopt.milp.relaxation import ROOT_MAX_COLS, Background, Beside, Deferred, root_bound
 from greenopt.milp.search import (
     Search,
     bound_with_every_move,
     fix_and_optimise_search,
+    lns_first_neighbourhoods,
+    lns_first_share,
     whole_model_search,
 )
 from greenopt.milp.tidy import TidyModel, tidy_read_back
@@ -196,8 +199,47 @@ def _search(
             beside = step.launch(False, clock)
     bb_max = int(options.params.get("bb_max", BB_MAX_BINARIES))
     n_integer = int(np.sum(form.integer))
+    relax_bound = None if prep.relaxation is None else prep.relaxation.bound
+    target = shifted(relax_bound, shift)
+    if target is not None:
+        target += options.mip_gap * abs(target)
     report = options.params.get("progress")
+
+    def improving(objective: float) -> None:
+        if report is not None:
+            report(clock.elapsed(), objective, relax_bound)
+
     if n_integer <= bb_max or v0 is None:
+        first = None
+        share = lns_first_share(options, clock, v0)
+        count = lns_first_neighbourhoods(options, v0, ix.J)
+        if share or count:
+            # fix-and-optimise first (its plans come faster than branch-and-bound's), then
+            # branch-and-bound from its plan; beside it, on the other core, the root-cut bound
+            # (the restricted model's own bound bounds nothing). Its budget: a share of the
+            # seconds left, or in deterministic mode a count of neighbourhoods (work)
+            seconds = share * (clock.left(reserve=True) or 0.0) if share else None
+            if beside is None and ix.restricted and prep.step is not None:
+                beside = root_beside(prep, options, seconds, clock)
+            first = fix_and_optimise_search(
+                ix,
+                mx,
+                form,
+                v0,
+                options,
+                clock,
+                target,
+                notes,
+                improving,
+                budget=seconds,
+                neighbourhoods=count or None,
+            )
+            if first.interrupted:
+                return first, beside
+            if first.values is not None and _better(form, first.values, v0):
+                v0 = first.values
+            else:
+                first = None  # nothing better than the start plan: branch-and-bound alone
         limit = clock.left(reserve=True)
         if prep.whole and ix.restricted and limit is not None:
             limit *= 0.7  # the rest for the bound with every move (below)
@@ -211,6 +253,15 @@ def _search(
         search = whole_model_search(form, v0, options, limit, notes, n_integer, progress=live)
         if search.infeasible is not None:
             return search, beside
+        if first is not None:
+            search.history = list(first.history)
+            search.solve_s += first.solve_s
+            if search.values is None or _better(form, v0, search.values):
+                # HiGHS kept no better plan than fix-and-optimise's: its plan, and its status
+                # when HiGHS had none ('no_solution' is no plan's status)
+                if search.values is None and not search.ran_out:
+                    search.status = first.status
+                search.values = v0
         if ix.restricted:
             search.bound = None  # the restricted model's bound bounds nothing
             # the model with every move is built before its solve can be stopped: only if
@@ -238,10 +289,6 @@ def _search(
         # the tighter bound LP runs beside fix-and-optimise, each on one core (after it, in
         # deterministic mode: two threads racing would make the plan depend on timing)
         beside = step.launch(True, clock)
-    relax_bound = None if prep.relaxation is None else prep.relaxation.bound
-    target = shifted(relax_bound, shift)
-    if target is not None:
-        target += options.mip_gap * abs(target)
     return (
         fix_and_optimise_search(
             ix,
@@ -258,6 +305,29 @@ def _search(
         ),
         beside,
     )
+
+
+def _better(form: highs.StandardForm, v: np.ndarray, than: np.ndarray) -> bool:
+    """Whether column values ``v`` are strictly better than ``than`` (beyond solver noise)."""
+    a, b = form.objective(v), form.objective(than)
+    return a < b - 1e-9 * max(1.0, abs(b))
+
+
+def root_beside(
+    prep: Prepared, options: PlanOptions, seconds: float | None, clock: Clock
+) -> Beside | None:
+    """:func:`~.relaxation.root_bound` in a second thread for ``seconds``, on models of at most
+    :data:`~.relaxation.ROOT_MAX_COLS` reachable run-share columns (else ``None``); in
+    deterministic mode after the search, on its thread (:class:`~.relaxation.Deferred`: HiGHS's
+    root node is a work limit, its time limit only the clock's safety net)."""
+    if reachable_columns(prep.scenario) > ROOT_MAX_COLS:
+        return None
+    sc, obj, deadlines = prep.scenario, options.objective, options.deadlines
+    if options.deterministic:
+        return Deferred(
+            lambda cancel: root_bound(sc, obj, deadlines, clock.left(reserve=True), cancel)
+        )
+    return Background(lambda cancel: root_bound(sc, obj, deadlines, seconds, cancel))
 
 
 def _bound(
@@ -277,13 +347,13 @@ def _bound(
             if shifted(late.bound, shift) is not None:
                 bounds.append(shifted(late.bound, shift))
             notes.append(
-                f"relaxation LP {where} the search ({'with' if late.presence else 'without'} "
-                f"presence rows): {late.status}, bound {late.bound:.6g}"
+                f"bound {where} the search ({'with' if late.presence else 'without'} presence "
+                f"rows): {late.status}, bound {late.bound:.6g}"
             )
         elif beside.racing or not search.ran_out:
-            notes.append(f"the relaxation LP {where} the search did not finish: no bound")
+            notes.append(f"the relaxation {where} the search did not finish: no bound")
         else:
-            notes.append("the relaxation LP after the search was not solved (no time left)")
+            notes.append("the relaxation after the search was not solved (no time left)")
     return max(bounds) if bounds else None
 
 

@@ -67,6 +67,49 @@ class Neighbourhoods:
     end: np.ndarray  # (J,) end slot (exclusive)
     cand: np.ndarray  # (J, S) bool: sites in the job's candidate set
     weight: np.ndarray  # (J,) how much a job matters (work × power): sampling weight
+    #: where the incumbent runs and draws from the grid, for ``hot`` (columns of the form being
+    #: searched): each run-share column's job, site, slot; each grid column's site and slot
+    run: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None  # col, j, s, t
+    grid: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None  # col, s, t
+
+    def hot(
+        self, rng: np.random.Generator, k: int, T: int, v: np.ndarray, c: np.ndarray
+    ) -> np.ndarray:
+        """Where the incumbent is worst: a site-window drawn by its emissions (``c·v`` of its
+        grid columns), half the jobs running there and half the jobs running, in the same
+        window, at the other sites those jobs could use — weighted towards the sites that emit
+        least — so that the sub-MILP can swap dirty work with clean (an ejection chain that a
+        site-window of one site or the greedy cannot find)."""
+        if self.run is None or self.grid is None:
+            return self.site_window(rng, k, T)
+        g_col, g_s, g_t = self.grid
+        S = self.cand.shape[1]
+        emit = np.zeros((S, T))
+        np.add.at(emit, (g_s, g_t), np.maximum(c[g_col] * v[g_col], 0.0))
+        total = emit.sum()
+        if total <= 0:
+            return self.site_window(rng, k, T)
+        at = int(rng.choice(S * T, p=emit.ravel() / total))
+        s, t = divmod(at, T)
+        width = max(2, int(rng.integers(max(2, T // 12), max(3, T // 4) + 1)))
+        t0 = max(0, min(t - width // 2, T - width))
+        r_col, r_j, r_s, r_t = self.run
+        on = (v[r_col] > 1e-7) & (r_t >= t0) & (r_t < t0 + width)
+        here = np.unique(r_j[on & (r_s == s)])
+        dirty = self._sample(rng, here, max(1, k // 2))
+        if len(dirty) == 0:
+            return self.site_window(rng, k, T)
+        sites = self.cand[dirty].any(axis=0)
+        sites[s] = False
+        cool = 1.0 / (1.0 + emit[:, t0 : t0 + width].sum(axis=1) / (total / S))
+        there = on & sites[r_s] & ~np.isin(r_j, dirty)
+        jobs, first = np.unique(r_j[there], return_index=True)
+        if len(jobs) and k > len(dirty):
+            w = self.weight[jobs] * cool[r_s[there][first]]
+            take = min(k - len(dirty), len(jobs))
+            swap = rng.choice(jobs, size=take, replace=False, p=w / w.sum())
+            return np.sort(np.concatenate([dirty, swap]))
+        return np.sort(dirty)
 
     def site_window(self, rng: np.random.Generator, k: int, T: int) -> np.ndarray:
         S = self.cand.shape[1]
@@ -98,6 +141,14 @@ class Neighbourhoods:
 
 #: ``solve_sub(form, start, time_limit or None) -> (values or None, status, interrupted)``
 SubSolver = Callable[[StandardForm, np.ndarray, float | None], tuple[np.ndarray | None, str, bool]]
+#: ``solve_many([(form, start, time_limit or None), ...])``: the same for several sub-MILPs at
+#: once (e.g. on a Dask cluster, :mod:`greenopt.solvers.cluster`), answers in the same order
+ManySolver = Callable[
+    [list[tuple[StandardForm, np.ndarray, float | None]]],
+    list[tuple[np.ndarray | None, str, bool]],
+]
+#: The neighbourhood kinds, in turn (``hot`` twice: it is where the incumbent is worst).
+KINDS = ("hot", "related", "site-window", "hot", "random")
 
 
 def fix_and_optimise(
@@ -119,6 +170,8 @@ def fix_and_optimise(
     polish: Callable[[np.ndarray], np.ndarray | None] | None = None,
     polish_every: float = math.inf,
     progress: Callable[[LnsResult], None] | None = None,
+    solve_many: ManySolver | None = None,
+    batch: int = 1,
 ) -> LnsResult:
     """Improve ``start`` (column values of ``cm``) until the time budget is spent.
 
@@ -132,8 +185,17 @@ def fix_and_optimise(
     job about twice) or when the objective reaches ``target`` (e.g. within the MIP gap of a
     known bound). ``unmet_col[j]``: the column of job ``j``'s unmet work (−1: none) — a job left
     short is the first to get a neighbourhood, since its penalty outweighs everything else.
-    ``polish(v)``: a better ``v`` for the same binaries (an LP over every continuous column),
-    called every ``polish_every`` seconds of search and at the end.
+    ``polish(v)``: a better ``v`` for the same binaries (an LP over every continuous column: the
+    LP re-timing of the start plan), called before the first neighbourhood, every
+    ``polish_every`` seconds of search and at the end.
+
+    **Several at once.** With ``solve_many`` and ``batch`` > 1, each round draws ``batch``
+    neighbourhoods from the same incumbent and solves them together (:func:`_merge` keeps the
+    incumbent consistent: an improving answer is applied only if it changes no column and no row
+    that an answer applied before it in this round changed — then the sum of the changes obeys
+    every row and improves by the sum of the gains — and a conflicting one is drawn again, first,
+    in the next round). With ``batch`` = 1 every step is the sequential one: the same plan
+    whoever solves the sub-MILP.
     """
     t0 = time.perf_counter()
     rng = np.random.default_rng(seed)
@@ -143,15 +205,19 @@ def fix_and_optimise(
     res = LnsResult(values=v, objective=best, history=[(0.0, best)])
     if J == 0:
         return res
+    batch = max(1, int(batch))
     k = max(2, min(size, J))
     stall = stall if stall is not None else max(20, 2 * math.ceil(J / k))
     quiet = 0
-    kinds = ("site-window", "related", "site-window", "random")
     has_unmet = unmet_col is not None and bool(np.any(unmet_col >= 0))
-    last_polish = t0
     by_work = max_neighbourhoods is not None
     if by_work:
         polish_every = math.inf  # a polish on a timer would make the result depend on the clock
+    if polish is not None:
+        # the start plan's LP re-timing: its locations and moves, the best shares for them
+        v, best = _polished(cm, polish, v, best, res, t0)
+    last_polish = time.perf_counter()
+    retry: list[np.ndarray] = []  # conflicting neighbourhoods of the last round, drawn again
     while True:
         elapsed = time.perf_counter() - t0
         left = budget_s - elapsed
@@ -162,43 +228,58 @@ def fix_and_optimise(
         if polish is not None and time.perf_counter() - last_polish >= polish_every:
             v, best = _polished(cm, polish, v, best, res, t0)
             last_polish = time.perf_counter()
-        short = _short_jobs(v, unmet_col) if has_unmet else np.zeros(0, dtype=np.int64)
-        kind = kinds[res.iterations % len(kinds)]
-        if len(short):
-            # rotate through the jobs left short: each gets its related jobs freed with it
-            free = hoods.related(rng, k, around=int(short[res.iterations % len(short)]))
-        elif kind == "site-window":
-            free = hoods.site_window(rng, k, T)
-        elif kind == "related":
-            free = hoods.related(rng, k)
-        else:
-            free = hoods.random(rng, k)
-        res.iterations += 1
-        if len(free) == 0:
-            quiet += 1
+        n = batch if not by_work else min(batch, max_neighbourhoods - res.iterations)
+        chosen: list[np.ndarray] = []
+        while len(chosen) < n:
+            if retry:
+                chosen.append(retry.pop(0))
+                res.iterations += 1
+                continue
+            short_of = unmet_col if has_unmet else None
+            free = _draw(hoods, rng, k, T, v, cm.c, res.iterations, short_of)
+            res.iterations += 1
+            if len(free) == 0:
+                quiet += 1
+                if len(chosen) == 0 and quiet >= stall:
+                    break
+                continue
+            chosen.append(free)
+        if not chosen:
             continue
         limit = min(math.inf if sub_time is None else sub_time, left)
+        limit_or_none = limit if math.isfinite(limit) else None
+        Av = cm.A @ v
+        subs = [_subproblem(cm, col_job, v, Av, free) for free in chosen]
         t1 = time.perf_counter()
-        values, status, interrupted = _solve_neighbourhood(
-            cm, col_job, v, free, solve_sub, limit if math.isfinite(limit) else None
-        )
+        if solve_many is None:
+            answers = [solve_sub(form, v[fi], limit_or_none) for form, fi in subs]
+        else:
+            answers = solve_many([(form, v[fi], limit_or_none) for form, fi in subs])
         took = time.perf_counter() - t1
-        res.sub_status[status] += 1
+        interrupted = any(a[2] for a in answers)
         if interrupted:
             res.interrupted = True
             break
-        improved = False
-        if values is not None:
-            cand = _clean(cm, values)
-            value = cm.objective(cand)
-            if value < best - 1e-9 * max(1.0, abs(best)):
-                v, best, improved = cand, value, True
-                res.improvements += 1
-                res.history.append((time.perf_counter() - t0, best))
-        quiet = 0 if improved else quiet + 1
+        full = []
+        for (_, fi), (values, status, _) in zip(subs, answers, strict=True):
+            res.sub_status[status] += 1
+            out = None
+            if values is not None:
+                out = v.copy()
+                out[fi] = values
+            full.append((out, status))
+        v_new, gains, conflicts = _merge(cm, v, best, full)
+        for i in conflicts:
+            retry.append(chosen[i])
+        improved = gains > 0
+        if improved:
+            v, best = v_new, cm.objective(v_new)
+            res.improvements += int(improved)
+            res.history.append((time.perf_counter() - t0, best))
+        quiet = 0 if improved else quiet + len(chosen)
         # adapt the neighbourhood size to what the solver closes quickly ("feasible": closed
         # to the sub-MILP's gap; anything else: stopped by the time limit)
-        solved = status in ("optimal", "feasible")
+        solved = all(status in ("optimal", "feasible") for _, status in full)
         if by_work:
             pass  # a size that followed the solver's speed would follow the clock
         elif solved and sub_time is not None and took < 0.25 * sub_time:
@@ -213,6 +294,73 @@ def fix_and_optimise(
     res.values, res.objective = v, best
     res.seconds = time.perf_counter() - t0
     return res
+
+
+def _draw(
+    hoods: Neighbourhoods,
+    rng: np.random.Generator,
+    k: int,
+    T: int,
+    v: np.ndarray,
+    c: np.ndarray,
+    iteration: int,
+    unmet_col: np.ndarray | None,
+) -> np.ndarray:
+    """The jobs of the next neighbourhood: a job left short first (with its related jobs), else
+    the next kind of :data:`KINDS`."""
+    short = _short_jobs(v, unmet_col) if unmet_col is not None else np.zeros(0, dtype=np.int64)
+    if len(short):
+        # rotate through the jobs left short: each gets its related jobs freed with it
+        return hoods.related(rng, k, around=int(short[iteration % len(short)]))
+    kind = KINDS[iteration % len(KINDS)]
+    if kind == "hot":
+        return hoods.hot(rng, k, T, v, c)
+    if kind == "site-window":
+        return hoods.site_window(rng, k, T)
+    if kind == "related":
+        return hoods.related(rng, k)
+    return hoods.random(rng, k)
+
+
+def _merge(
+    cm: StandardForm,
+    v: np.ndarray,
+    best: float,
+    answers: list[tuple[np.ndarray | None, str]],
+) -> tuple[np.ndarray, float, list[int]]:
+    """Apply the improving ``answers`` (full column vectors, each solved from ``v``) that do not
+    conflict, in order: returns the new incumbent, the total gain and the positions of the
+    improving answers left out because they touch a column or row an applied one changed.
+
+    Each answer differs from ``v`` only in its free columns and obeys every row on its own. Two
+    whose changed columns are disjoint and whose changes touch disjoint rows can be added up:
+    every row then sees at most one change, so it holds, and the objective (linear) gains the sum.
+    """
+    out = v.copy()
+    gain = 0.0
+    used_cols = np.zeros(cm.n_cols, dtype=bool)
+    used_rows = np.zeros(cm.A.shape[0], dtype=bool)
+    conflicts: list[int] = []
+    tol = 1e-9 * max(1.0, abs(best))
+    for i, (values, _status) in enumerate(answers):
+        if values is None:
+            continue
+        cand = _clean(cm, values)
+        delta = cand - v
+        step = float(cm.c @ delta)
+        if step >= -tol:
+            continue
+        cols = np.flatnonzero(np.abs(delta) > 0)
+        sub = cm.A[:, cols]
+        rows = np.unique(sub.indices[np.abs(sub.data) > 0])
+        if used_cols[cols].any() or used_rows[rows].any():
+            conflicts.append(i)
+            continue
+        out[cols] = cand[cols]
+        used_cols[cols] = True
+        used_rows[rows] = True
+        gain -= step
+    return out, gain, conflicts
 
 
 def _short_jobs(v: np.ndarray, unmet_col: np.ndarray) -> np.ndarray:
@@ -240,6 +388,38 @@ def _polished(
     return v, best
 
 
+def _subproblem(
+    cm: StandardForm, col_job: np.ndarray, v: np.ndarray, Av: np.ndarray, free_jobs: np.ndarray
+) -> tuple[StandardForm, np.ndarray]:
+    """The sub-MILP of ``free_jobs`` (every other job fixed at ``v``; ``Av = cm.A @ v``) and the
+    positions of its columns in ``cm``. Only the free columns are sliced (the fixed part of each
+    row is ``Av`` less the free part): cheap on a model of a million columns."""
+    free = np.isin(col_job, free_jobs) | (col_job < 0)
+    fi = np.flatnonzero(free)
+    sub = cm.A[:, fi]
+    shift = Av - sub @ v[fi]
+    rows = np.unique(sub.indices)
+    sub = sp.csc_array(sp.csr_array(sub)[rows, :])
+    lo = cm.row_lb[rows] - shift[rows]
+    hi = cm.row_ub[rows] - shift[rows]
+    # exact zeros stay exact (a fixed part that cancels must not leave 1e-12 residues)
+    lo[np.abs(lo) < 1e-9] = 0.0
+    hi[np.abs(hi) < 1e-9] = 0.0
+    fixed = cm.offset + float(cm.c @ v) - float(cm.c[fi] @ v[fi])
+    form = StandardForm(
+        c=cm.c[fi],
+        offset=fixed,
+        A=sub,
+        col_lb=cm.col_lb[fi],
+        col_ub=cm.col_ub[fi],
+        integer=cm.integer[fi],
+        row_lb=lo,
+        row_ub=hi,
+        col_index=cm.col_index[fi],
+    )
+    return form, fi
+
+
 def _solve_neighbourhood(
     cm: StandardForm,
     col_job: np.ndarray,
@@ -249,29 +429,7 @@ def _solve_neighbourhood(
     limit: float | None,
 ) -> tuple[np.ndarray | None, str, bool]:
     """Solve the sub-MILP of ``free_jobs`` (every other job fixed at ``v``); full-length values."""
-    free = np.isin(col_job, free_jobs) | (col_job < 0)
-    fi = np.flatnonzero(free)
-    fx = np.flatnonzero(~free)
-    shift = cm.A[:, fx] @ v[fx]
-    sub = cm.A[:, fi]
-    rows = np.flatnonzero(np.diff(sp.csr_array(sub).indptr) > 0)
-    sub = sp.csc_array(sub[rows, :])
-    lo = cm.row_lb[rows] - shift[rows]
-    hi = cm.row_ub[rows] - shift[rows]
-    # exact zeros stay exact (a fixed part that cancels must not leave 1e-17 residues)
-    lo[np.abs(lo) < 1e-12] = 0.0
-    hi[np.abs(hi) < 1e-12] = 0.0
-    form = StandardForm(
-        c=cm.c[fi],
-        offset=cm.offset + float(cm.c[fx] @ v[fx]),
-        A=sub,
-        col_lb=cm.col_lb[fi],
-        col_ub=cm.col_ub[fi],
-        integer=cm.integer[fi],
-        row_lb=lo,
-        row_ub=hi,
-        col_index=cm.col_index[fi],
-    )
+    form, fi = _subproblem(cm, col_job, v, cm.A @ v, free_jobs)
     values, status, interrupted = solve_sub(form, v[fi], limit)
     if values is None:
         return None, status, interrupted
@@ -287,14 +445,26 @@ def _clean(cm: StandardForm, v: np.ndarray) -> np.ndarray:
     return out
 
 
-def neighbourhoods_for(ix: Any) -> Neighbourhoods:
+def neighbourhoods_for(ix: Any, mx: Any = None, at: np.ndarray | None = None) -> Neighbourhoods:
     """Neighbourhood data from the MILP's index sets (``formulations.sets.IndexSets``); a job is
-    drawn with weight ∝ its energy (work × power)."""
+    drawn with weight ∝ its energy (work × power). With the matrix ``mx`` and ``at`` (each
+    matrix column's position in the form searched, −1: none), also where jobs run and draw from
+    the grid, for the ``hot`` neighbourhood."""
     idx = ix.scenario.index
     cand = np.zeros((ix.J, ix.S), dtype=bool)
     for j, c in enumerate(ix.cand):
         cand[j, c] = True
     weight = np.maximum(idx.work_h * np.maximum(idx.power_kw, 1e-3), 1e-6)
-    return Neighbourhoods(
+    hoods = Neighbourhoods(
         first=np.asarray(idx.first_slot), end=np.asarray(idx.end_slot), cand=cand, weight=weight
     )
+    if mx is not None and at is not None and "grid" in mx.cols:
+        xb, gb = mx.cols["x"], mx.cols["grid"]
+        r_col = at[xb.cols(np.arange(xb.n))]
+        ok = r_col >= 0
+        hoods.run = (r_col[ok], ix.xj[ok], ix.xs[ok], ix.xt[ok])
+        g_col = at[gb.cols(np.arange(gb.n))]
+        gk = gb.keys
+        ok = g_col >= 0
+        hoods.grid = (g_col[ok], gk[ok, 0].astype(np.int64), gk[ok, 1].astype(np.int64))
+    return hoods

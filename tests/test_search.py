@@ -1,0 +1,262 @@
+"""The MILP's search at fleet scale (issue #15): the reported bound is a true bound, parallel
+fix-and-optimise keeps the incumbent consistent, and one Dask worker plans as no Dask does."""
+
+from __future__ import annotations
+
+import importlib.util
+
+import numpy as np
+import pandas as pd
+import pytest
+import scipy.sparse as sp
+
+import greenopt
+from greenopt.errors import OptionsError
+from greenopt.examples.synthetic import synthetic_scenario
+from greenopt.formulations.build import build_matrix
+from greenopt.objectives import Objective
+from greenopt.options import PlanOptions
+from greenopt.solvers import highs
+from greenopt.solvers.highs import StandardForm
+from greenopt.solvers.lns import Neighbourhoods, _merge
+
+has_dask = importlib.util.find_spec("distributed") is not None
+
+
+def _exact_optimum(sc: greenopt.Scenario) -> float:
+    """HiGHS to optimality (``mip_gap=0``) on the whole MILP: every reachable site and every
+    move — a model whose optimum is at most every valid plan's objective."""
+    ix, mx = build_matrix(sc, Objective.of("carbon"), "soft", absorbed_moves=False)
+    assert not ix.restricted
+    res = highs.solve(
+        highs.from_matrix(mx), None, PlanOptions(threads=1, mip_gap=0.0), None, log=False
+    )
+    assert res.status == "optimal", res.status
+    return float(res.objective)
+
+
+# 20 random small instances: half with the default search (fix-and-optimise, then
+# branch-and-bound; the root-cut bound beside it when the model's sites are cut), half forced
+# through fix-and-optimise alone (bb_max=0) with the compact LP's presence rows off, so that the
+# schedule relaxation's bound runs beside it
+CASES = [(s, 6 + s % 5, 2 + s % 3, 8 + 2 * (s % 3), s % 2 == 1) for s in range(20)]
+
+
+@pytest.mark.parametrize(("seed", "jobs", "sites", "slots", "lns"), CASES)
+def test_reported_bound_never_exceeds_the_exact_optimum(seed, jobs, sites, slots, lns):
+    sc = synthetic_scenario(jobs, sites, slots, seed)
+    extra = {"bb_max": 0, "lns_neighbourhoods": 6, "presence": False} if lns else {}
+    p = greenopt.plan(sc, method="milp", objective="carbon", time_limit=60, threads=1, **extra)
+    assert not greenopt.validate(sc, p)
+    opt = _exact_optimum(sc)
+    tol = 1e-6 * max(1.0, abs(opt))
+    assert p.kpis["objective"] >= opt - tol, "the plan beats the exact optimum"
+    assert p.bound is not None
+    assert p.bound <= opt + tol, f"bound {p.bound} exceeds the optimum {opt}"
+
+
+def _form(A: np.ndarray, c: np.ndarray, lb_rows: np.ndarray, ub_rows: np.ndarray) -> StandardForm:
+    n = A.shape[1]
+    return StandardForm(
+        c=c,
+        offset=0.0,
+        A=sp.csc_array(A),
+        col_lb=np.zeros(n),
+        col_ub=np.full(n, 10.0),
+        integer=np.zeros(n, dtype=bool),
+        row_lb=lb_rows,
+        row_ub=ub_rows,
+        col_index=np.arange(n),
+    )
+
+
+def test_merge_applies_moves_on_disjoint_rows_and_defers_conflicts():
+    # rows: x0 + x1 ≤ 4, x2 + x3 ≤ 4; cost −1 each; incumbent zero
+    A = np.array([[1.0, 1.0, 0.0, 0.0], [0.0, 0.0, 1.0, 1.0]])
+    cm = _form(A, -np.ones(4), np.full(2, -np.inf), np.full(2, 4.0))
+    v = np.zeros(4)
+    first = np.array([4.0, 0.0, 0.0, 0.0])  # fills row 0
+    second = np.array([0.0, 0.0, 0.0, 4.0])  # fills row 1: disjoint, applied too
+    third = np.array([0.0, 4.0, 0.0, 0.0])  # row 0 again: alone feasible, together not
+    answers = [(first, "optimal"), (second, "optimal"), (third, "optimal")]
+    out, gain, conflicts = _merge(cm, v, 0.0, answers)
+    assert gain == pytest.approx(8.0)
+    assert conflicts == [2]
+    np.testing.assert_allclose(out, [4.0, 0.0, 0.0, 4.0])
+    assert np.all(cm.A @ out <= cm.row_ub + 1e-12)
+    # a worse answer is neither applied nor a conflict
+    out, gain, conflicts = _merge(cm, out, -8.0, [(np.zeros(4), "optimal")])
+    assert gain == 0.0 and conflicts == []
+
+
+def test_hot_neighbourhood_frees_the_jobs_where_the_grid_is_drawn():
+    # 4 jobs, 2 sites, 4 slots; jobs 0 and 1 run at site 0, where all the emissions are
+    T = 4
+    hoods = Neighbourhoods(
+        first=np.zeros(4, dtype=np.int64),
+        end=np.full(4, T, dtype=np.int64),
+        cand=np.ones((4, 2), dtype=bool),
+        weight=np.ones(4),
+    )
+    run_j = np.repeat(np.arange(4), T)
+    run_t = np.tile(np.arange(T), 4)
+    run_s = np.where(run_j < 2, 0, 1)
+    run_col = np.arange(16)
+    grid_col = 16 + np.arange(2 * T)
+    hoods.run = (run_col, run_j, run_s, run_t)
+    hoods.grid = (grid_col, np.repeat([0, 1], T), np.tile(np.arange(T), 2))
+    v = np.zeros(16 + 2 * T)
+    v[:16] = 0.5
+    v[16 : 16 + T] = 3.0  # grid at site 0 only
+    c = np.ones_like(v)
+    rng = np.random.default_rng(0)
+    for _ in range(10):
+        free = hoods.hot(rng, 2, T, v, c)
+        assert len(free) == 2
+        assert np.intersect1d(free, [0, 1]).size == 1  # one dirty job, one to swap with
+        assert np.intersect1d(free, [2, 3]).size == 1
+
+
+def test_scheduler_and_workers_are_the_callers_alone():
+    from greenopt.options import check_file_section
+
+    with pytest.raises(OptionsError, match="scheduler"):
+        check_file_section({"method": "milp", "scheduler": "tcp://10.0.0.5:8786"}, "x.yaml")
+    with pytest.raises(OptionsError, match="workers"):
+        check_file_section({"method": "milp", "workers": 4}, "x.yaml")
+    with pytest.raises(OptionsError, match="scheduler"):
+        greenopt.plan(synthetic_scenario(4, 2, 6, 0), method="milp", scheduler="")
+    with pytest.raises(OptionsError, match="workers"):
+        greenopt.plan(synthetic_scenario(4, 2, 6, 0), method="milp", workers=0)
+
+
+@pytest.mark.skipif(not has_dask, reason="needs the batch extra (dask[distributed])")
+def test_one_dask_worker_gives_the_plan_of_no_dask():
+    sc = synthetic_scenario(40, 4, 16, 3)
+    kw = {
+        "method": "milp",
+        "objective": "carbon",
+        "threads": 1,
+        "bb_max": 0,  # fix-and-optimise
+        "lns_neighbourhoods": 5,  # a work-based budget: no clock in the plan
+        "lns_size": 4,
+    }
+    alone = greenopt.plan(sc, **kw)
+    on_dask = greenopt.plan(sc, workers=1, **kw)
+    assert any("Dask" in n for n in on_dask.notes)
+    assert not greenopt.validate(sc, on_dask)
+    pd.testing.assert_frame_equal(alone.assignments, on_dask.assignments)
+    assert alone.kpis["objective"] == on_dask.kpis["objective"]
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_root_cut_bound_never_exceeds_the_exact_optimum(seed):
+    from greenopt.milp.relaxation import root_bound, solve_relaxation
+
+    sc = synthetic_scenario(8 + seed, 3, 10, 100 + seed)
+    obj = Objective.of("carbon")
+    root = root_bound(sc, obj, "soft", None)
+    lp = solve_relaxation(sc, obj, "soft", PlanOptions(threads=1), True, None)
+    opt = _exact_optimum(sc)
+    assert root.bound is not None and lp.bound is not None
+    assert root.bound <= opt + 1e-6 * max(1.0, abs(opt))
+    assert root.bound >= lp.bound - 1e-6 * max(1.0, abs(lp.bound))  # cuts only lift the LP
+
+
+# -- the search under trust's rules (issue 11 part 2): deterministic mode, Dask addresses ----------
+def test_deterministic_mode_defers_the_schedule_bound_and_repeats_its_plan():
+    # fix-and-optimise (bb_max=0) without the compact LP's presence rows: the schedule
+    # relaxation's bound, which races the search otherwise, is solved after it for a count of
+    # rounds — the same plan and the same bound run to run
+    from greenopt.milp.prepare import DET_SCHEDULE_ROUNDS
+
+    sc = synthetic_scenario(10, 3, 10, 7)
+    kw = {"method": "milp", "objective": "carbon", "deterministic": True, "bb_max": 0}
+    a = greenopt.plan(sc, presence=False, **kw)
+    b = greenopt.plan(sc, presence=False, **kw)
+    assert not greenopt.validate(sc, a)
+    after = [n for n in a.notes if n.startswith("bound after the search")]
+    assert after and "schedule relaxation" in after[0], a.notes
+    rounds = int(after[0].split("schedule relaxation: ")[1].split(" rounds")[0])
+    assert 1 <= rounds <= DET_SCHEDULE_ROUNDS
+    assert not any("beside the search" in n for n in a.notes)
+    pd.testing.assert_frame_equal(a.assignments, b.assignments)
+    assert a.bound == b.bound and a.kpis["objective"] == b.kpis["objective"]
+    opt = _exact_optimum(sc)
+    assert a.bound <= opt + 1e-6 * max(1.0, abs(opt)) <= a.kpis["objective"] + 2e-6 * abs(opt)
+
+
+def test_deterministic_lns_first_is_a_count_of_neighbourhoods():
+    # a small model: fix-and-optimise first (its budget a count of neighbourhoods, not a share
+    # of seconds), then branch-and-bound (bb_nodes) from its plan; lns_first=0 turns it off
+    from greenopt.milp.search import LNS_FIRST, lns_first_neighbourhoods, work_budget
+
+    sc = synthetic_scenario(12, 3, 10, 4)
+    kw = {"method": "milp", "objective": "carbon", "deterministic": True}
+    a = greenopt.plan(sc, **kw)
+    b = greenopt.plan(sc, **kw)
+    assert not greenopt.validate(sc, a)
+    lns = [n for n in a.notes if n.startswith("fix-and-optimise:")]
+    assert lns and any(n.startswith("branch-and-bound on") for n in a.notes), a.notes
+    pd.testing.assert_frame_equal(a.assignments, b.assignments)
+    assert a.kpis["objective"] == b.kpis["objective"]
+    off = greenopt.plan(sc, lns_first=0, **kw)
+    assert not any(n.startswith("fix-and-optimise:") for n in off.notes), off.notes
+    # the share scales the count: at the default share, work_budget's one pass over the jobs
+    opts = PlanOptions(deterministic=True)
+    base = work_budget(opts, 12)["lns_neighbourhoods"]
+    v0 = np.zeros(1)
+    assert lns_first_neighbourhoods(opts, v0, 12) == base
+    half = PlanOptions(deterministic=True, params={"lns_first": LNS_FIRST / 2})
+    assert lns_first_neighbourhoods(half, v0, 12) == -(-base // 2)
+    assert lns_first_neighbourhoods(PlanOptions(), v0, 12) == 0  # wall-clock mode: a share
+
+
+def test_a_scheduler_that_is_not_there_fails_before_planning_naming_it(monkeypatch):
+    import socket
+
+    from greenopt.errors import ClusterError
+    from greenopt.solvers import cluster
+
+    monkeypatch.setattr(cluster, "CONNECT_TIMEOUT_S", 1.0)
+    started = []
+    monkeypatch.setattr(
+        "greenopt.milp.pipeline.start_plan", lambda *a, **k: started.append(1) or None
+    )
+    sc = synthetic_scenario(6, 2, 8, 0)
+    silent = socket.socket()  # accepts connections, never answers (another service's port)
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(4)
+    try:
+        for address in ("garbage", f"tcp://127.0.0.1:{silent.getsockname()[1]}"):
+            with pytest.raises(ClusterError) as info:
+                greenopt.plan(sc, method="milp", scheduler=address)
+            assert address in str(info.value) and info.value.culprit == address
+    finally:
+        silent.close()
+    assert not started  # failed before the start plan
+    # deterministic mode needs the round's size from the options, not from the cluster
+    with pytest.raises(OptionsError, match="workers"):
+        greenopt.plan(sc, method="milp", deterministic=True, scheduler="local")
+
+
+@pytest.mark.skipif(not has_dask, reason="needs the batch extra (dask[distributed])")
+def test_deterministic_rounds_on_dask_merge_in_a_fixed_order():
+    # two workers, rounds of two neighbourhoods: whichever sub-MILP finishes first, the round
+    # merges in the order drawn — the same plan twice
+    sc = synthetic_scenario(40, 4, 16, 3)
+    kw = {
+        "method": "milp",
+        "objective": "carbon",
+        "deterministic": True,
+        "bb_max": 0,
+        "lns_neighbourhoods": 6,
+        "lns_size": 4,
+        "workers": 2,
+    }
+    a = greenopt.plan(sc, **kw)
+    b = greenopt.plan(sc, **kw)
+    assert any("2 neighbourhoods a round" in n for n in a.notes), a.notes
+    assert not greenopt.validate(sc, a)
+    pd.testing.assert_frame_equal(a.assignments, b.assignments)
+    assert a.kpis["objective"] == b.kpis["objective"]
