@@ -55,7 +55,10 @@ def test_ejection_keeps_plans_valid_and_never_worse(seed, headroom, grid_limit, 
     ejection_moves(state, urgency_order(sc), lambda s, j: place_job(s, j, 0, cfg), 400)
     after = greenopt.evaluate(sc, state.assignments(), method="greedy", objective="carbon")
     assert greenopt.validate(sc, after) == []
-    assert after.kpis["deadline_misses"] <= before.kpis["deadline_misses"]
+    # soft deadlines price unmet work-hours, not missed jobs: a move may finish more work yet
+    # leave two jobs a little short where one was far short (seed 4096: misses 1 → 2, unmet
+    # work and objective 7928 → 1295), so the invariant is no more unmet work
+    assert after.kpis["unmet_work_h"] <= before.kpis["unmet_work_h"] + 1e-6
     assert after.objective <= before.objective + 1e-6 * max(1.0, abs(before.objective))
 
 

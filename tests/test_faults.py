@@ -229,6 +229,7 @@ def test_ctrl_c_during_cli_plan_writes_the_interrupted_plan_and_exits_130(tmp_pa
     path = greenopt.save_scenario(sc, tmp_path / "scenario")
     out, log = tmp_path / "out", tmp_path / "highs.log"
     args = ["plan", str(path), "-m", "milp", "--time-limit", "300", "--mip-gap", "1e-9"]
+    args += ["-p", "lns_first=0"]  # branch-and-bound at once: its log is what we wait for
     args += ["--solver-log", str(log), "--out", str(out), "--no-plots", "--no-report"]
     proc = subprocess.Popen(
         [*_greenopt_cli(), *args],
