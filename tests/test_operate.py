@@ -23,7 +23,7 @@ from greenopt import OptionsError, ScenarioError
 from greenopt.examples.synthetic import synthetic_scenario
 from greenopt.forecasts import known_signals, make_forecasts
 from greenopt.operate import DECISION_COLUMNS, Ledger, operate, residual_problem
-from greenopt.operate.simulate import planning_objective
+from greenopt.operate.simulate import AUTO_DELAY_SCALE, planning_objective
 from greenopt.scenario import Horizon, Job, Scenario, Site
 
 METHODS = tuple(greenopt.METHODS)
@@ -296,6 +296,12 @@ def test_the_delay_cost_prices_a_known_jobs_hour_across_the_sites_spread():
     auto = planning_objective(sc, obj, "auto")
     # mean facility power 3 kW × spread (500 − 50) g/kWh = 1.35 kg per hour of lateness
     assert auto.delay_penalty == pytest.approx(3.0 * 0.45)
+    assert planning_objective(sc, obj, "auto", "greedy").delay_penalty == auto.delay_penalty
+    # the MILP's auto price is scaled down (AUTO_DELAY_SCALE: measured on real-trace days)
+    milp = planning_objective(sc, obj, "auto", "milp")
+    assert milp.delay_penalty == pytest.approx(3.0 * 0.45 * AUTO_DELAY_SCALE["milp"])
+    assert milp.delay_penalty < auto.delay_penalty
+    assert planning_objective(sc, obj, 0.5, "milp").delay_penalty == 0.5  # a number: as given
     assert planning_objective(sc, obj, None) is obj
     assert planning_objective(sc, obj, 0.5).delay_penalty == 0.5
     assert planning_objective(sc, obj, 0.0).delay_penalty == obj.delay_penalty  # never lower
