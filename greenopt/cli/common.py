@@ -249,3 +249,33 @@ ArrivalMode = Literal[ARRIVALS]  # type: ignore[valid-type]
 Methods = StrEnum("Methods", {m: m for m in METHODS})  # type: ignore[misc]
 Objectives = StrEnum("Objectives", {o: o for o in OBJECTIVES})  # type: ignore[misc]
 Forecasters = StrEnum("Forecasters", {f: f for f in FORECASTERS})  # type: ignore[misc]
+
+
+def show_outcome(
+    plan: Any, violations: list, written: list[Path], out: Path, *, title: str, what: str
+) -> None:
+    """The end of ``plan``'s and ``operate``'s terminal summary: the KPI table, the validation,
+    the files written — every cell printed literally."""
+    from rich.table import Table
+
+    from greenopt.report.report import kpi_rows
+
+    table = Table(title=title, show_edge=False)
+    table.add_column("kpi")
+    table.add_column("value", justify="right")
+    table.add_column("unit")
+    for row in kpi_rows(plan):
+        table.add_row(*(lit(cell) for cell in row))
+    console.print(table)
+    if violations:
+        console.print(
+            f"[bold yellow]warning:[/] {what} breaks {len(violations)} rule(s) of MODEL.md, "
+            f"first: {lit(violations[0])}",
+            highlight=False,
+        )
+    else:
+        console.print("validation: [green]OK[/] (0 violations)")
+    names = ", ".join(p.name for p in written)
+    console.print(
+        f"wrote {len(written)} files into [bold]{lit(out)}[/]: {lit(names)}", highlight=False
+    )

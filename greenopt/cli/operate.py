@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
 from greenopt.cli import flags
 from greenopt.cli.common import (
@@ -29,6 +28,7 @@ from greenopt.cli.common import (
     fmt,
     guard,
     lit,
+    show_outcome,
     source_of,
     start,
 )
@@ -126,7 +126,6 @@ def operate(
         split_common,
     )
     from greenopt.report.operation import write_operation
-    from greenopt.report.report import kpi_rows
 
     start(quiet=quiet, as_json=as_json)
     source = source_of(scenario, example)
@@ -195,24 +194,8 @@ def operate(
             f"regret {fmt(op.regret, 6)} (foresight objective {fmt(op.foresight.objective, 6)})",
             highlight=False,
         )
-    table = Table(title="KPIs (on the actuals)", show_edge=False)
-    table.add_column("kpi")
-    table.add_column("value", justify="right")
-    table.add_column("unit")
-    for row in kpi_rows(op.plan):
-        table.add_row(*row)
-    console.print(table)
-    if violations:
-        console.print(
-            f"[bold yellow]warning:[/] the operated plan breaks {len(violations)} rule(s) of "
-            f"MODEL.md, first: {lit(violations[0])}",
-            highlight=False,
-        )
-    else:
-        console.print("validation: [green]OK[/] (0 violations)")
-    names = ", ".join(p.name for p in written)
-    console.print(
-        f"wrote {len(written)} files into [bold]{lit(out)}[/]: {lit(names)}", highlight=False
+    show_outcome(
+        op.plan, violations, written, out, title="KPIs (on the actuals)", what="the operated plan"
     )
     if as_json:
         emit_json(

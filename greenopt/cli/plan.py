@@ -23,7 +23,6 @@ from types import SimpleNamespace
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
 from greenopt.cli import flags
 from greenopt.cli.common import (
@@ -36,6 +35,7 @@ from greenopt.cli.common import (
     guard,
     lit,
     log,
+    show_outcome,
     source_of,
     start,
 )
@@ -269,8 +269,6 @@ def plan(
 
 def _show(result: Any, violations: list, written: list[Path], out: Path, solver_log: Any) -> None:
     """The terminal summary: status line, KPI table, validation, files (not with -q/--json)."""
-    from greenopt.report.report import kpi_rows
-
     gap = result.gap
     colour = "green" if result.status in ("optimal", "feasible", "heuristic") else "yellow"
     console.print(
@@ -279,21 +277,6 @@ def _show(result: Any, violations: list, written: list[Path], out: Path, solver_
         f"solver {lit(result.solver or '–')}  wall {result.wall_s:.2f} s",
         highlight=False,
     )
-    table = Table(title="KPIs", show_edge=False)
-    table.add_column("kpi")
-    table.add_column("value", justify="right")
-    table.add_column("unit")
-    for row in kpi_rows(result):
-        table.add_row(*(lit(c) for c in row))
-    console.print(table)
-    if violations:
-        console.print(
-            f"[bold yellow]warning:[/] the plan breaks {len(violations)} rule(s) of MODEL.md",
-            highlight=False,
-        )
-    else:
-        console.print("validation: [green]OK[/] (0 violations)")
-    names = ", ".join(p.name for p in written)
-    console.print(f"wrote {len(written)} files into [bold]{lit(out)}[/]: {names}", highlight=False)
+    show_outcome(result, violations, written, out, title="KPIs", what="the plan")
     if solver_log is not None:
         console.print(f"solver log: {lit(solver_log)}", highlight=False)
