@@ -10,8 +10,9 @@ At each decision slot ``k`` (every ``replan_every`` slots from 0):
    miss is reported) — the MILP starting from the rest of the previous decision's plan
    (its ``start`` parameter, :mod:`greenopt.milp.start`; not with ``warm_start=False``), so each
    decision's search goes on from where the last one stopped; the plan is checked with
-   :func:`greenopt.validate` against the residual problem, and an invalid one is replaced by the rest of the previous decision's plan (still
-   valid: nothing it relied on has changed but the forecasts) or, failing that, by no new work;
+   :func:`greenopt.validate` against the residual problem, and an invalid one is replaced by the
+   rest of the previous decision's plan (still valid: nothing it relied on has changed but the
+   forecasts) or, failing that, by no new work;
 3. **commit** — the rows of slots ``k`` up to the next decision, with the rows their obligations
    carry (:mod:`.commit`: a pause-free block whole, a stay until its dwell is paid), for good.
 
