@@ -487,6 +487,7 @@ def _place_block(
     whole = float(np.floor(need + 1e-9))
     frac = np.full(cand.shape, need - whole)
     b_ok = (frac > MIN_SHARE) & (frac <= m + EPS) & (need > 1.0)
+    win = None  # (S, T) green-window hours from o, computed once when a block moves
     cand = np.concatenate([cand, cand[b_ok]])
     s0 = np.concatenate([s0, frac[b_ok]])
     rem = np.concatenate([rem, np.zeros(int(b_ok.sum()))])
@@ -496,6 +497,12 @@ def _place_block(
     scores: list[np.ndarray] = []  # per group: (G, n) score, inf where infeasible
     groups: list[tuple[np.ndarray, np.ndarray, np.ndarray, int]] = []
     slots = np.arange(f, e)
+    # per site over the window, shared by every run length: the caps and, for inner slots at
+    # full share, cumulative sums of the full-share cost and of the slots below a full share
+    every = np.arange(st.S)[:, None]
+    cap_all = st.max_share(j, every, slots[None, :])  # (S, W)
+    zero = np.zeros((st.S, 1))
+    sums = None
     for L in np.unique(length[usable]).tolist():
         members = np.flatnonzero(usable & (length == L))
         sites = cand[members]
@@ -503,15 +510,16 @@ def _place_block(
         last = np.where(rem[members] > 0, rem[members], 1.0)[:, None]
         n = e - f - L + 1
         S_ = sites[:, None]
-        cap = st.max_share(j, S_, slots[None, :])  # (G, W)
+        cap = cap_all[sites]  # (G, W)
         ok = cap[:, :n] >= first - EPS
         mig = np.where(sites != o, st.mig_kwh[j], 0.0)[:, None]
         total = _slot_cost(st, j, S_, slots[:n], first, mig)
         if L >= 3:  # inner slots at full share: cumulative sums over the window
-            zero = np.zeros((len(sites), 1))
-            bad = np.cumsum(np.concatenate([zero, cap < 1.0 - EPS], axis=1), axis=1)
-            cost1 = _slot_cost(st, j, S_, slots, 1.0, 0.0)
-            csum = np.cumsum(np.concatenate([zero, cost1], axis=1), axis=1)
+            if sums is None:
+                bad_all = np.cumsum(np.concatenate([zero, cap_all < 1.0 - EPS], axis=1), axis=1)
+                cost1 = _slot_cost(st, j, every, slots, 1.0, 0.0)
+                sums = (bad_all, np.cumsum(np.concatenate([zero, cost1], axis=1), axis=1))
+            bad, csum = sums[0][sites], sums[1][sites]
             lo, hi = np.arange(n) + 1, np.arange(n) + L - 1
             ok &= (bad[:, hi] - bad[:, lo]) == 0
             total += csum[:, hi] - csum[:, lo]
@@ -521,7 +529,9 @@ def _place_block(
         total += np.where(sites != o, st.objective.migration_penalty, 0.0)[:, None]
         if cfg.domain and (sites != o).any():  # moves outside the domain go after the rest
             disr = st.net.disruption_h[j, o, sites][:, None]
-            wh = st.window_hours_rows(sites, source=o)[:, f : f + n]
+            if win is None:
+                win = st.window_hours_rows(np.arange(st.S), source=o)
+            wh = win[sites, f : f + n]
             outside = (sites[:, None] != o) & (disr > cfg.alpha * wh + EPS)
             total = total + np.where(outside, 1e30, 0.0)
         scores.append(np.where(ok, total, np.inf))

@@ -279,12 +279,22 @@ class CapacityState:
 
     # -- pricing -----------------------------------------------------------------------------
     def _moves(self, p: Placement) -> tuple[np.ndarray, np.ndarray]:
-        """(arrive mask over the placement's rows, previous site per row)."""
+        """(arrive mask over the placement's rows, previous site per row).
+
+        Kept on the placement for the site the job's state is at (pricing, checking and booking
+        one placement each ask for it)."""
+        o = int(self.last_site[p.job])
+        memo = p.__dict__.get("_moves")
+        if memo is not None and memo[0] == o:
+            return memo[1], memo[2]
         prev = np.empty(len(p), dtype=np.int64)
         if len(p):
-            prev[0] = self.last_site[p.job]
+            prev[0] = o
             prev[1:] = p.sites[:-1]
-        return prev != p.sites, prev
+        arrive = prev != p.sites
+        arrive.flags.writeable = prev.flags.writeable = False  # shared by every caller
+        object.__setattr__(p, "_moves", (o, arrive, prev))
+        return arrive, prev
 
     def energy_rows(self, p: Placement) -> tuple[np.ndarray, np.ndarray]:
         """Facility kWh each row adds (job power and arriving migration) and its renewable part."""
@@ -398,8 +408,12 @@ class CapacityState:
         e, _ = self.energy_rows(p)
         arrive, prev = self._moves(p)
         owed = self.dwell_owed_after(p)  # before the job's state moves on
-        np.subtract.at(self.gpu_left, (sites, slots), self.idx.gpus[j] * shares)
-        np.subtract.at(self.ren_left, (sites, slots), e)
+        if _distinct(slots):  # one row per slot (every planner's case): plain fancy indexing
+            self.gpu_left[sites, slots] -= self.idx.gpus[j] * shares
+            self.ren_left[sites, slots] -= e
+        else:
+            np.subtract.at(self.gpu_left, (sites, slots), self.idx.gpus[j] * shares)
+            np.subtract.at(self.ren_left, (sites, slots), e)
         gb = float(self.idx.state_gb[j])
         links_used: list[tuple[np.ndarray, int]] = []
         for r in np.flatnonzero(arrive):
@@ -431,8 +445,12 @@ class CapacityState:
         g = float(self.idx.gpus[j])
         gb = float(self.idx.state_gb[j])
         for p, e, links_used in booked:
-            np.add.at(self.gpu_left, (p.sites, p.slots), g * p.shares)
-            np.add.at(self.ren_left, (p.sites, p.slots), e)
+            if _distinct(p.slots):
+                self.gpu_left[p.sites, p.slots] += g * p.shares
+                self.ren_left[p.sites, p.slots] += e
+            else:
+                np.add.at(self.gpu_left, (p.sites, p.slots), g * p.shares)
+                np.add.at(self.ren_left, (p.sites, p.slots), e)
             for links, t in links_used:
                 self.link_left[links, t] += gb
         self._booked[j] = []
@@ -457,6 +475,12 @@ class CapacityState:
         jobs = np.array(self.idx.job_names, dtype=object)
         sites = np.array(self.idx.site_names, dtype=object)
         return pd.DataFrame({"job": jobs[j], "slot": t, "site": sites[s], "share": sh})
+
+
+def _distinct(slots: np.ndarray) -> bool:
+    """The slots increase strictly, so the rows' (site, slot) cells are distinct and a fancy-index
+    update books each once (``np.add.at`` is only needed for repeated cells, and is slower)."""
+    return len(slots) < 2 or bool(slots[1] > slots[0] and np.all(slots[1:] > slots[:-1]))
 
 
 def placement(j: int, slots, sites, shares) -> Placement:
