@@ -190,7 +190,7 @@ class CapacityState:
             return True
         links = self.route_links[a][b]
         gb = float(self.idx.state_gb[j])
-        return bool(np.all(self.link_left[links, t] >= gb - EPS))
+        return bool((self.link_left[links, t] >= gb - EPS).all())
 
     def link_room_slots(self, j: int, a: int, b: int, t0: int, t1: int) -> np.ndarray:
         """(t1 − t0,) bool: slots where ``route(a, b)`` has room for job ``j``'s state."""
@@ -205,9 +205,18 @@ class CapacityState:
     def window_hours(self, s: int, t: int, source: int | None = None) -> float:
         """Hours of site ``s``'s green window around slot ``t`` (0 outside one), MODEL §9.
 
-        See :meth:`window_hours_rows`.
+        See :meth:`window_hours_rows` (the same hours, for one slot without the whole table).
         """
-        return float(self.window_hours_rows(np.array([s]), source)[0, t])
+        on = self.ren_left[s] > EPS
+        if source is not None:
+            on |= self.coef[s] < self.coef[source] - EPS
+        if not on[t]:
+            return 0.0
+        off = (~on).nonzero()[0]
+        i = int(np.searchsorted(off, t))
+        lo = int(off[i - 1]) if i > 0 else -1
+        hi = int(off[i]) if i < len(off) else self.T
+        return float((hi - lo - 1) * self.dt)
 
     def window_hours_rows(self, sites: np.ndarray, source: int | None = None) -> np.ndarray:
         """(len(sites), T) hours of each site's current green window around each slot.
@@ -250,18 +259,20 @@ class CapacityState:
         of ``p``, before its first arrival, continue the committed stay and pay what it owes.
         """
         j = p.job
-        hours = p.shares * self.dt
         arrive, prev = self._moves(p)
         owed = float(self.dwell_owed[j])
-        arr = np.flatnonzero(arrive)
+        if owed <= 0.0 and not arrive.any():
+            return 0.0
+        hours = p.shares * self.dt
+        arr = arrive.nonzero()[0]
         if arr.size == 0:
             return max(0.0, owed - float(hours.sum()))
         if owed > EPS and float(hours[: arr[0]].sum()) < owed - EPS:
             return None
-        csum = np.r_[0.0, np.cumsum(hours)]
-        worked = csum[np.r_[arr[1:], len(p)]] - csum[arr]
+        csum = np.concatenate(([0.0], np.cumsum(hours)))
+        worked = csum[np.append(arr[1:], len(p))] - csum[arr]
         need = self.dwell_need[j, prev[arr], p.sites[arr]]
-        if np.any(worked[:-1] < need[:-1] - EPS):
+        if (worked[:-1] < need[:-1] - EPS).any():
             return None
         return max(0.0, float(need[-1] - worked[-1]))
 
@@ -322,6 +333,25 @@ class CapacityState:
         value -= self.unmet * float(p.shares.sum()) * self.dt
         return value
 
+    def value(self) -> float:
+        """The objective of the committed placements as :meth:`cost` prices them, plus the
+        constant of the empty state (its idle grid energy): the sum of every commit's marginal
+        cost, whatever the order, so two states of one scenario compare by it."""
+        v = float(np.sum(self.coef * np.maximum(0.0, -self.ren_left)))
+        late = 0.0
+        moves = 0
+        gpu = 0.0
+        priced = bool(np.any(self.gpu_price))
+        for j, booked in enumerate(self._booked):
+            for p, _, links_used in booked:
+                late += float(self.late_coef[j]) * float(np.dot(self.late_w[j, p.slots], p.shares))
+                moves += len(links_used)  # one entry per arrival
+                if priced:
+                    g = float(self.idx.gpus[j])
+                    gpu += g * float(np.dot(self.gpu_price[p.sites, p.slots], p.shares))
+        v += late + gpu + self.objective.migration_penalty * moves
+        return v - self.unmet * float(self.done_h.sum())
+
     # -- feasibility ---------------------------------------------------------------------------
     def check(self, p: Placement) -> str | None:
         """Why ``p`` cannot be committed now (a rule of MODEL §5), or ``None`` when it can."""
@@ -329,19 +359,19 @@ class CapacityState:
             return None
         idx, j = self.idx, p.job
         slots, sites, shares = p.slots, p.sites, p.shares
-        if np.any(np.diff(slots) <= 0) or slots[0] <= self.last_slot[j]:
+        if (slots[1:] <= slots[:-1]).any() or slots[0] <= self.last_slot[j]:
             return "slots must increase and follow the job's committed run"
         if slots[0] < idx.first_slot[j] or slots[-1] >= idx.end_slot[j]:
             return "window"
-        if np.any(shares <= 0) or np.any(shares > 1 + EPS):
+        if (shares <= 0).any() or (shares > 1 + EPS).any():
             return "share"
-        if not np.all(idx.allowed[j, sites]):
+        if not idx.allowed[j, sites].all():
             return "residency or site GPUs"
-        if np.any(shares > self.gpu_left[sites, slots] / idx.gpus[j] + EPS):
+        if (shares > self.gpu_left[sites, slots] / idx.gpus[j] + EPS).any():
             return "capacity"
         e, _ = self.energy_rows(p)
         over = e - np.maximum(self.ren_left[sites, slots], 0.0) - self.grid_room(sites, slots)
-        if np.any(over > EPS):
+        if (over > EPS).any():
             return "grid_max"
         if self.done_h[j] + shares.sum() * self.dt > idx.work_h[j] + 1e-7:
             return "overrun"
@@ -350,7 +380,7 @@ class CapacityState:
             used = self.sites_used[j] | {int(s) for s in sites}
             if not idx.migratable[j] and len(used) > 1:
                 return "migratable"
-            for r in np.flatnonzero(arrive):
+            for r in arrive.nonzero()[0]:
                 a, b, t = int(prev[r]), int(sites[r]), int(slots[r])
                 if not self.route_ok[a, b]:
                     return "route"
@@ -372,7 +402,7 @@ class CapacityState:
         started = self.last_slot[j] >= 0
         if started and slots[0] != self.last_slot[j] + 1:
             return "non_preemptible"
-        if np.any(np.diff(slots) != 1):
+        if (slots[1:] - slots[:-1] != 1).any():
             return "non_preemptible"
         disr = np.where(
             arrive, self.net.disruption_h[j, prev, p.sites] / self.dt if len(p) else 0.0, 0.0
@@ -384,7 +414,7 @@ class CapacityState:
         inner[-1] = False
         if not started:
             inner[0] = False
-        if np.any(shares[inner] < full[inner] - EPS):
+        if (shares[inner] < full[inner] - EPS).any():
             return "non_preemptible"
         if started:  # the previous last slot becomes inner
             want = 1.0 - self.last_arrival_disruption[j] / self.dt
@@ -416,7 +446,7 @@ class CapacityState:
             np.subtract.at(self.ren_left, (sites, slots), e)
         gb = float(self.idx.state_gb[j])
         links_used: list[tuple[np.ndarray, int]] = []
-        for r in np.flatnonzero(arrive):
+        for r in arrive.nonzero()[0]:
             links = self.route_links[int(prev[r])][int(sites[r])]
             self.link_left[links, int(slots[r])] -= gb
             links_used.append((links, int(slots[r])))
@@ -427,7 +457,7 @@ class CapacityState:
         self.last_arrival_disruption[j] = (
             float(self.net.disruption_h[j, prev[-1], sites[-1]]) if arrive[-1] else 0.0
         )
-        self.sites_used[j].update(int(s) for s in np.unique(sites))
+        self.sites_used[j].update(sites.tolist())
         done = self.remaining_h(j) <= 1e-7 * max(1.0, float(self.idx.work_h[j]))
         self.dwell_owed[j] = 0.0 if done or owed is None else owed
         self._booked[j].append((p, e, links_used))
@@ -486,9 +516,14 @@ def _distinct(slots: np.ndarray) -> bool:
 def placement(j: int, slots, sites, shares) -> Placement:
     """Build a :class:`Placement`, dropping rows with a negligible share."""
     slots = np.asarray(slots, dtype=np.int64)
-    sites = np.broadcast_to(np.asarray(sites, dtype=np.int64), slots.shape).copy()
+    sites = np.asarray(sites, dtype=np.int64)
+    if sites.ndim == 0:  # one site for every row
+        sites = np.full(slots.shape, sites, dtype=np.int64)
+    elif sites.shape != slots.shape:
+        sites = np.broadcast_to(sites, slots.shape)
     shares = np.asarray(shares, dtype=float)
     keep = shares > MIN_SHARE
+    # boolean indexing copies: the placement owns its arrays
     return Placement(j, slots[keep], sites[keep], np.minimum(shares[keep], 1.0))
 
 
