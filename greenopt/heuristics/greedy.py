@@ -166,21 +166,40 @@ def _fill(
     ``sites`` (R, W) site per row and slot, ``slots`` (W,). Returns ``shares`` (R, W), the work
     placed per row (slot-shares) and the approximate cost per row (lateness + grid, no moves).
     """
-    W = slots.shape[0]
+    R, W = sites.shape
     tt = slots[None, :]
     if cap is None:
         cap = st.max_share(j, sites, tt)
-    E = st.full_kwh[j, sites]  # (R, W) kWh at share 1
+    fe = st.full_kwh[j]  # (S,) kWh at share 1
+    E = fe[sites]  # (R, W)
     hpos = np.maximum(st.ren_left[sites, tt], 0.0)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ren_sh = np.where(E > 0, np.minimum(cap, hpos / np.where(E > 0, E, 1.0)), cap)
+    if (fe > 0).all():
+        ren_sh = np.minimum(cap, hpos / E)
+    else:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ren_sh = np.where(E > 0, np.minimum(cap, hpos / np.where(E > 0, E, 1.0)), cap)
     lat = st.late_coef[j] * st.late_w[j, slots]  # (W,)
-    c_ren = lat + st.idx.gpus[j] * st.gpu_price[sites, tt]
-    c_grid = np.maximum(st.coef[sites, tt] * E + c_ren, c_ren)  # renewable piece fills first
-    C = np.concatenate([c_ren, c_grid], axis=1)
-    Q = np.concatenate([ren_sh, cap - ren_sh], axis=1)
+    C = np.empty((R, 2 * W))  # the renewable pieces, then the grid pieces
+    Q = np.empty((R, 2 * W))
+    c_ren, c_grid = C[:, :W], C[:, W:]
+    if st.gpu_price.any():
+        np.add(lat, st.idx.gpus[j] * st.gpu_price[sites, tt], out=c_ren)
+    else:
+        c_ren[:] = lat
+    np.maximum(st.coef[sites, tt] * E + c_ren, c_ren, out=c_grid)  # renewable fills first
+    Q[:, :W] = ren_sh
+    np.subtract(cap, ren_sh, out=Q[:, W:])
     order = np.argsort(C, axis=1, kind="stable")
-    rix = np.arange(C.shape[0])[:, None]
+    if R == 1:  # one row (the refinement's refill): plain 1-D indexing
+        o1 = order[0]
+        Qs, Cs = Q[0, o1], C[0, o1]
+        before = np.cumsum(Qs) - Qs
+        take = np.clip(need - before, 0.0, Qs)
+        take[take < MIN_SHARE] = 0.0
+        sh = np.empty(2 * W)
+        sh[o1] = take
+        return (sh[:W] + sh[W:])[None, :], take.sum()[None], (take * Cs).sum()[None]
+    rix = np.arange(R)[:, None]
     Qs = Q[rix, order]
     Cs = C[rix, order]
     before = np.cumsum(Qs, axis=1) - Qs

@@ -310,20 +310,27 @@ class CapacityState:
     def energy_rows(self, p: Placement) -> tuple[np.ndarray, np.ndarray]:
         """Facility kWh each row adds (job power and arriving migration) and its renewable part."""
         arrive, _ = self._moves(p)
-        e = self.full_kwh[p.job, p.sites] * p.shares + arrive * self.mig_kwh[p.job]
+        memo = p.__dict__["_moves"]  # the facility kWh follow from the moves: kept beside them
+        if len(memo) == 4:
+            e = memo[3]
+        else:
+            e = self.full_kwh[p.job, p.sites] * p.shares + arrive * self.mig_kwh[p.job]
+            e.flags.writeable = False
+            object.__setattr__(p, "_moves", (*memo, e))
         ren = np.minimum(e, np.maximum(self.ren_left[p.sites, p.slots], 0.0))
         return e, ren
 
-    def cost(self, p: Placement) -> float:
+    def cost(self, p: Placement, rows: tuple[np.ndarray, np.ndarray] | None = None) -> float:
         """Objective change if ``p`` were committed (MODEL §7), incl. −U per hour of work done.
 
         Σ grid_coef·Δgrid + late_coef·Σ late_w·share + ε_m·moves − U·Σ share·Δh. Rows must be at
-        distinct (site, slot) pairs (one site per job and slot guarantees it).
+        distinct (site, slot) pairs (one site per job and slot guarantees it). ``rows``: what
+        :meth:`energy_rows` gives for ``p`` in this state, when the caller has it already.
         """
         if len(p) == 0:
             return 0.0
         j = p.job
-        e, ren = self.energy_rows(p)
+        e, ren = self.energy_rows(p) if rows is None else rows
         grid = e - ren
         arrive, _ = self._moves(p)
         value = float(np.dot(self.coef[p.sites, p.slots], grid))
