@@ -190,15 +190,6 @@ def _fill(
     Q[:, :W] = ren_sh
     np.subtract(cap, ren_sh, out=Q[:, W:])
     order = np.argsort(C, axis=1, kind="stable")
-    if R == 1:  # one row (the refinement's refill): plain 1-D indexing
-        o1 = order[0]
-        Qs, Cs = Q[0, o1], C[0, o1]
-        before = np.cumsum(Qs) - Qs
-        take = np.clip(need - before, 0.0, Qs)
-        take[take < MIN_SHARE] = 0.0
-        sh = np.empty(2 * W)
-        sh[o1] = take
-        return (sh[:W] + sh[W:])[None, :], take.sum()[None], (take * Cs).sum()[None]
     rix = np.arange(R)[:, None]
     Qs = Q[rix, order]
     Cs = C[rix, order]
@@ -210,6 +201,35 @@ def _fill(
     sh = np.empty_like(Q)
     sh[rix, order] = take
     return sh[:, :W] + sh[:, W:], filled, approx
+
+
+def _fill_row(
+    st: CapacityState, j: int, sites: np.ndarray, slots: np.ndarray, need: float, cap: np.ndarray
+) -> np.ndarray:
+    """:func:`_fill` of one row (the refinement's refill), in 1-D: its shares per slot."""
+    W = slots.shape[0]
+    fe = st.full_kwh[j]
+    E = fe[sites]
+    hpos = np.maximum(st.ren_left[sites, slots], 0.0)
+    if (fe > 0).all():
+        ren_sh = np.minimum(cap, hpos / E)
+    else:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ren_sh = np.where(E > 0, np.minimum(cap, hpos / np.where(E > 0, E, 1.0)), cap)
+    C = np.empty(2 * W)
+    c_ren = C[:W]
+    c_ren[:] = st.late_coef[j] * st.late_w[j, slots]
+    if st.gpu_price.any():
+        c_ren += st.idx.gpus[j] * st.gpu_price[sites, slots]
+    np.maximum(st.coef[sites, slots] * E + c_ren, c_ren, out=C[W:])
+    Q = np.concatenate((ren_sh, cap - ren_sh))
+    order = np.argsort(C, kind="stable")
+    Qs = Q[order]
+    take = np.clip(need - (np.cumsum(Qs) - Qs), 0.0, Qs)
+    take[take < MIN_SHARE] = 0.0
+    sh = np.empty(2 * W)
+    sh[order] = take
+    return sh[:W] + sh[W:]
 
 
 def _refine_row(
@@ -270,8 +290,7 @@ def _refine_row(
         else:
             cap = cap.copy()
             cap[fix[0]] = fix[1]
-        sh, _, _ = _fill(st, j, row_sites[None, :], slots, need, cap[None, :])
-        shares = sh[0]
+        shares = _fill_row(st, j, row_sites, slots, need, cap)
     else:
         return None, True
     run = shares > MIN_SHARE

@@ -269,8 +269,13 @@ class CapacityState:
             return max(0.0, owed - float(hours.sum()))
         if owed > EPS and float(hours[: arr[0]].sum()) < owed - EPS:
             return None
-        csum = np.concatenate(([0.0], np.cumsum(hours)))
-        worked = csum[np.append(arr[1:], len(p))] - csum[arr]
+        cs = np.cumsum(hours)
+        if arr.size == 1:  # one move (the common case): its stay runs to the end of p
+            a0 = int(arr[0])
+            stay = float(cs[-1] - (cs[a0 - 1] if a0 > 0 else 0.0))
+            return max(0.0, float(self.dwell_need[j, prev[a0], p.sites[a0]]) - stay)
+        csum = np.concatenate(([0.0], cs))
+        worked = csum[np.concatenate((arr[1:], [len(p)]))] - csum[arr]
         need = self.dwell_need[j, prev[arr], p.sites[arr]]
         if (worked[:-1] < need[:-1] - EPS).any():
             return None
