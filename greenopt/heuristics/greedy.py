@@ -189,12 +189,12 @@ def _fill(
     np.maximum(st.coef[sites, tt] * E + c_ren, c_ren, out=c_grid)  # renewable fills first
     Q[:, :W] = ren_sh
     np.subtract(cap, ren_sh, out=Q[:, W:])
-    order = np.argsort(C, axis=1, kind="stable")
+    order = C.argsort(axis=1, kind="stable")
     rix = np.arange(R)[:, None]
     Qs = Q[rix, order]
     Cs = C[rix, order]
-    before = np.cumsum(Qs, axis=1) - Qs
-    take = np.clip(need - before, 0.0, Qs)
+    before = Qs.cumsum(axis=1) - Qs
+    take = np.minimum(np.maximum(need - before, 0.0), Qs)  # np.clip, without its overhead
     take[take < MIN_SHARE] = 0.0
     filled = take.sum(axis=1)
     approx = (take * Cs).sum(axis=1)
@@ -223,9 +223,9 @@ def _fill_row(
         c_ren += st.idx.gpus[j] * st.gpu_price[sites, slots]
     np.maximum(st.coef[sites, slots] * E + c_ren, c_ren, out=C[W:])
     Q = np.concatenate((ren_sh, cap - ren_sh))
-    order = np.argsort(C, kind="stable")
+    order = C.argsort(kind="stable")
     Qs = Q[order]
-    take = np.clip(need - (np.cumsum(Qs) - Qs), 0.0, Qs)
+    take = np.minimum(np.maximum(need - (Qs.cumsum() - Qs), 0.0), Qs)
     take[take < MIN_SHARE] = 0.0
     sh = np.empty(2 * W)
     sh[order] = take
@@ -372,7 +372,7 @@ def _place_preemptible(
         return None
     slots = np.arange(f, e)
     W = e - f
-    rows = [np.repeat(cand[:, None], W, axis=1)]
+    rows = [cand[:, None].repeat(W, axis=1)]
     if cfg.split and st.idx.migratable[j] and W > 1 and cand.size > 1:
         rows.append(_split_rows(st, j, o, cand, f, e, cfg.split_sites))
         if cfg.route:
@@ -385,7 +385,7 @@ def _place_preemptible(
     score = approx - st.unmet * st.dt * filled
     changes = (sites[:, 0] != o).astype(float) + (sites[:, 1:] != sites[:, :-1]).sum(axis=1)
     score = score + changes * st.objective.migration_penalty
-    order = np.argsort(score, kind="stable")
+    order = score.argsort(kind="stable")
     best: tuple[float, Placement] | None = None
     rescue: tuple[float, Placement] | None = None
     refined = 0
@@ -541,25 +541,25 @@ def _place_block(
     slots = np.arange(f, e)
     # per site over the window, shared by every run length: the caps and, for inner slots at
     # full share, cumulative sums of the full-share cost and of the slots below a full share
-    every = np.arange(st.S)[:, None]
-    cap_all = st.max_share(j, every, slots[None, :])  # (S, W)
+    every = np.arange(st.S)
+    cap_all = st.max_share(j, every[:, None], slots[None, :])  # (S, W)
     zero = np.zeros((st.S, 1))
     sums = None
+    cost_at = _window_costs(st, j, f, e)
     for L in np.unique(length[usable]).tolist():
         members = (usable & (length == L)).nonzero()[0]
         sites = cand[members]
         first = s0[members][:, None]
         last = np.where(rem[members] > 0, rem[members], 1.0)[:, None]
         n = e - f - L + 1
-        S_ = sites[:, None]
         cap = cap_all[sites]  # (G, W)
         ok = cap[:, :n] >= first - EPS
         mig = np.where(sites != o, st.mig_kwh[j], 0.0)[:, None]
-        total = _slot_cost(st, j, S_, slots[:n], first, mig)
+        total = cost_at(sites, 0, n, first, mig)
         if L >= 3:  # inner slots at full share: cumulative sums over the window
             if sums is None:
                 bad_all = np.cumsum(np.concatenate([zero, cap_all < 1.0 - EPS], axis=1), axis=1)
-                cost1 = _slot_cost(st, j, every, slots, 1.0, 0.0)
+                cost1 = cost_at(every, 0, e - f, 1.0, 0.0)
                 sums = (bad_all, np.cumsum(np.concatenate([zero, cost1], axis=1), axis=1))
             bad, csum = sums[0][sites], sums[1][sites]
             lo, hi = np.arange(n) + 1, np.arange(n) + L - 1
@@ -567,7 +567,7 @@ def _place_block(
             total += csum[:, hi] - csum[:, lo]
         if L >= 2:
             ok &= cap[:, L - 1 : L - 1 + n] >= last - EPS
-            total += _slot_cost(st, j, S_, slots[L - 1 : L - 1 + n], last, 0.0)
+            total += cost_at(sites, L - 1, L - 1 + n, last, 0.0)
         total += np.where(sites != o, st.objective.migration_penalty, 0.0)[:, None]
         if cfg.domain and (sites != o).any():  # moves outside the domain go after the rest
             disr = st.net.disruption_h[j, o, sites][:, None]
@@ -585,7 +585,7 @@ def _place_block(
     allv = np.concatenate([v for _, v in flat])
     gid = np.concatenate([np.full(v.size, g) for g, v in flat])
     pos = np.concatenate([np.arange(v.size) for _, v in flat])
-    order = np.argsort(allv, kind="stable")
+    order = allv.argsort(kind="stable")
     for k in order[: 8 * cfg.top_k + 8].tolist():
         if not np.isfinite(allv[k]):
             break
@@ -612,6 +612,23 @@ def _place_block(
         if cfg.rescue and fallback is None:
             fallback = p
     return fallback
+
+
+def _window_costs(st: CapacityState, j: int, f: int, e: int):
+    """:func:`_slot_cost` over slots ``[f, e)`` from per-site tables made once per job:
+    ``cost_at(sites, lo, hi, share, extra)`` is the (len(sites), hi − lo) cost of slots
+    ``f + lo .. f + hi − 1`` (``share`` and ``extra`` broadcast per site as (G, 1) or scalars)."""
+    ren = np.maximum(st.ren_left[:, f:e], 0.0)
+    coef = st.coef[:, f:e]
+    price = st.late_coef[j] * st.late_w[j, f:e][None, :] + st.idx.gpus[j] * st.gpu_price[:, f:e]
+    fe = st.full_kwh[j][:, None]
+
+    def cost_at(sites: np.ndarray, lo: int, hi: int, share, extra) -> np.ndarray:
+        kwh = fe[sites] * share + extra
+        grid = np.maximum(0.0, kwh - ren[sites, lo:hi])
+        return coef[sites, lo:hi] * grid + price[sites, lo:hi] * share
+
+    return cost_at
 
 
 def _slot_cost(st: CapacityState, j: int, sites, slots, share, extra_kwh) -> np.ndarray:

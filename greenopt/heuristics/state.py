@@ -245,11 +245,12 @@ class CapacityState:
         """
         if a == b:
             return True
-        w = self.window_hours(b, t, source=a)
-        disruption = float(self.net.disruption_h[j, a, b])
-        if not disruption <= alpha * w + EPS:
+        if not gain > float(self.mig_kwh[j]) * float(self.coef[b, t]) + EPS:
             return False
-        return gain > float(self.mig_kwh[j]) * float(self.coef[b, t]) + EPS
+        disruption = float(self.net.disruption_h[j, a, b])
+        if disruption <= EPS:  # within any window (the window's hours are >= 0)
+            return True
+        return disruption <= alpha * self.window_hours(b, t, source=a) + EPS
 
     def dwell_owed_after(self, p: Placement) -> float | None:
         """Hours of dwell job ``p.job`` still owes at ``p``'s last site once ``p`` is committed;
@@ -522,7 +523,7 @@ class CapacityState:
 def _distinct(slots: np.ndarray) -> bool:
     """The slots increase strictly, so the rows' (site, slot) cells are distinct and a fancy-index
     update books each once (``np.add.at`` is only needed for repeated cells, and is slower)."""
-    return len(slots) < 2 or bool(slots[1] > slots[0] and np.all(slots[1:] > slots[:-1]))
+    return len(slots) < 2 or bool((slots[1:] > slots[:-1]).all())
 
 
 def placement(j: int, slots, sites, shares) -> Placement:
