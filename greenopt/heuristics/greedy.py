@@ -782,6 +782,7 @@ def repair_short(
     rank[order] = np.arange(len(order))
     slack = (idx.end_slot - idx.first_slot) * idx.dt_h - idx.work_h
     helped = 0
+    rows = None  # every committed row's (job, site, slot): which jobs to look at per short job
     for j in order.tolist():
         if st.remaining_h(j) <= 1e-9 or (st.last_slot[j] >= 0 and not idx.preemptible[j]):
             continue
@@ -789,8 +790,11 @@ def repair_short(
             break
         f, e = int(idx.first_slot[j]), int(idx.end_slot[j])
         sites = idx.allowed[j] & st.can_move(j, int(idx.origin[j]))
+        if rows is None:
+            rows = _committed_rows(st)
+        near = sites[rows[1]] & (rows[2] >= f) & (rows[2] < e)
         weight = np.zeros(st.J)
-        for k in range(st.J):
+        for k in np.unique(rows[0][near]).tolist():
             for p in st.placements(k):
                 hit = sites[p.sites] & (p.slots >= f) & (p.slots < e)
                 if k != j and hit.any():
@@ -817,6 +821,7 @@ def repair_short(
             new[k] = p
         if after < before - 1e-9 * max(1.0, abs(before)):
             helped += 1
+            rows = None
             continue
         for k in group:
             st.release(k)
@@ -824,6 +829,15 @@ def repair_short(
             for q in old[k]:
                 st.commit(q, check=False)
     return helped
+
+
+def _committed_rows(st: CapacityState) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(job, site, slot) of every committed row."""
+    booked = [p for k in range(st.J) for p in st.placements(k)]
+    if not booked:
+        return (np.zeros(0, np.int64),) * 3
+    job = np.concatenate([np.full(len(p), p.job, dtype=np.int64) for p in booked])
+    return job, np.concatenate([p.sites for p in booked]), np.concatenate([p.slots for p in booked])
 
 
 def greedy_assignments(
