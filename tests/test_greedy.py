@@ -196,3 +196,19 @@ def test_retime_skips_a_model_above_its_column_limit():
     a = greedy_assignments(sc, "carbon")
     assert retime(sc, a, "carbon", "soft", PlanOptions(), max_columns=10) is None
     assert retime(sc, a, "carbon", "soft", PlanOptions()) is not None
+
+
+@pytest.mark.parametrize("objective", ["carbon", "cost", "weighted"])
+@pytest.mark.parametrize("seed", [0, 3])
+def test_state_value_is_the_objective_up_to_the_empty_plan(seed, objective):
+    # value() sums every commit's marginal cost: its difference from the empty state's is the
+    # evaluated objective's difference from the empty plan's, whatever the commits' order
+    sc = synthetic_scenario(40, 4, 24, seed, grid_limit=bool(seed % 2))
+    from greenopt.heuristics.greedy import greedy_state
+
+    st = greedy_state(sc, objective, GreedySettings(passes=1))
+    a = st.assignments()
+    plan = greenopt.evaluate(sc, a, method="greedy", objective=objective)
+    empty = greenopt.evaluate(sc, a.iloc[:0], method="greedy", objective=objective)
+    got = st.value() - CapacityState(sc, objective).value()
+    assert got == pytest.approx(plan.objective - empty.objective, rel=1e-7, abs=1e-6)

@@ -572,7 +572,7 @@ def _place_block(
         if cfg.domain and (sites != o).any():  # moves outside the domain go after the rest
             disr = st.net.disruption_h[j, o, sites][:, None]
             if win is None:
-                win = st.window_hours_rows(np.arange(st.S), source=o)
+                win = st.window_table(o)
             wh = win[sites, f : f + n]
             outside = (sites[:, None] != o) & (disr > cfg.alpha * wh + EPS)
             total = total + np.where(outside, 1e30, 0.0)

@@ -132,6 +132,7 @@ class CapacityState:
         self.last_arrival_disruption = np.zeros(J)  # h lost in last_slot to an arriving move
         self.dwell_owed = np.zeros(J)  # h of dwell still owed at last_site (MODEL §5)
         self.sites_used: list[set[int]] = [set() for _ in range(J)]
+        self._windows: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # see window_table
         # per job, its committed placements with the kWh and link GB they booked (to release)
         self._booked: list[list[tuple[Placement, np.ndarray, list[tuple[np.ndarray, int]]]]] = [
             [] for _ in range(J)
@@ -230,6 +231,23 @@ class CapacityState:
         on = self.ren_left[sites] > EPS
         if source is not None:
             on |= self.coef[sites] < self.coef[source][None, :] - EPS
+        return self._run_hours(on)
+
+    def window_table(self, source: int) -> np.ndarray:
+        """:meth:`window_hours_rows` of every site from ``source`` (read-only), remembered while
+        which slots are in a window stays the same (most commits change none)."""
+        on = self.ren_left > EPS
+        on |= self.coef < self.coef[source][None, :] - EPS
+        seen = self._windows.get(source)
+        if seen is not None and np.array_equal(seen[0], on):
+            return seen[1]
+        table = self._run_hours(on)
+        table.flags.writeable = False
+        self._windows[source] = (on, table)
+        return table
+
+    def _run_hours(self, on: np.ndarray) -> np.ndarray:
+        """Hours of the run of True cells around each cell of ``on`` (rows × T), 0 where False."""
         ar = np.arange(self.T)
         last_off = np.maximum.accumulate(np.where(on, -1, ar), axis=1)
         next_off = np.minimum.accumulate(np.where(on, self.T, ar)[:, ::-1], axis=1)[:, ::-1]
