@@ -546,7 +546,7 @@ def _place_block(
     zero = np.zeros((st.S, 1))
     sums = None
     cost_at = _window_costs(st, j, f, e)
-    for L in np.unique(length[usable]).tolist():
+    for L in sorted(set(length[usable].tolist())):
         members = (usable & (length == L)).nonzero()[0]
         sites = cand[members]
         first = s0[members][:, None]

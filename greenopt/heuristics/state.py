@@ -333,16 +333,20 @@ class CapacityState:
 
     def energy_rows(self, p: Placement) -> tuple[np.ndarray, np.ndarray]:
         """Facility kWh each row adds (job power and arriving migration) and its renewable part."""
-        arrive, _ = self._moves(p)
-        memo = p.__dict__["_moves"]  # the facility kWh follow from the moves: kept beside them
-        if len(memo) == 4:
-            e = memo[3]
-        else:
-            e = self.full_kwh[p.job, p.sites] * p.shares + arrive * self.mig_kwh[p.job]
-            e.flags.writeable = False
-            object.__setattr__(p, "_moves", (*memo, e))
+        e = self._energy(p)
         ren = np.minimum(e, np.maximum(self.ren_left[p.sites, p.slots], 0.0))
         return e, ren
+
+    def _energy(self, p: Placement) -> np.ndarray:
+        """Facility kWh each row adds: they follow from the moves, so they are kept beside them."""
+        arrive, _ = self._moves(p)
+        memo = p.__dict__["_moves"]
+        if len(memo) == 4:
+            return memo[3]
+        e = self.full_kwh[p.job, p.sites] * p.shares + arrive * self.mig_kwh[p.job]
+        e.flags.writeable = False
+        object.__setattr__(p, "_moves", (*memo, e))
+        return e
 
     def cost(self, p: Placement, rows: tuple[np.ndarray, np.ndarray] | None = None) -> float:
         """Objective change if ``p`` were committed (MODEL §7), incl. −U per hour of work done.
@@ -400,10 +404,11 @@ class CapacityState:
             return "residency or site GPUs"
         if (shares > self.gpu_left[sites, slots] / idx.gpus[j] + EPS).any():
             return "capacity"
-        e, _ = self.energy_rows(p)
-        over = e - np.maximum(self.ren_left[sites, slots], 0.0) - self.grid_room(sites, slots)
-        if (over > EPS).any():
-            return "grid_max"
+        if self.grid_limited:  # (without a grid limit the room is infinite)
+            e = self._energy(p)
+            over = e - np.maximum(self.ren_left[sites, slots], 0.0) - self.grid_room(sites, slots)
+            if (over > EPS).any():
+                return "grid_max"
         if self.done_h[j] + shares.sum() * self.dt > idx.work_h[j] + 1e-7:
             return "overrun"
         arrive, prev = self._moves(p)
@@ -435,18 +440,19 @@ class CapacityState:
             return "non_preemptible"
         if (slots[1:] - slots[:-1] != 1).any():
             return "non_preemptible"
-        disr = np.where(
-            arrive, self.net.disruption_h[j, prev, p.sites] / self.dt if len(p) else 0.0, 0.0
-        )
-        full = 1.0 - disr
         # rows that are inner slots of the whole run: all but the last row, and the first only
-        # when the job already ran
-        inner = np.ones(len(p), dtype=bool)
-        inner[-1] = False
-        if not started:
-            inner[0] = False
-        if (shares[inner] < full[inner] - EPS).any():
-            return "non_preemptible"
+        # when the job already ran; each at share 1 less the disruption of a move arriving in it
+        lo, hi = (0 if started else 1), len(p) - 1
+        if hi > lo:
+            inner = shares[lo:hi]
+            moved = arrive[lo:hi]
+            if moved.any():
+                disr = self.net.disruption_h[j, prev[lo:hi], p.sites[lo:hi]] / self.dt
+                full = 1.0 - np.where(moved, disr, 0.0)
+            else:
+                full = 1.0
+            if (inner < full - EPS).any():
+                return "non_preemptible"
         if started:  # the previous last slot becomes inner
             want = 1.0 - self.last_arrival_disruption[j] / self.dt
             if self.last_share[j] < want - EPS:
@@ -466,7 +472,7 @@ class CapacityState:
                 )
         j = p.job
         slots, sites, shares = p.slots, p.sites, p.shares
-        e, _ = self.energy_rows(p)
+        e = self._energy(p)
         arrive, prev = self._moves(p)
         owed = self.dwell_owed_after(p)  # before the job's state moves on
         if _distinct(slots):  # one row per slot (every planner's case): plain fancy indexing
