@@ -529,62 +529,61 @@ def _place_block(
     whole = float(np.floor(need + 1e-9))
     frac = np.full(cand.shape, need - whole)
     b_ok = (frac > MIN_SHARE) & (frac <= m + EPS) & (need > 1.0)
-    win = None  # (S, T) green-window hours from o, computed once when a block moves
     cand = np.concatenate([cand, cand[b_ok]])
     s0 = np.concatenate([s0, frac[b_ok]])
     rem = np.concatenate([rem, np.zeros(int(b_ok.sum()))])
     full = np.concatenate([full, np.full(int(b_ok.sum()), whole)])
     length = (1 + full + (rem > 0)).astype(np.int64)
     usable = (s0 > MIN_SHARE) & (length <= e - f)
-    scores: list[np.ndarray] = []  # per group: (G, n) score, inf where infeasible
-    groups: list[tuple[np.ndarray, np.ndarray, np.ndarray, int]] = []
     slots = np.arange(f, e)
     # per site over the window, shared by every run length: the caps and, for inner slots at
     # full share, cumulative sums of the full-share cost and of the slots below a full share
     every = np.arange(st.S)
     cap_all = st.max_share(j, every[:, None], slots[None, :])  # (S, W)
     zero = np.zeros((st.S, 1))
-    sums = None
     cost_at = _window_costs(st, j, f, e)
-    for L in sorted(set(length[usable].tolist())):
-        members = (usable & (length == L)).nonzero()[0]
-        sites = cand[members]
-        first = s0[members][:, None]
-        last = np.where(rem[members] > 0, rem[members], 1.0)[:, None]
-        n = e - f - L + 1
-        cap = cap_all[sites]  # (G, W)
-        ok = cap[:, :n] >= first - EPS
-        mig = np.where(sites != o, st.mig_kwh[j], 0.0)[:, None]
-        total = cost_at(sites, 0, n, first, mig)
-        if L >= 3:  # inner slots at full share: cumulative sums over the window
-            if sums is None:
-                bad_all = np.cumsum(np.concatenate([zero, cap_all < 1.0 - EPS], axis=1), axis=1)
-                cost1 = cost_at(every, 0, e - f, 1.0, 0.0)
-                sums = (bad_all, np.cumsum(np.concatenate([zero, cost1], axis=1), axis=1))
-            bad, csum = sums[0][sites], sums[1][sites]
-            lo, hi = np.arange(n) + 1, np.arange(n) + L - 1
-            ok &= (bad[:, hi] - bad[:, lo]) == 0
-            total += csum[:, hi] - csum[:, lo]
-        if L >= 2:
-            ok &= cap[:, L - 1 : L - 1 + n] >= last - EPS
-            total += cost_at(sites, L - 1, L - 1 + n, last, 0.0)
-        total += np.where(sites != o, st.objective.migration_penalty, 0.0)[:, None]
-        if cfg.domain and (sites != o).any():  # moves outside the domain go after the rest
-            disr = st.net.disruption_h[j, o, sites][:, None]
-            if win is None:
-                win = st.window_table(o)
-            wh = win[sites, f : f + n]
-            outside = (sites[:, None] != o) & (disr > cfg.alpha * wh + EPS)
-            total = total + np.where(outside, 1e30, 0.0)
-        scores.append(np.where(ok, total, np.inf))
-        groups.append((sites, first[:, 0], last[:, 0], L))
-    fallback: Placement | None = None
-    flat = [(g, sc.ravel()) for g, sc in enumerate(scores)]
-    if not flat:
+    # every usable (site, shape) at once, by run length (then as listed): row i starts at any of
+    # its n_i = W − L_i + 1 slots; scores row-major, inf where a start does not fit
+    use = usable.nonzero()[0]
+    if use.size == 0:
         return None
-    allv = np.concatenate([v for _, v in flat])
-    gid = np.concatenate([np.full(v.size, g) for g, v in flat])
-    pos = np.concatenate([np.arange(v.size) for _, v in flat])
+    use = use[length[use].argsort(kind="stable")]
+    sites, L = cand[use], length[use]
+    first = s0[use][:, None]
+    last = np.where(rem[use] > 0, rem[use], 1.0)[:, None]
+    W = e - f
+    nmax = W - int(L.min()) + 1
+    at = np.arange(nmax)[None, :]  # start offsets
+    cap = cap_all[sites]  # (C, W)
+    ok = (cap[:, :nmax] >= first - EPS) & (at < (W - L + 1)[:, None])
+    mig = np.where(sites != o, st.mig_kwh[j], 0.0)[:, None]
+    total = cost_at(sites, 0, nmax, first, mig)
+    three = (L >= 3)[:, None]
+    if three.any():  # inner slots at full share: cumulative sums over the window
+        bad_all = np.cumsum(np.concatenate([zero, cap_all < 1.0 - EPS], axis=1), axis=1)
+        cost1 = cost_at(every, 0, W, 1.0, 0.0)
+        csum_all = np.cumsum(np.concatenate([zero, cost1], axis=1), axis=1)
+        lo = np.broadcast_to(at + 1, ok.shape)
+        hi = np.minimum(at + L[:, None] - 1, W)
+        bad, csum = bad_all[sites], csum_all[sites]
+        inner_ok = np.take_along_axis(bad, hi, 1) - np.take_along_axis(bad, lo, 1) == 0
+        ok &= ~three | inner_ok
+        inner = np.take_along_axis(csum, hi, 1) - np.take_along_axis(csum, lo, 1)
+        total += np.where(three, inner, 0.0)
+    two = (L >= 2)[:, None]
+    if two.any():
+        li = np.minimum(at + L[:, None] - 1, W - 1)
+        ok &= ~two | (np.take_along_axis(cap, li, 1) >= last - EPS)
+        end_cost = np.take_along_axis(cost_at(sites, 0, W, last, 0.0), li, 1)
+        total += np.where(two, end_cost, 0.0)
+    total += np.where(sites != o, st.objective.migration_penalty, 0.0)[:, None]
+    if cfg.domain and (sites != o).any():  # moves outside the domain go after the rest
+        disr = st.net.disruption_h[j, o, sites][:, None]
+        wh = st.window_table(o)[sites, f : f + nmax]
+        outside = (sites[:, None] != o) & (disr > cfg.alpha * wh + EPS)
+        total = total + np.where(outside, 1e30, 0.0)
+    allv = np.where(ok, total, np.inf).ravel()
+    fallback: Placement | None = None
     order = allv.argsort(kind="stable")
     for k in order[: 8 * cfg.top_k + 8].tolist():
         if not np.isfinite(allv[k]):
@@ -592,17 +591,15 @@ def _place_block(
         outside = allv[k] >= 1e29  # sorted last: no block inside the domain is left
         if outside and (not cfg.rescue or fallback is not None):
             break
-        sites, firsts, lasts, L = groups[gid[k]]
-        n = scores[gid[k]].shape[1]
-        g = int(pos[k] // n)
-        b, t0 = int(sites[g]), f + int(pos[k] % n)
+        g = k // nmax
+        b, t0, Lg = int(sites[g]), f + k % nmax, int(L[g])
         if b != o and not st.link_room(j, o, b, t0):
             continue
-        pat = np.ones(L)
-        pat[0] = firsts[g]
-        if L >= 2:
-            pat[-1] = lasts[g]
-        p = placement(j, np.arange(t0, t0 + L), b, pat)
+        pat = np.ones(Lg)
+        pat[0] = first[g, 0]
+        if Lg >= 2:
+            pat[-1] = last[g, 0]
+        p = placement(j, np.arange(t0, t0 + Lg), b, pat)
         if st.check(p) is not None:
             continue
         if outside:
