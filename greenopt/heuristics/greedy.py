@@ -554,6 +554,7 @@ def _place_block(
     W = e - f
     nmax = W - int(L.min()) + 1
     at = np.arange(nmax)[None, :]  # start offsets
+    ri = np.arange(len(use))[:, None]  # row index for per-row offsets
     cap = cap_all[sites]  # (C, W)
     ok = (cap[:, :nmax] >= first - EPS) & (at < (W - L + 1)[:, None])
     mig = np.where(sites != o, st.mig_kwh[j], 0.0)[:, None]
@@ -563,18 +564,17 @@ def _place_block(
         bad_all = np.cumsum(np.concatenate([zero, cap_all < 1.0 - EPS], axis=1), axis=1)
         cost1 = cost_at(every, 0, W, 1.0, 0.0)
         csum_all = np.cumsum(np.concatenate([zero, cost1], axis=1), axis=1)
-        lo = np.broadcast_to(at + 1, ok.shape)
+        lo = at + 1
         hi = np.minimum(at + L[:, None] - 1, W)
         bad, csum = bad_all[sites], csum_all[sites]
-        inner_ok = np.take_along_axis(bad, hi, 1) - np.take_along_axis(bad, lo, 1) == 0
-        ok &= ~three | inner_ok
-        inner = np.take_along_axis(csum, hi, 1) - np.take_along_axis(csum, lo, 1)
+        ok &= ~three | (bad[ri, hi] - bad[ri, lo] == 0)
+        inner = csum[ri, hi] - csum[ri, lo]
         total += np.where(three, inner, 0.0)
     two = (L >= 2)[:, None]
     if two.any():
         li = np.minimum(at + L[:, None] - 1, W - 1)
-        ok &= ~two | (np.take_along_axis(cap, li, 1) >= last - EPS)
-        end_cost = np.take_along_axis(cost_at(sites, 0, W, last, 0.0), li, 1)
+        ok &= ~two | (cap[ri, li] >= last - EPS)
+        end_cost = cost_at(sites, 0, W, last, 0.0)[ri, li]
         total += np.where(two, end_cost, 0.0)
     total += np.where(sites != o, st.objective.migration_penalty, 0.0)[:, None]
     if cfg.domain and (sites != o).any():  # moves outside the domain go after the rest
