@@ -160,11 +160,12 @@ def _shortlist(
 
 def _fill(
     st: CapacityState, j: int, sites: np.ndarray, slots: np.ndarray, need: float, cap=None
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+) -> tuple[_Filled, np.ndarray, np.ndarray]:
     """Cheapest-pieces fill of ``need`` slot-shares on rows of per-slot sites.
 
-    ``sites`` (R, W) site per row and slot, ``slots`` (W,). Returns ``shares`` (R, W), the work
-    placed per row (slot-shares) and the approximate cost per row (lateness + grid, no moves).
+    ``sites`` (R, W) site per row and slot, ``slots`` (W,). Returns the shares (per row on
+    demand: ``shares[r]`` is row ``r``'s (W,) shares), the work placed per row (slot-shares) and
+    the approximate cost per row (lateness + grid, no moves).
     """
     R, W = sites.shape
     tt = slots[None, :]
@@ -198,9 +199,20 @@ def _fill(
     take[take < MIN_SHARE] = 0.0
     filled = take.sum(axis=1)
     approx = (take * Cs).sum(axis=1)
-    sh = np.empty_like(Q)
-    sh[rix, order] = take
-    return sh[:, :W] + sh[:, W:], filled, approx
+    return _Filled(order, take, W), filled, approx
+
+
+class _Filled:
+    """The pieces a fill took, per row in cost order; a row's shares per slot on demand (only
+    the few rows refined need them)."""
+
+    def __init__(self, order: np.ndarray, take: np.ndarray, W: int) -> None:
+        self.order, self.take, self.W = order, take, W
+
+    def __getitem__(self, r: int) -> np.ndarray:
+        sh = np.empty(2 * self.W)
+        sh[self.order[r]] = self.take[r]
+        return sh[: self.W] + sh[self.W :]
 
 
 def _fill_row(
