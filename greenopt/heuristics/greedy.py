@@ -357,11 +357,10 @@ def _in_domain(st: CapacityState, p: Placement, alpha: float) -> bool:
     if not arrive.any():
         return True
     e, ren = st.energy_rows(p)
-    for r in arrive.nonzero()[0]:
+    arr = arrive.nonzero()[0].tolist()
+    for r, end in zip(arr, [*arr[1:], len(p)], strict=True):
         a, b = int(prev[r]), int(p.sites[r])
-        # the stay at b: from the arrival until the job leaves b
-        stay = p.sites[r:] == b
-        end = r + (int(np.argmin(stay)) if not stay.all() else len(stay))
+        # the stay at b: from the arrival until the job leaves b (its next arrival elsewhere)
         t = p.slots[r:end]
         # objective saved: the stay's energy on a's grid, less what b's grid supplies of it
         gain = float(np.dot(st.coef[a, t], e[r:end]) - np.dot(st.coef[b, t], e[r:end] - ren[r:end]))
