@@ -56,20 +56,26 @@ def test_greedy_moves_only_inside_the_feasibility_domain():
     ren_b = flat(40.0, 8)  # a long renewable window at b
     small = job("small", release=0, deadline=8, work=3, state_gb=10.0)
     sc = two_sites(flat(500, 8), flat(500, 8), None, ren_b, [small], gbps=10.0)
-    p = greenopt.plan(sc, method="greedy")
+    p = greenopt.plan(sc, method="greedy", domain=True)
     _valid(sc, p)
     assert set(sites_of(p, "small")) == {"b"}
     # 4000 GB over 10 Gbit/s = 0.89 h > α·W = 0.1·8 h: outside the domain, stays home
     # (physically the move fits: 0.89 h < Δh and the link carries 4500 GB per slot)
     big = job("big", release=0, deadline=8, work=3, state_gb=4000.0)
     sc = two_sites(flat(500, 8), flat(500, 8), None, ren_b, [big], gbps=10.0)
-    p = greenopt.plan(sc, method="greedy")
+    p = greenopt.plan(sc, method="greedy", domain=True)
     _valid(sc, p)
     assert set(sites_of(p, "big")) == {"a"}
     # with a larger budget α the same move is allowed
-    p = greenopt.plan(sc, method="greedy", alpha=0.5)
+    p = greenopt.plan(sc, method="greedy", domain=True, alpha=0.5)
     _valid(sc, p)
     assert "b" in set(sites_of(p, "big"))
+    # the default leaves the domain out: the move pays (its stay at b finishes the job, so the
+    # dwell rule holds) and it is made
+    p = greenopt.plan(sc, method="greedy")
+    _valid(sc, p)
+    assert "b" in set(sites_of(p, "big"))
+    assert p.objective < greenopt.plan(sc, method="greedy", domain=True).objective
 
 
 def test_greedy_splits_work_between_origin_and_a_later_window():
@@ -117,7 +123,7 @@ def test_urgency_order_is_least_slack_first():
 
 def test_settings_from_params_ignore_unknown_keys():
     cfg = GreedySettings.from_params({"alpha": 0.2, "threshold": 5})
-    assert cfg.alpha == 0.2 and cfg.domain
+    assert cfg.alpha == 0.2 and not cfg.domain  # the domain is opt-in
 
 
 # -- the shared state -------------------------------------------------------------------------
@@ -162,7 +168,7 @@ def test_retime_keeps_sites_and_is_never_worse(seed):
     from greenopt.formulations.solution import sites_used
 
     sc = synthetic_scenario(30, 4, 24, seed=seed)
-    g = greenopt.plan(sc, method="greedy", passes=2)
+    g = greenopt.plan(sc, method="greedy", passes=2, retime=False)
     r = greenopt.plan(sc, method="greedy", passes=2, retime=True)
     _valid(sc, r)
     assert r.kpis["unmet_work_h"] <= g.kpis["unmet_work_h"] + 1e-6
@@ -178,7 +184,7 @@ def test_retime_keeps_sites_and_is_never_worse(seed):
 
 def test_retime_recovers_curtailed_renewable_on_a_known_instance():
     sc = synthetic_scenario(30, 4, 24, seed=1)
-    g = greenopt.plan(sc, method="greedy", passes=2)
+    g = greenopt.plan(sc, method="greedy", passes=2, retime=False)
     r = greenopt.plan(sc, method="greedy", passes=2, retime=True)
     best = greenopt.plan(sc, method="milp", mip_gap=1e-6, time_limit=60)
     # measured: greedy 73.43, re-timed 67.33, optimum 65.80 (kg CO2; with and without the dwell

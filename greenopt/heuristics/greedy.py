@@ -42,7 +42,7 @@ import pandas as pd
 
 from greenopt.evaluate import evaluate
 from greenopt.heuristics.ejection import ejection_moves
-from greenopt.heuristics.retime import retime
+from greenopt.heuristics.retime import RETIME_AUTO_COLUMNS, RETIME_MAX_COLUMNS, retime
 from greenopt.heuristics.state import (
     EPS,
     MIN_SHARE,
@@ -59,6 +59,13 @@ DOMAIN_ALPHA = 0.1
 #: Placements the ejection moves may spend by default: this many less the number of jobs, so a
 #: small day gets swaps and the 2000-job day none (its construction alone takes the time budget).
 EJECT_WORK = 1000
+#: Days of up to this many jobs get the quality effort by default (re-placement passes with the
+#: route row, LP re-timing; see GreedySettings); larger ones the one-pass greedy, whose time is
+#: the budget there (≤ 0.5 s on 2000 jobs × 20 sites × 96 slots).
+QUALITY_JOBS = 1000
+#: Re-placement passes of the quality effort: on the benchmark days a third pass changed the
+#: objective by less than 0.3 % (bench_greedy_gap.py).
+QUALITY_PASSES = 2
 
 
 @dataclass(frozen=True)
@@ -68,38 +75,41 @@ class GreedySettings:
     ``alpha``: disruption budget of the feasibility domain (MODEL §9) — ``None`` (the default):
     the scenario's ``migration_alpha``, the same α of the seed paper that sets the dwell rule
     (MODEL.md §5), or :data:`DOMAIN_ALPHA` when the scenario turns that rule off; ``domain``:
-    enforce it for
-    moves; ``rescue``: allow a move outside it when it does work that otherwise stays undone;
+    keep moves inside it (off by default: the dwell rule already makes every move pay for its
+    transfer, and the domain's extra filter cost 2–7 % of objective on the real-trace days,
+    measured in ``benchmarks/bench_greedy_gap.py``); ``rescue``: with ``domain``, allow a move
+    outside it when it does work that otherwise stays undone;
     ``split``: try origin→destination splits; ``top_k``: rows refined exactly per job;
     ``split_sites``: destinations tried for splits (those with most renewable left);
     ``shortlist``: when set, only the origin and this many sites with the cheapest full-share
     slots in the window are priced (the online planner's speed knob); ``passes``: rounds of
-    re-placement after the first pass (:func:`improve`): 0, the default, is the one-pass greedy
-    (≤ 1 s on 2000 jobs × 20 sites × 96 slots); each pass costs about as much again and gives a
-    better plan (the MILP's start uses 2); ``retime``: re-optimise the slot shares of the final
-    plan by an LP with its locations and moves fixed (:mod:`greenopt.heuristics.retime`, HiGHS;
-    off by default: it is an LP solve, not a greedy step); ``route``: also try, for a
-    migratable preemptible job, the cheapest multi-site route (:func:`_route_row`, a shortest
-    path over sites × slots; off by default: it costs a loop over the window's slots per job —
-    +50 % time at 2000 × 20 × 96 — and pays on the real-trace days, with re-placement passes);
-    ``eject``: placements spent on ejection moves after the passes
+    re-placement after the first pass (:func:`improve`), each costing about one first pass;
+    ``retime``: re-optimise the slot shares of the final plan by an LP with its locations and
+    moves fixed (:mod:`greenopt.heuristics.retime`, HiGHS; skipped when its model is large);
+    ``route``: also try, for a migratable preemptible job, the cheapest multi-site route
+    (:func:`_route_row`, a shortest path over sites × slots; +50 % time per pass at
+    2000 × 20 × 96); ``eject``: placements spent on ejection moves after the passes
     (:mod:`greenopt.heuristics.ejection` — the swap a single-job move cannot make: a job onto
     a contested clean grid, the jobs it displaces elsewhere); ``None``, the default:
     ``max(0, EJECT_WORK − jobs)``.
+
+    ``passes``, ``route`` and ``retime`` default to ``None``: the **effort for the day's size**
+    (:meth:`resolved`) — up to :data:`QUALITY_JOBS` jobs, :data:`QUALITY_PASSES` passes with the
+    route row and the LP re-timing (a 500-job day in about a second); above, the one-pass greedy
+    alone (≤ 0.5 s on 2000 jobs × 20 sites × 96 slots).
     """
 
     alpha: float | None = None
-    domain: bool = True
+    domain: bool = False
     rescue: bool = True
     split: bool = True
     top_k: int = 3
     split_sites: int = 4
     shortlist: int | None = None
-    passes: int = 0
-    retime: bool = False
-    route: bool = False
+    passes: int | None = None
+    retime: bool | None = None
+    route: bool | None = None
     eject: int | None = None
-    starts: int | None = None
 
     @classmethod
     def from_params(cls, params: dict) -> GreedySettings:
@@ -112,6 +122,19 @@ class GreedySettings:
             return self
         alpha = scenario.migration_alpha
         return replace(self, alpha=DOMAIN_ALPHA if alpha is None else float(alpha))
+
+    def resolved(self, scenario: Scenario) -> GreedySettings:
+        """:meth:`for_scenario`, and the effort knobs left at ``None`` set for the day's size."""
+        cfg = self.for_scenario(scenario)
+        if cfg.passes is not None and cfg.route is not None and cfg.retime is not None:
+            return cfg
+        quality = len(scenario.index.job_names) <= QUALITY_JOBS
+        return replace(
+            cfg,
+            passes=(QUALITY_PASSES if quality else 0) if cfg.passes is None else cfg.passes,
+            route=quality if cfg.route is None else cfg.route,
+            retime=quality if cfg.retime is None else cfg.retime,
+        )
 
 
 # --------------------------------------------------------------------------------------------
@@ -659,29 +682,6 @@ def urgency_order(scenario: Scenario) -> np.ndarray:
     return np.lexsort((np.arange(len(slack)), -size, idx.end_slot, np.round(slack, 9)))
 
 
-def regret_order(scenario: Scenario, objective, urgency: np.ndarray) -> np.ndarray:
-    """Jobs by decreasing *regret*: what each loses if it cannot have its best site — the cost
-    of its ``⌈work/Δh⌉`` cheapest full-share slots at its second-best site less at its best, on
-    the empty state — so that the jobs a contested clean grid or renewable window matters most
-    to choose first; ties in urgency order."""
-    st = CapacityState(scenario, objective)
-    idx = st.idx
-    regret = np.zeros(st.J)
-    for j in range(st.J):
-        f, e = int(idx.first_slot[j]), int(idx.end_slot[j])
-        cand = np.flatnonzero(idx.allowed[j] & st.can_move(j, int(idx.origin[j])))
-        if e <= f or cand.size < 2:
-            continue
-        slots = np.arange(f, e)
-        c = _slot_cost(st, j, cand[:, None], slots, 1.0, 0.0)
-        n = min(max(1, int(np.ceil(idx.work_h[j] / st.dt - 1e-9))), e - f)
-        best = np.sort(np.partition(c, n - 1, axis=1)[:, :n].sum(axis=1))
-        regret[j] = best[1] - best[0]
-    rank = np.empty(st.J, dtype=np.int64)
-    rank[urgency] = np.arange(st.J)
-    return np.lexsort((rank, -np.round(regret, 12)))
-
-
 def _first_pass(
     scenario: Scenario, objective, cfg: GreedySettings, order: np.ndarray
 ) -> CapacityState:
@@ -691,16 +691,6 @@ def _first_pass(
         if p is not None:
             st.commit(p, check=False)
     return st
-
-
-def _better(a: CapacityState, b: CapacityState) -> bool:
-    """``a`` leaves less work undone than ``b``, or as much at a lower objective."""
-    ua = float(a.idx.work_h.sum() - a.done_h.sum())
-    ub = float(b.idx.work_h.sum() - b.done_h.sum())
-    if abs(ua - ub) > 1e-7:
-        return ua < ub
-    va, vb = a.value(), b.value()
-    return va < vb - 1e-9 * max(1.0, abs(vb))
 
 
 def greedy_state(
@@ -714,15 +704,9 @@ def greedy_state(
     ``deadline`` (a ``time.perf_counter()`` value) stops the re-placement passes and the repair
     of short jobs (and skips the ejection moves) when reached; the first pass always completes
     (it is the plan)."""
-    cfg = (settings or GreedySettings()).for_scenario(scenario)
+    cfg = (settings or GreedySettings()).resolved(scenario)
     order = urgency_order(scenario)
     st = _first_pass(scenario, objective, cfg, order)
-    starts = 1 if cfg.starts is None else cfg.starts
-    if starts > 1:
-        alt = regret_order(st.scenario, objective, order)
-        other = _first_pass(scenario, objective, cfg, alt)
-        if _better(other, st):
-            st, order = other, alt
     improve(st, order, cfg, cfg.passes, deadline)
     budget = max(0, EJECT_WORK - st.J) if cfg.eject is None else cfg.eject
     if budget > 0 and (deadline is None or time.perf_counter() < deadline):
@@ -861,7 +845,8 @@ def greedy_assignments(
 
 def plan_greedy(scenario: Scenario, options) -> Plan:
     """``plan(method="greedy")``: the feasibility-aware greedy, evaluated like every method."""
-    cfg = GreedySettings.from_params(dict(options.params))
+    given = GreedySettings.from_params(dict(options.params))
+    cfg = given.resolved(scenario)
     t0 = time.perf_counter()
 
     def scored(a: pd.DataFrame) -> Plan:
@@ -885,6 +870,8 @@ def plan_greedy(scenario: Scenario, options) -> Plan:
         options.deadlines,
         options,
         time_limit=options.time_limit,
+        # by default only a model that re-times in well under a second (≤ ~60k columns)
+        max_columns=RETIME_AUTO_COLUMNS if given.retime is None else RETIME_MAX_COLUMNS,
     )
     if b is None:
         plan.notes.append("LP re-timing skipped (model too large, or the LP not solved)")
