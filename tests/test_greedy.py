@@ -123,7 +123,7 @@ def test_urgency_order_is_least_slack_first():
 
 def test_settings_from_params_ignore_unknown_keys():
     cfg = GreedySettings.from_params({"alpha": 0.2, "threshold": 5})
-    assert cfg.alpha == 0.2 and not cfg.domain  # the domain is opt-in
+    assert cfg.alpha == 0.2 and cfg.domain is None  # the domain: by the day's size
 
 
 # -- the shared state -------------------------------------------------------------------------

@@ -75,10 +75,13 @@ class GreedySettings:
     ``alpha``: disruption budget of the feasibility domain (MODEL §9) — ``None`` (the default):
     the scenario's ``migration_alpha``, the same α of the seed paper that sets the dwell rule
     (MODEL.md §5), or :data:`DOMAIN_ALPHA` when the scenario turns that rule off; ``domain``:
-    keep moves inside it (off by default: the dwell rule already makes every move pay for its
-    transfer, and the domain's extra filter cost 2–7 % of objective on the real-trace days,
-    measured in ``benchmarks/bench_greedy_gap.py``); ``rescue``: with ``domain``, allow a move
-    outside it when it does work that otherwise stays undone;
+    keep moves inside it — ``None``, the default: with the one-pass greedy only (days of more
+    than :data:`QUALITY_JOBS` jobs). It guards a single pass against moves that look good to the
+    job placed first and crowd out the jobs after it (without it the one pass was 0.2–5 % worse
+    on the synthetic days); the re-placement passes revisit every move, and there the filter
+    only costs (2–7 % of objective on the real-trace days; the dwell rule already makes every
+    move pay for its transfer); ``rescue``: with ``domain``, allow a move outside it when it
+    does work that otherwise stays undone;
     ``split``: try origin→destination splits; ``top_k``: rows refined exactly per job;
     ``split_sites``: destinations tried for splits (those with most renewable left);
     ``shortlist``: when set, only the origin and this many sites with the cheapest full-share
@@ -93,14 +96,14 @@ class GreedySettings:
     a contested clean grid, the jobs it displaces elsewhere); ``None``, the default:
     ``max(0, EJECT_WORK − jobs)``.
 
-    ``passes``, ``route`` and ``retime`` default to ``None``: the **effort for the day's size**
-    (:meth:`resolved`) — up to :data:`QUALITY_JOBS` jobs, :data:`QUALITY_PASSES` passes with the
-    route row and the LP re-timing (a 500-job day in about a second); above, the one-pass greedy
-    alone (≤ 0.5 s on 2000 jobs × 20 sites × 96 slots).
+    ``domain``, ``passes``, ``route`` and ``retime`` default to ``None``: the **effort for the
+    day's size** (:meth:`resolved`) — up to :data:`QUALITY_JOBS` jobs, :data:`QUALITY_PASSES`
+    passes with the route row and the LP re-timing, no domain (a 500-job day in about a second);
+    above, the one-pass greedy alone, domain on (≤ 0.5 s on 2000 jobs × 20 sites × 96 slots).
     """
 
     alpha: float | None = None
-    domain: bool = False
+    domain: bool | None = None
     rescue: bool = True
     split: bool = True
     top_k: int = 3
@@ -117,11 +120,17 @@ class GreedySettings:
         return cls(**known)
 
     def for_scenario(self, scenario: Scenario) -> GreedySettings:
-        """These settings with ``alpha`` resolved for ``scenario`` (see the class docstring)."""
-        if self.alpha is not None:
+        """These settings with ``alpha`` and ``domain`` resolved for ``scenario`` (see the class
+        docstring)."""
+        if self.alpha is not None and self.domain is not None:
             return self
-        alpha = scenario.migration_alpha
-        return replace(self, alpha=DOMAIN_ALPHA if alpha is None else float(alpha))
+        alpha, domain = self.alpha, self.domain
+        if alpha is None:
+            given = scenario.migration_alpha
+            alpha = DOMAIN_ALPHA if given is None else float(given)
+        if domain is None:
+            domain = len(scenario.index.job_names) > QUALITY_JOBS
+        return replace(self, alpha=alpha, domain=domain)
 
     def resolved(self, scenario: Scenario) -> GreedySettings:
         """:meth:`for_scenario`, and the effort knobs left at ``None`` set for the day's size."""
