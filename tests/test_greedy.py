@@ -6,6 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 from heuristics_helpers import flat, job, runs, sites_of, slots_of, two_sites
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as hst
 
 import greenopt
 from greenopt.examples.synthetic import synthetic_scenario
@@ -218,3 +220,53 @@ def test_state_value_is_the_objective_up_to_the_empty_plan(seed, objective):
     empty = greenopt.evaluate(sc, a.iloc[:0], method="greedy", objective=objective)
     got = st.value() - CapacityState(sc, objective).value()
     assert got == pytest.approx(plan.objective - empty.objective, rel=1e-7, abs=1e-6)
+
+
+def test_window_table_follows_the_state():
+    # the remembered table is the one window_hours_rows computes, after commits and releases
+    sc = synthetic_scenario(30, 4, 24, 3)
+    st = CapacityState(sc, "carbon")
+    every = np.arange(st.S)
+    from greenopt.heuristics.greedy import place_job
+
+    for j in range(st.J):
+        for o in range(st.S):
+            np.testing.assert_array_equal(st.window_table(o), st.window_hours_rows(every, o))
+        p = place_job(st, j, 0, GreedySettings(domain=True))
+        if p is not None:
+            st.commit(p)
+        if j % 7 == 6:
+            st.release(j - 3)
+
+
+def test_default_effort_by_the_days_size():
+    small, large = synthetic_scenario(20, 3, 12, 0), synthetic_scenario(1001, 3, 12, 0)
+    s = GreedySettings().resolved(small)
+    assert (s.passes, s.route, s.retime, s.domain) == (2, True, True, False)
+    g = GreedySettings().resolved(large)
+    assert (g.passes, g.route, g.retime, g.domain) == (0, False, False, True)
+    # what the caller sets is kept
+    k = GreedySettings(passes=1, retime=False, domain=True).resolved(small)
+    assert (k.passes, k.route, k.retime, k.domain) == (1, True, False, True)
+
+
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    seed=hst.integers(0, 10_000),
+    headroom=hst.sampled_from([0.9, 1.2, 2.0]),
+    grid_limit=hst.booleans(),
+    objective=hst.sampled_from(["carbon", "cost"]),
+)
+def test_default_improvement_is_valid_and_never_worse_than_its_first_pass(
+    seed, headroom, grid_limit, objective
+):
+    # the default effort on a small day: its first pass (same placement knobs), then passes,
+    # ejection moves and LP re-timing, each kept only when it does not make the plan worse
+    sc = synthetic_scenario(25, 3, 16, seed, headroom=headroom, grid_limit=grid_limit)
+    first = greenopt.plan(sc, method="greedy", objective=objective, passes=0, eject=0, retime=False)
+    best = greenopt.plan(sc, method="greedy", objective=objective)
+    _valid(sc, first)
+    _valid(sc, best)
+    assert best.kpis["unmet_work_h"] <= first.kpis["unmet_work_h"] + 1e-6
+    if best.kpis["unmet_work_h"] >= first.kpis["unmet_work_h"] - 1e-6:
+        assert best.objective <= first.objective + 1e-6 * max(1.0, abs(first.objective))
