@@ -872,16 +872,22 @@ def plan_greedy(scenario: Scenario, options) -> Plan:
     plan = scored(greedy_assignments(scenario, options.objective, cfg))
     if not cfg.retime:
         return plan
-    b = retime(
-        scenario,
-        plan.assignments,
-        options.objective,
-        options.deadlines,
-        options,
-        time_limit=options.time_limit,
-        # by default only a model that re-times in well under a second (≤ ~60k columns)
-        max_columns=RETIME_AUTO_COLUMNS if given.retime is None else RETIME_MAX_COLUMNS,
-    )
+    try:
+        b = retime(
+            scenario,
+            plan.assignments,
+            options.objective,
+            options.deadlines,
+            options,
+            time_limit=options.time_limit,
+            # by default only a model that re-times in well under a second (≤ ~60k columns)
+            max_columns=RETIME_AUTO_COLUMNS if given.retime is None else RETIME_MAX_COLUMNS,
+        )
+    except Exception as exc:  # the default re-timing never costs the plan
+        if given.retime is not None:
+            raise  # asked for by name: its failure is the caller's to see
+        plan.notes.append(f"LP re-timing failed ({type(exc).__name__}: {exc}); greedy plan kept")
+        return plan
     if b is None:
         plan.notes.append("LP re-timing skipped (model too large, or the LP not solved)")
         return plan
