@@ -582,7 +582,7 @@ def test_a_strict_scenario_alpha_narrows_the_greedys_domain():
 
     def moved(migration_alpha, **params) -> bool:
         sc = detour(migration_alpha, sites=sites)
-        p = greenopt.plan(sc, "greedy", rescue=False, **params)
+        p = greenopt.plan(sc, "greedy", domain=True, rescue=False, **params)
         assert greenopt.validate(sc, p) == []
         return p.kpis["migrations"] > 0
 
