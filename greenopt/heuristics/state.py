@@ -348,17 +348,16 @@ class CapacityState:
         object.__setattr__(p, "_moves", (*memo, e))
         return e
 
-    def cost(self, p: Placement, rows: tuple[np.ndarray, np.ndarray] | None = None) -> float:
+    def cost(self, p: Placement) -> float:
         """Objective change if ``p`` were committed (MODEL §7), incl. −U per hour of work done.
 
         Σ grid_coef·Δgrid + late_coef·Σ late_w·share + ε_m·moves − U·Σ share·Δh. Rows must be at
-        distinct (site, slot) pairs (one site per job and slot guarantees it). ``rows``: what
-        :meth:`energy_rows` gives for ``p`` in this state, when the caller has it already.
+        distinct (site, slot) pairs (one site per job and slot guarantees it).
         """
         if len(p) == 0:
             return 0.0
         j = p.job
-        e, ren = self.energy_rows(p) if rows is None else rows
+        e, ren = self.energy_rows(p)
         grid = e - ren
         arrive, _ = self._moves(p)
         value = float(np.dot(self.coef[p.sites, p.slots], grid))
