@@ -21,6 +21,7 @@ import numpy as np
 from greenopt.formulations.dwell_relaxation import DWELL_ROWS
 from greenopt.formulations.matrix import Matrix
 from greenopt.formulations.relaxation import build_relaxation
+from greenopt.milp.candidates import reachable_columns
 from greenopt.objectives import Objective
 from greenopt.options import PlanOptions
 from greenopt.scenario import Scenario
@@ -35,6 +36,12 @@ PRESENCE_MAX_COLS = 40_000
 COLGEN_MIN_COLS = 20_000
 #: Above this many run-share columns the relaxation is solved beside the search, not before.
 HUGE_COLS = 250_000
+#: The relaxation gets the dwell rows (MODEL.md in ``greenopt/formulations``, §11a) up to this
+#: many reachable run-share columns. Above, its column generation does not converge with them
+#: (measured, 2 cores, loaded: 500×10×48, 131,000 columns: 238.36 in 4.5 s without, 187.98
+#: after 30 s with — every ``loc`` column enters its first round), and the rule leaves the LP
+#: bound there almost unchanged (100×5×24: 64.630 → 64.654).
+DWELL_MAX_COLS = 40_000
 #: The root-cut bound (:func:`root_bound`) runs beside the search up to this many reachable
 #: run-share columns (measured, 2 cores, loaded: 100×5×24, 8,000 columns: 64.63 → 65.04 in
 #: 19 s; 500×10×48, 131,000: its root LP alone did not end in 60 s).
@@ -62,7 +69,8 @@ def solve_relaxation(
     pairs: np.ndarray | None = None,
     cancel: highs.Cancel | None = None,
 ) -> Relaxation:
-    """Solve the LP of :mod:`greenopt.formulations.relaxation` (its optimum bounds every plan).
+    """Solve the LP of :mod:`greenopt.formulations.relaxation` (its optimum bounds every plan),
+    with its dwell rows up to :data:`DWELL_MAX_COLS` reachable run-share columns.
 
     Above :data:`COLGEN_MIN_COLS` columns (and without the presence rows) it is solved by column
     generation (:mod:`greenopt.solvers.colgen`) from the job-site ``pairs`` ((J, S) bool: e.g. each
@@ -70,7 +78,8 @@ def solve_relaxation(
     optimum once converged.
     """
     t0 = time.perf_counter()
-    ix, mx = build_relaxation(scenario, objective, deadlines, presence=presence)
+    dwell = reachable_columns(scenario) <= DWELL_MAX_COLS
+    ix, mx = build_relaxation(scenario, objective, deadlines, presence=presence, dwell=dwell)
     form = highs.from_matrix(mx)
     xb = mx.cols["x"]
     if pairs is not None and not presence and mx.n_cols > COLGEN_MIN_COLS:
