@@ -42,6 +42,12 @@ HUGE_COLS = 250_000
 #: after 30 s with — every ``loc`` column enters its first round), and the rule leaves the LP
 #: bound there almost unchanged (100×5×24: 64.630 → 64.654).
 DWELL_MAX_COLS = 40_000
+#: The root-cut bound keeps the dwell rows only when they raise the relaxation LP's bound by
+#: more than this share (:func:`binding_dwell_jobs`). Measured on 100×5×24 (2 cores, loaded,
+#: ~28 s beside fix-and-optimise): the LP rises 64.630 → 64.654 (0.04 %) with them, and the root
+#: bound fell from 65.04 to 64.95 with the binding jobs' rows (65.03 with every job's: its root
+#: did not finish in 40 s), against 65.05 in 15 s without.
+ROOT_DWELL_GAIN = 1e-3
 #: The root-cut bound (:func:`root_bound`) runs beside the search up to this many reachable
 #: run-share columns (measured, 2 cores, loaded: 100×5×24, 8,000 columns: 64.63 → 65.04 in
 #: 19 s; 500×10×48, 131,000: its root LP alone did not end in 60 s).
@@ -145,16 +151,20 @@ def root_bound(
     cancel: highs.Cancel | None = None,
 ) -> Relaxation:
     """A bound that sees across jobs: the relaxation with presence rows (and the dwell rows of
-    its §11a when the scenario has the rule), its arrivals ``arr``, ``stay`` and ``fin``
-    integral (as they are in every plan, so it is still a relaxation), solved by
-    HiGHS at its root node only — the LP bound lifted by HiGHS's cuts (flow covers, MIR, ...)
+    its §11a where they raise its LP bound: :func:`binding_dwell_jobs`), its arrivals ``arr``,
+    ``stay`` and ``fin`` integral (as they are in every plan, so it is still a relaxation),
+    solved by HiGHS at its root node only — the LP bound lifted by HiGHS's cuts (flow covers, MIR, ...)
     on the energy and capacity rows with those binaries. HiGHS's dual bound is valid whenever
     it stops (time limit, ``cancel``); one thread."""
     t0 = time.perf_counter()
     _, mx = build_relaxation(scenario, objective, deadlines, presence=True)
-    jobs = binding_dwell_jobs(mx, time_limit, cancel)
-    if jobs is not None:
-        _, mx = build_relaxation(scenario, objective, deadlines, presence=True, dwell=jobs)
+    if "rho" in mx.cols:
+        _, blind = build_relaxation(scenario, objective, deadlines, presence=True, dwell=False)
+        jobs = binding_dwell_jobs(mx, blind, time_limit, cancel)
+        if len(jobs):
+            _, mx = build_relaxation(scenario, objective, deadlines, presence=True, dwell=jobs)
+        else:
+            mx = blind
     if time_limit is not None:
         time_limit = max(time_limit - (time.perf_counter() - t0), 1.0)
     for name in ("arr", "stay", "fin"):
@@ -182,38 +192,44 @@ def root_bound(
 
 
 def binding_dwell_jobs(
-    mx: Matrix, time_limit: float | None, cancel: highs.Cancel | None = None
-) -> np.ndarray | None:
-    """The jobs whose dwell rows (MODEL.md in ``greenopt/formulations``, §11a) carry a dual at
-    the optimum of the relaxation LP ``mx`` — the only ones whose rows that LP needs: the
-    root-cut bound keeps just theirs (any subset keeps it a relaxation; measured on 100×5×24,
-    loaded: every job's rows, 13,300 columns, did not finish the root in 40 s and bounded
-    65.033; without them 65.048 in 14 s). ``None``: keep every job's (``mx`` has none, or the
-    LP did not solve)."""
-    if "rho" not in mx.cols:
-        return None
-    with solver_faults("highs"):
-        lp = highs.solve(
-            highs.from_matrix(mx),
-            None,
-            PlanOptions(threads=1),
-            time_limit,
-            relax=True,
-            log=False,
-            duals=True,
-            cancel=cancel,
-        )
-    if lp.status != "optimal" or lp.row_duals is None:
-        return None
-    jobs = []
+    mx: Matrix, blind: Matrix, time_limit: float | None, cancel: highs.Cancel | None = None
+) -> np.ndarray:
+    """The jobs whose dwell rows (MODEL.md in ``greenopt/formulations``, §11a) the root-cut
+    bound keeps: those whose rows carry a dual at the optimum of the relaxation LP ``mx`` — and
+    none when the rows raise that LP's bound over ``blind`` (the same LP without them) by less
+    than :data:`ROOT_DWELL_GAIN` (or either LP did not solve). Any subset keeps it a
+    relaxation; the rows cost the root node time that its cuts would use."""
+    t0 = time.perf_counter()
+    res = []
+    for m, duals in ((mx, True), (blind, False)):
+        left = None if time_limit is None else max(time_limit - (time.perf_counter() - t0), 0.1)
+        with solver_faults("highs"):
+            res.append(
+                highs.solve(
+                    highs.from_matrix(m),
+                    None,
+                    PlanOptions(threads=1),
+                    left,
+                    relax=True,
+                    log=False,
+                    duals=duals,
+                    cancel=cancel,
+                )
+            )
+    lp, lp_blind = res
+    none = np.zeros(0, dtype=np.int64)
+    if lp.status != "optimal" or lp_blind.status != "optimal" or lp.row_duals is None:
+        return none
+    if lp.objective - lp_blind.objective <= ROOT_DWELL_GAIN * max(1.0, abs(lp_blind.objective)):
+        return none
+    jobs = [none]
     for name in DWELL_ROWS:
         block = mx.rows.get(name)
         if block is None:
             continue
-        duals = lp.row_duals[row_positions(mx, name)]
-        hit = np.abs(duals) > 1e-9
+        hit = np.abs(lp.row_duals[row_positions(mx, name)]) > 1e-9
         jobs.append(block.keys[hit, block.key_names.index("job")])
-    return np.unique(np.concatenate(jobs)) if jobs else np.zeros(0, dtype=np.int64)
+    return np.unique(np.concatenate(jobs))
 
 
 def row_positions(mx: Matrix, name: str) -> np.ndarray:
