@@ -729,6 +729,11 @@ def test_the_bound_sees_the_rule_on_the_detour(deadlines):
     assert root > root_blind + 1e-3 and root > seeing - tol
     assert root <= exact + tol
     assert _exact(detour(None), deadlines) < exact - 0.05  # the rule binds here
+    # what the MILP runs beside its search: the LP with the rows, the rule off: nothing
+    from greenopt.milp.relaxation import bound_with_dwell
+
+    assert bound_with_dwell(sc, obj, deadlines, True, 30) == pytest.approx(seeing, abs=1e-7)
+    assert bound_with_dwell(detour(None), obj, deadlines, True, 30) is None
 
 
 def test_the_relaxations_dwell_rows_are_absent_without_the_rule_or_state():

@@ -76,10 +76,10 @@ def solve_relaxation(
     pairs: np.ndarray | None = None,
     cancel: highs.Cancel | None = None,
 ) -> Relaxation:
-    """Solve the LP of :mod:`greenopt.formulations.relaxation` (its optimum bounds every plan).
-    Its work per site (the MILP's candidate sites) is the LP's without the dwell rows; solved
-    directly, up to :data:`DWELL_MAX_COLS` reachable run-share columns, the LP with them is
-    solved after it for the bound (:func:`bound_with_dwell`).
+    """Solve the LP of :mod:`greenopt.formulations.relaxation` (its optimum bounds every plan),
+    without its dwell rows: its work per site picks the MILP's candidate sites, and it runs
+    before the search. The LP with them is solved beside the search, for the bound
+    (:func:`bound_with_dwell`, in :func:`root_bound` and the schedule bound's floor).
 
     Above :data:`COLGEN_MIN_COLS` columns (and without the presence rows) it is solved by column
     generation (:mod:`greenopt.solvers.colgen`) from the job-site ``pairs`` ((J, S) bool: e.g. each
@@ -138,11 +138,6 @@ def solve_relaxation(
         work = np.zeros((ix.J, ix.S))
         np.add.at(work, (ix.xj, ix.xs), res.values[xb.cols(np.arange(xb.n))])
         bound = res.bound
-        left = None if time_limit is None else time_limit - (time.perf_counter() - t0)
-        seeing = bound_with_dwell(scenario, objective, deadlines, presence, left, cancel)
-        if seeing is not None and bound is not None:
-            status += f", with the dwell rows {seeing:.6g} (without {bound:.6g})"
-            bound = max(bound, seeing)
     return Relaxation(
         bound=bound,
         work=work,
@@ -163,9 +158,11 @@ def bound_with_dwell(
     """The relaxation LP's bound with its dwell rows (MODEL.md in ``greenopt/formulations``,
     §11a), on models of up to :data:`DWELL_MAX_COLS` reachable run-share columns; ``None``
     when the rule is off, binds no job, the model is larger or the LP does not solve in
-    ``time_limit``. The candidate sites stay the LP's without the rows: on 100×5×24 (where
-    the rows raise the bound by 0.04 %) the rows' LP picked other sites — 2,325 move binaries
-    instead of 2,411 — a different search from one run to the next, for no bound."""
+    ``time_limit``. Solved beside the search, not before it: on 100×5×24 the rows raise the
+    bound by 0.04 % (the root-cut bound is higher) and the LP with them takes 1.1 s more than
+    without (loaded), seconds the search needs — HiGHS's sub-MIP heuristic finds its last plan
+    about 2 s before the time limit there — and its sites differ (2,325 move binaries instead
+    of 2,411), so the candidate sites stay those of the LP without them."""
     if scenario.migration_alpha is None or reachable_columns(scenario) > DWELL_MAX_COLS:
         return None
     if time_limit is not None and time_limit <= 0.1:
@@ -201,9 +198,10 @@ def root_bound(
     whenever it stops (time limit, ``cancel``); one thread."""
     t0 = time.perf_counter()
     _, mx = build_relaxation(scenario, objective, deadlines, presence=True)
+    lp_bound = None  # the LP with every job's dwell rows: the bound when the root's is lower
     if "rho" in mx.cols:
         _, blind = build_relaxation(scenario, objective, deadlines, presence=True, dwell=False)
-        jobs = binding_dwell_jobs(mx, blind, time_limit, cancel)
+        jobs, lp_bound = binding_dwell_jobs(mx, blind, time_limit, cancel)
         if len(jobs):
             _, mx = build_relaxation(scenario, objective, deadlines, presence=True, dwell=jobs)
         else:
@@ -225,23 +223,28 @@ def root_bound(
             highs_options={"mip_max_nodes": 1},
             cancel=cancel,
         )
+    bounds = [b for b in (res.bound, lp_bound) if b is not None]
+    status = f"root node with integral arrivals: {res.status}"
+    if lp_bound is not None:
+        status += f"; the LP with the dwell rows {lp_bound:.6g}"
     return Relaxation(
-        bound=res.bound,
+        bound=max(bounds) if bounds else None,
         work=None,
         seconds=time.perf_counter() - t0,
-        status=f"root node with integral arrivals: {res.status}",
+        status=status,
         presence=True,
     )
 
 
 def binding_dwell_jobs(
     mx: Matrix, blind: Matrix, time_limit: float | None, cancel: highs.Cancel | None = None
-) -> np.ndarray:
+) -> tuple[np.ndarray, float | None]:
     """The jobs whose dwell rows (MODEL.md in ``greenopt/formulations``, §11a) the root-cut
     bound keeps: those whose rows carry a dual at the optimum of the relaxation LP ``mx`` — and
     none when the rows raise that LP's bound over ``blind`` (the same LP without them) by less
     than :data:`ROOT_DWELL_GAIN` (or either LP did not solve). Any subset keeps it a
-    relaxation; the rows cost the root node time that its cuts would use."""
+    relaxation; the rows cost the root node time that its cuts would use. Also the LP bound of
+    ``mx`` (``None`` when it did not solve), a bound in its own right."""
     t0 = time.perf_counter()
     res = []
     for m, duals in ((mx, True), (blind, False)):
@@ -262,9 +265,9 @@ def binding_dwell_jobs(
     lp, lp_blind = res
     none = np.zeros(0, dtype=np.int64)
     if lp.status != "optimal" or lp_blind.status != "optimal" or lp.row_duals is None:
-        return none
+        return none, None
     if lp.objective - lp_blind.objective <= ROOT_DWELL_GAIN * max(1.0, abs(lp_blind.objective)):
-        return none
+        return none, lp.bound
     jobs = [none]
     for name in DWELL_ROWS:
         block = mx.rows.get(name)
@@ -272,7 +275,7 @@ def binding_dwell_jobs(
             continue
         hit = np.abs(lp.row_duals[row_positions(mx, name)]) > 1e-9
         jobs.append(block.keys[hit, block.key_names.index("job")])
-    return np.unique(np.concatenate(jobs))
+    return np.unique(np.concatenate(jobs)), lp.bound
 
 
 def row_positions(mx: Matrix, name: str) -> np.ndarray:
