@@ -4,10 +4,13 @@ Run ``python benchmarks/bench_greedy_gap.py [--milp-time-limit 60] [--days 2022-
 For each instance (100×5×24, 500×10×48, 2000×20×96 and the real-trace days when the data folder
 is there) it prints the objective (carbon, soft deadlines) of:
 
-* ``before`` — the greedy as it was: no ejection moves (``eject=0``), no route row;
-* ``after``  — the default greedy now (ejection moves within ``1000 − jobs`` placements);
+* ``before`` — the one-pass greedy as it was before issue 15: domain on, no passes, no ejection
+  moves, no route row, no re-timing;
+* ``after``  — the default greedy now (its effort by the day's size: up to 1000 jobs two
+  re-placement passes with the route row, ejection moves within ``1000 − jobs`` placements and
+  LP re-timing, no feasibility domain; above, the one-pass greedy);
 * ``best``   — the quality settings: 4 re-placement passes, moves outside the feasibility domain
-  allowed, the multi-site route row, and the default ejection budget;
+  allowed, the multi-site route row, the default ejection budget and re-timing;
 * ``milp``   — the MILP (HiGHS, ``--milp-time-limit``), with its gap;
 
 each as % above the MILP, and the greedy wall time (median of 5) at 2000×20×96. The machine's
@@ -32,8 +35,9 @@ from greenopt.examples.synthetic import synthetic_scenario
 from greenopt.heuristics.greedy import GreedySettings, greedy_assignments
 
 RESULTS = Path(__file__).resolve().parent / "results"
+BEFORE = {"eject": 0, "domain": True, "passes": 0, "route": False, "retime": False}
 VARIANTS = {
-    "before": {"eject": 0},
+    "before": BEFORE,
     "after": {},
     "best": {"passes": 4, "domain": False, "route": True},
 }
@@ -59,7 +63,7 @@ def wall_2000(repeats: int = 5) -> pd.DataFrame:
     sc = synthetic_scenario(2000, 20, 96, seed=1)
     _ = sc.network, sc.index
     rows = []
-    for name, kw in (("before", {"eject": 0}), ("after", {})):
+    for name, kw in (("before", BEFORE), ("after", {})):
         cfg = GreedySettings(**kw)
         for r in range(repeats):
             load = os.getloadavg()[0]

@@ -478,9 +478,26 @@ METHOD_PARAMS: dict[str, dict[str, Option]] = {
     "greedy": {
         **_PLACEMENT,
         **_options(
-            Option("passes", "int", "re-placement passes after the first", low=0),
-            Option("retime", "bool", "re-optimise the slot shares by an LP (HiGHS)"),
-            Option("route", "bool", "try a multi-site route per job (shortest path, moves priced)"),
+            Option(
+                "passes",
+                "int",
+                "re-placement passes after the first; none: 2 up to 1000 jobs, else 0",
+                low=0,
+                nullable=True,
+            ),
+            Option(
+                "retime",
+                "bool",
+                "re-optimise the slot shares by an LP (HiGHS); none: up to 1000 jobs, when small",
+                nullable=True,
+            ),
+            Option(
+                "route",
+                "bool",
+                "try a multi-site route per job (shortest path, moves priced); none: up to 1000 "
+                "jobs",
+                nullable=True,
+            ),
             Option(
                 "eject",
                 "int",

@@ -582,7 +582,7 @@ def test_a_strict_scenario_alpha_narrows_the_greedys_domain():
 
     def moved(migration_alpha, **params) -> bool:
         sc = detour(migration_alpha, sites=sites)
-        p = greenopt.plan(sc, "greedy", rescue=False, **params)
+        p = greenopt.plan(sc, "greedy", domain=True, rescue=False, **params)
         assert greenopt.validate(sc, p) == []
         return p.kpis["migrations"] > 0
 
@@ -676,3 +676,190 @@ def test_tidy_runs_after_another_solver_too():
     assert any(n.startswith("tidy: ") for n in on.notes), on.notes
     assert on.kpis["short_runs"] <= raw.kpis["short_runs"]
     assert on.objective <= raw.objective + 1e-4 * abs(raw.objective) + 1e-9
+
+
+# -- the bound sees the rule (the relaxation's §11a) -----------------------------------------------
+def _relaxation_lp(sc: Scenario, deadlines: str = "soft", **kw) -> float:
+    from greenopt.formulations.relaxation import build_relaxation
+    from greenopt.objectives import Objective
+    from greenopt.options import PlanOptions
+    from greenopt.solvers import highs
+
+    _, mx = build_relaxation(sc, Objective.of("carbon"), deadlines, **kw)
+    form = highs.from_matrix(mx)
+    res = highs.solve(form, None, PlanOptions(threads=1), None, relax=True, log=False)
+    assert res.status == "optimal"
+    return float(res.objective)
+
+
+def _exact(sc: Scenario, deadlines: str = "soft") -> float:
+    """HiGHS to optimality on the whole MILP (every site and move) with the scenario's rule."""
+    from greenopt.formulations.build import build_matrix
+    from greenopt.objectives import Objective
+    from greenopt.options import PlanOptions
+    from greenopt.solvers import highs
+
+    _, mx = build_matrix(sc, Objective.of("carbon"), deadlines, absorbed_moves=False)
+    form = highs.from_matrix(mx)
+    res = highs.solve(form, None, PlanOptions(threads=1, mip_gap=0.0), None, log=False)
+    assert res.status == "optimal"
+    return float(res.objective)
+
+
+@pytest.mark.parametrize("deadlines", ["soft", "hard"])
+def test_the_bound_sees_the_rule_on_the_detour(deadlines):
+    """Without the dwell rows the relaxation's best is the short detour (0.9 h at b, back to a);
+    with them a stay at b owes its hour, so both bounds rise — strictly — and stay below the
+    exact optimum with the rule (0.5 kg: finish at b)."""
+    from greenopt.milp.relaxation import root_bound
+    from greenopt.objectives import Objective
+
+    sc = detour()
+    exact = _exact(sc, deadlines)
+    tol = 1e-6 * max(1.0, abs(exact))
+    blind = _relaxation_lp(sc, deadlines, dwell=False)
+    assert blind == pytest.approx(_relaxation_lp(detour(None), deadlines), abs=1e-9)
+    seeing = _relaxation_lp(sc, deadlines)
+    assert seeing > blind + 1e-3, (blind, seeing)
+    assert seeing <= exact + tol
+    obj = Objective.of("carbon")
+    root_blind = root_bound(detour(None), obj, deadlines, 30).bound
+    root = root_bound(sc, obj, deadlines, 30).bound
+    assert root_blind is not None and root is not None
+    assert root > root_blind + 1e-3 and root > seeing - tol
+    assert root <= exact + tol
+    assert _exact(detour(None), deadlines) < exact - 0.05  # the rule binds here
+    # what the MILP runs beside its search: the LP with the rows, the rule off: nothing
+    from greenopt.milp.relaxation import bound_with_dwell
+
+    assert bound_with_dwell(sc, obj, deadlines, True, 30) == pytest.approx(seeing, abs=1e-7)
+    assert bound_with_dwell(detour(None), obj, deadlines, True, 30) is None
+
+
+def test_the_relaxations_dwell_rows_are_absent_without_the_rule_or_state():
+    from greenopt.formulations.relaxation import build_relaxation
+    from greenopt.objectives import Objective
+
+    _, mx = build_relaxation(detour(), Objective())
+    assert {"rho", "loc", "fin"} <= set(mx.cols)
+    assert {"dwell_owed", "dwell_stay", "dwell_window", "dwell_end", "loc_one"} <= set(mx.rows)
+    for sc in (detour(None), detour(jobs=[_job(state_gb=0.0)])):
+        _, plain = build_relaxation(sc, Objective())
+        assert not {"rho", "loc", "fin"} & set(plain.cols)
+        _, blind = build_relaxation(detour(), Objective(), dwell=False)
+        assert set(blind.cols) == set(plain.cols) and blind.n_rows == plain.n_rows
+
+
+def _relaxation_point(sc: Scenario, ix, mx, plan) -> tuple[np.ndarray, np.ndarray]:
+    """The relaxation's columns for a valid plan, as §11a maps it (x, unmet, arr, cum, stay,
+    loc, ρ, fin), and which columns that sets (not the grid's)."""
+    from greenopt.formulations.dwell_relaxation import relaxed_dwell_need
+
+    idx = sc.index
+    v = np.zeros(mx.n_cols)
+    known = np.zeros(mx.n_cols, dtype=bool)
+    pos = {name: {tuple(k): i for i, k in enumerate(b.keys)} for name, b in mx.cols.items()}
+
+    def put(name: str, key: tuple, value: float) -> None:
+        v[mx.cols[name].cols([pos[name][key]])] = value
+
+    for name in ("x", "unmet", "arr", "cum", "stay", "loc", "rho", "fin"):
+        if name in mx.cols:
+            known[mx.cols[name].cols(np.arange(mx.cols[name].n))] = True
+    a = normalise_assignments(sc, plan.assignments)
+    done = np.zeros(ix.J)
+    for r in a.itertuples():
+        j, s, t = idx.job_pos[r.job], idx.site_pos[r.site], int(r.slot)
+        put("x", (j, s, t), r.share)
+        done[j] += r.share * ix.dt
+    if "unmet" in mx.cols:
+        for j in range(ix.J):
+            put("unmet", (j,), max(0.0, idx.work_h[j] - done[j]))
+    arrive = np.zeros((ix.J, ix.S, ix.T))
+    for m in plan.migrations.itertuples():
+        arrive[idx.job_pos[m.job], idx.site_pos[m.dst], int(m.slot)] = 1.0
+    for name in ("arr", "cum"):
+        if name in mx.cols:
+            for i, (j, b, t) in enumerate(mx.cols[name].keys):
+                f = idx.first_slot[j]
+                value = arrive[j, b, t] if name == "arr" else arrive[j, b, f : t + 1].sum()
+                v[mx.cols[name].cols([i])] = value
+    if "stay" in mx.cols:
+        for i, (j,) in enumerate(mx.cols["stay"].keys):
+            v[mx.cols["stay"].cols([i])] = float(not arrive[j].any())
+    where = np.full((ix.J, ix.T), -1)  # the state's site during each slot of the window
+    for j in range(ix.J):
+        s = idx.origin[j]
+        for t in range(idx.first_slot[j], idx.end_slot[j]):
+            moved = np.flatnonzero(arrive[j, :, t])
+            s = moved[0] if len(moved) else s
+            where[j, t] = s
+    if "loc" in mx.cols:
+        for i, (j, s, t) in enumerate(mx.cols["loc"].keys):
+            v[mx.cols["loc"].cols([i])] = float(where[j, t] == s)
+    if "rho" in mx.cols:
+        dmin = relaxed_dwell_need(ix)
+        owed: dict[tuple[int, int], float] = {}
+        rho = mx.cols["rho"]
+        for i in np.lexsort((rho.keys[:, 2], rho.keys[:, 1], rho.keys[:, 0])):
+            j, b, t = rho.keys[i]
+            worked = v[mx.cols["x"].cols([pos["x"][(j, b, t)]])][0] * ix.dt
+            last = owed.get((j, b), 0.0) + arrive[j, b, t] - worked / dmin[j, b]
+            owed[(j, b)] = max(0.0, last)
+            v[rho.cols([i])] = owed[(j, b)]
+    if "fin" in mx.cols:
+        for i, (j,) in enumerate(mx.cols["fin"].keys):
+            done_j = done[j] >= idx.work_h[j] - 1e-6 * max(1.0, idx.work_h[j])
+            v[mx.cols["fin"].cols([i])] = float(done_j)
+    return v, known
+
+
+@settings(
+    max_examples=DWELL_EXAMPLES,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(data=st.data())
+def test_the_relaxations_dwell_rows_cut_off_no_valid_plan(data):
+    """Every method's valid plan, written as the relaxation's columns the way §11a maps it,
+    satisfies every row of the relaxation that does not involve the grid columns (those are
+    the energy rows, unchanged): the bound's dwell rows forbid only what MODEL.md forbids."""
+    from greenopt.formulations.relaxation import build_relaxation
+    from greenopt.objectives import Objective
+
+    sc = data.draw(scenarios(size=MILP_SIZE), label="scenario")
+    alpha = data.draw(st.sampled_from([0.1, 0.03]), label="migration_alpha")
+    deadlines = data.draw(st.sampled_from(["soft", "hard"]), label="deadlines")
+    presence = data.draw(st.booleans(), label="presence")
+    sc = canonical_scenario(sc.with_jobs(list(sc.jobs), migration_alpha=alpha))
+    ix, mx = build_relaxation(sc, Objective(), deadlines, presence=presence)
+    A, lo, hi = mx.row_arrays()
+    names = np.concatenate([[name] * b.n for name, b in mx.rows.items()])
+    for method in greenopt.METHODS:
+        p = greenopt.plan(sc, method, deadlines="soft", **(MILP_KW if method == "milp" else {}))
+        if greenopt.validate(sc, p):
+            # only valid plans must map (a time-limited MILP plan has been seen pausing a
+            # non-preemptible job: another property's business, not this relaxation's)
+            continue
+        if deadlines == "hard" and p.kpis["deadline_misses"]:
+            continue  # not a plan under hard deadlines
+        v, known = _relaxation_point(sc, ix, mx, p)
+        rows = np.flatnonzero(np.asarray(abs(A[:, ~known]).sum(axis=1)).ravel() == 0)
+        act = A @ v
+        bad = rows[(act[rows] < lo[rows] - 1e-6) | (act[rows] > hi[rows] + 1e-6)]
+        RELAX_CHECKED[method] = RELAX_CHECKED.get(method, 0) + 1
+        if "rho" in mx.cols:
+            RELAX_CHECKED["with rows"] = RELAX_CHECKED.get("with rows", 0) + 1
+        assert not len(bad), (method, sorted(set(names[bad])))
+
+
+RELAX_CHECKED: dict[str, int] = {}
+
+
+def test_the_relaxation_check_saw_plans_with_the_dwell_rows():
+    """The property above is not vacuous: most drawn scenarios had dwell rows to check."""
+    if not RELAX_CHECKED:
+        test_the_relaxations_dwell_rows_cut_off_no_valid_plan()
+    assert RELAX_CHECKED.get("with rows", 0) >= DWELL_EXAMPLES // 3, RELAX_CHECKED

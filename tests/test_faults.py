@@ -30,7 +30,7 @@ import greenopt
 from greenopt import SolverError
 from greenopt.cli import app
 from greenopt.examples import load
-from greenopt.milp.pipeline import START_PASSES
+from greenopt.milp.start import START_SETTINGS
 from greenopt.result import TABLES
 
 runner = CliRunner()
@@ -56,8 +56,10 @@ def test_time_limit_without_incumbent_returns_the_greedy_plan_as_fallback(monkey
     p = greenopt.plan(sc, "milp", time_limit=5, highs_options={"time_limit": 1e-6})
     assert p.status == "fallback"
     assert greenopt.validate(sc, p) == []
-    # the fallback is the MILP's start: the greedy plan with the start's re-placement passes
-    greedy = greenopt.plan(sc, "greedy", passes=START_PASSES)
+    # the fallback is the MILP's start: the greedy plan with the start's own settings
+    s = START_SETTINGS
+    knobs = {"passes": s.passes, "eject": s.eject, "domain": s.domain, "route": s.route}
+    greedy = greenopt.plan(sc, "greedy", retime=False, **knobs)
     pd.testing.assert_frame_equal(p.assignments, greedy.assignments)
     assert p.kpis == greedy.kpis
     assert p.method == "milp" and p.solver == "highs"
@@ -94,7 +96,13 @@ def test_a_crashing_solver_is_a_solver_error_naming_it(monkeypatch):
 def test_a_heuristic_does_not_touch_the_solver(monkeypatch):
     _crash(monkeypatch)
     sc = load("small")
-    assert greenopt.validate(sc, greenopt.plan(sc, "greedy")) == []
+    assert greenopt.validate(sc, greenopt.plan(sc, "greedy", retime=False)) == []
+    # the greedy's default LP re-timing (small days) uses HiGHS: when it fails, the plan stays
+    p = greenopt.plan(sc, "greedy")
+    assert greenopt.validate(sc, p) == []
+    assert any("LP re-timing failed" in n and "simulated HiGHS crash" in n for n in p.notes)
+    with pytest.raises(RuntimeError, match="simulated HiGHS crash"):  # asked for by name
+        greenopt.plan(sc, "greedy", retime=True)
 
 
 def _listing(folder: Path) -> dict[str, bytes]:

@@ -428,7 +428,11 @@ def test_a_model_that_cannot_be_built_in_time_returns_the_start_plan(monkeypatch
     p = greenopt.plan(sc, "milp", time_limit=20)
     assert p.status == "time_limit" and greenopt.validate(sc, p) == []
     assert any("building the model" in n for n in p.notes), p.notes
-    start = greenopt.plan(sc, "greedy", passes=pipeline.START_PASSES)
+    from greenopt.milp.start import START_SETTINGS as s
+
+    # the greedy with the start's own settings (not the greedy's defaults: no re-timing, ...)
+    knobs = {"passes": s.passes, "eject": s.eject, "domain": s.domain, "route": s.route}
+    start = greenopt.plan(sc, "greedy", retime=False, **knobs)
     pd.testing.assert_frame_equal(p.assignments, start.assignments)
     # in deterministic mode nothing is decided by the clock: the model is built
     q = greenopt.plan(sc, "milp", deterministic=True, time_limit=20)

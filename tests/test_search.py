@@ -55,6 +55,36 @@ def test_reported_bound_never_exceeds_the_exact_optimum(seed, jobs, sites, slots
     assert p.bound <= opt + tol, f"bound {p.bound} exceeds the optimum {opt}"
 
 
+@pytest.mark.parametrize(("seed", "jobs", "sites", "slots", "lns"), CASES[::3])
+def test_the_bounds_that_see_the_dwell_rule_never_exceed_the_exact_optimum(
+    seed, jobs, sites, slots, lns
+):
+    """The same instances with a strict dwell rule (α = 0.02: a stay pays 50× its transfer):
+    the relaxation LP with its dwell rows (MODEL.md in greenopt/formulations, §11a), with and
+    without presence rows, the root-cut bound and the plan's reported bound all stay at or
+    below the exact optimum of the MILP with the rule."""
+    from greenopt.formulations.relaxation import build_relaxation
+    from greenopt.milp.relaxation import root_bound
+
+    sc = synthetic_scenario(jobs, sites, slots, seed)
+    sc = sc.with_jobs(list(sc.jobs), migration_alpha=0.02)
+    opt = _exact_optimum(sc)
+    tol = 1e-6 * max(1.0, abs(opt))
+    obj = Objective.of("carbon")
+    for presence in (True, False):
+        _, mx = build_relaxation(sc, obj, "soft", presence=presence)
+        lp = highs.solve(
+            highs.from_matrix(mx), None, PlanOptions(threads=1), None, relax=True, log=False
+        )
+        assert lp.objective <= opt + tol, (presence, lp.objective, opt)
+    root = root_bound(sc, obj, "soft", 60).bound
+    assert root is not None and root <= opt + tol, (root, opt)
+    extra = {"bb_max": 0, "lns_neighbourhoods": 6, "presence": False} if lns else {}
+    p = greenopt.plan(sc, method="milp", objective="carbon", time_limit=60, threads=1, **extra)
+    assert not greenopt.validate(sc, p)
+    assert p.bound is not None and p.bound <= opt + tol, (p.bound, opt)
+
+
 def _form(A: np.ndarray, c: np.ndarray, lb_rows: np.ndarray, ub_rows: np.ndarray) -> StandardForm:
     n = A.shape[1]
     return StandardForm(

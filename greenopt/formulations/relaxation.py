@@ -27,8 +27,10 @@ Every plan of MODEL.md maps to a feasible point of this LP with the same objecti
 migrations, ``cum`` = arrivals so far, ``stay`` = 1 when it never leaves its origin), so the LP
 optimum is a lower bound of every plan's objective, with any sign of the grid coefficients (the
 exact negative-price rows of §8 are kept, their binaries relaxed). Contiguity of non-preemptible
-jobs, link capacity and the dwell rule (MODEL.md here §5a: it only removes plans) are left out,
-which only loosens it: it stays a lower bound of the model with them.
+jobs and link capacity are left out, which only loosens it: it stays a lower bound of the model
+with them. The dwell rule (MODEL.md here §5a) is in it as the rows of
+:mod:`.dwell_relaxation` (§11a: where the state is, the dwell owed over arrivals), which every
+valid plan satisfies too (proved there).
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ from typing import Any
 import numpy as np
 
 from greenopt.formulations.capacity import add_capacity
+from greenopt.formulations.dwell_relaxation import add_relaxed_dwell
 from greenopt.formulations.energy import add_energy
 from greenopt.formulations.matrix import Matrix
 from greenopt.formulations.objective import unmet_cost, x_cost
@@ -47,9 +50,16 @@ from greenopt.objectives import Objective
 
 
 def build_relaxation(
-    scenario: Any, objective: Objective, deadlines: str = "soft", presence: bool = True
+    scenario: Any,
+    objective: Objective,
+    deadlines: str = "soft",
+    presence: bool = True,
+    dwell: bool | np.ndarray = True,
 ) -> tuple[IndexSets, Matrix]:
-    """Index sets (every reachable site, no moves) and the matrix of the relaxation."""
+    """Index sets (every reachable site, no moves) and the matrix of the relaxation;
+    ``dwell``: with the dwell rows of :mod:`.dwell_relaxation` (§11a) when the scenario has the
+    rule — for every job, or for the jobs of an index array; ``False``: without them (a looser
+    bound, still a bound)."""
     ix = build_sets(scenario, objective, deadlines, relax=True)
     idx = scenario.index
     mx = Matrix()
@@ -177,6 +187,10 @@ def build_relaxation(
             0.0,
             doc="x[j,origin,t] − stay[j] ≤ 0 (not migratable)",
         )
+    if isinstance(dwell, np.ndarray):
+        add_relaxed_dwell(mx, ix, d_arr, jobs=dwell)
+    elif dwell:
+        add_relaxed_dwell(mx, ix, d_arr)
     return ix, mx
 
 

@@ -42,7 +42,7 @@ import pandas as pd
 
 from greenopt.evaluate import evaluate
 from greenopt.heuristics.ejection import ejection_moves
-from greenopt.heuristics.retime import retime
+from greenopt.heuristics.retime import RETIME_AUTO_COLUMNS, RETIME_MAX_COLUMNS, retime
 from greenopt.heuristics.state import (
     EPS,
     MIN_SHARE,
@@ -59,6 +59,13 @@ DOMAIN_ALPHA = 0.1
 #: Placements the ejection moves may spend by default: this many less the number of jobs, so a
 #: small day gets swaps and the 2000-job day none (its construction alone takes the time budget).
 EJECT_WORK = 1000
+#: Days of up to this many jobs get the quality effort by default (re-placement passes with the
+#: route row, LP re-timing; see GreedySettings); larger ones the one-pass greedy, whose time is
+#: the budget there (≤ 0.5 s on 2000 jobs × 20 sites × 96 slots).
+QUALITY_JOBS = 1000
+#: Re-placement passes of the quality effort: on the benchmark days a third pass changed the
+#: objective by less than 0.3 % (bench_greedy_gap.py).
+QUALITY_PASSES = 2
 
 
 @dataclass(frozen=True)
@@ -68,36 +75,43 @@ class GreedySettings:
     ``alpha``: disruption budget of the feasibility domain (MODEL §9) — ``None`` (the default):
     the scenario's ``migration_alpha``, the same α of the seed paper that sets the dwell rule
     (MODEL.md §5), or :data:`DOMAIN_ALPHA` when the scenario turns that rule off; ``domain``:
-    enforce it for
-    moves; ``rescue``: allow a move outside it when it does work that otherwise stays undone;
+    keep moves inside it — ``None``, the default: with the one-pass greedy only (days of more
+    than :data:`QUALITY_JOBS` jobs). It guards a single pass against moves that look good to the
+    job placed first and crowd out the jobs after it (without it the one pass was 0.2–5 % worse
+    on the synthetic days); the re-placement passes revisit every move, and there the filter
+    only costs (2–7 % of objective on the real-trace days; the dwell rule already makes every
+    move pay for its transfer); ``rescue``: with ``domain``, allow a move outside it when it
+    does work that otherwise stays undone;
     ``split``: try origin→destination splits; ``top_k``: rows refined exactly per job;
     ``split_sites``: destinations tried for splits (those with most renewable left);
     ``shortlist``: when set, only the origin and this many sites with the cheapest full-share
     slots in the window are priced (the online planner's speed knob); ``passes``: rounds of
-    re-placement after the first pass (:func:`improve`): 0, the default, is the one-pass greedy
-    (≤ 1 s on 2000 jobs × 20 sites × 96 slots); each pass costs about as much again and gives a
-    better plan (the MILP's start uses 2); ``retime``: re-optimise the slot shares of the final
-    plan by an LP with its locations and moves fixed (:mod:`greenopt.heuristics.retime`, HiGHS;
-    off by default: it is an LP solve, not a greedy step); ``route``: also try, for a
-    migratable preemptible job, the cheapest multi-site route (:func:`_route_row`, a shortest
-    path over sites × slots; off by default: it costs a loop over the window's slots per job —
-    +50 % time at 2000 × 20 × 96 — and pays on the real-trace days, with re-placement passes);
-    ``eject``: placements spent on ejection moves after the passes
+    re-placement after the first pass (:func:`improve`), each costing about one first pass;
+    ``retime``: re-optimise the slot shares of the final plan by an LP with its locations and
+    moves fixed (:mod:`greenopt.heuristics.retime`, HiGHS; skipped when its model is large);
+    ``route``: also try, for a migratable preemptible job, the cheapest multi-site route
+    (:func:`_route_row`, a shortest path over sites × slots; +50 % time per pass at
+    2000 × 20 × 96); ``eject``: placements spent on ejection moves after the passes
     (:mod:`greenopt.heuristics.ejection` — the swap a single-job move cannot make: a job onto
     a contested clean grid, the jobs it displaces elsewhere); ``None``, the default:
     ``max(0, EJECT_WORK − jobs)``.
+
+    ``domain``, ``passes``, ``route`` and ``retime`` default to ``None``: the **effort for the
+    day's size** (:meth:`resolved`) — up to :data:`QUALITY_JOBS` jobs, :data:`QUALITY_PASSES`
+    passes with the route row and the LP re-timing, no domain (a 500-job day in about a second);
+    above, the one-pass greedy alone, domain on (≤ 0.5 s on 2000 jobs × 20 sites × 96 slots).
     """
 
     alpha: float | None = None
-    domain: bool = True
+    domain: bool | None = None
     rescue: bool = True
     split: bool = True
     top_k: int = 3
     split_sites: int = 4
     shortlist: int | None = None
-    passes: int = 0
-    retime: bool = False
-    route: bool = False
+    passes: int | None = None
+    retime: bool | None = None
+    route: bool | None = None
     eject: int | None = None
 
     @classmethod
@@ -106,11 +120,30 @@ class GreedySettings:
         return cls(**known)
 
     def for_scenario(self, scenario: Scenario) -> GreedySettings:
-        """These settings with ``alpha`` resolved for ``scenario`` (see the class docstring)."""
-        if self.alpha is not None:
+        """These settings with ``alpha`` and ``domain`` resolved for ``scenario`` (see the class
+        docstring)."""
+        if self.alpha is not None and self.domain is not None:
             return self
-        alpha = scenario.migration_alpha
-        return replace(self, alpha=DOMAIN_ALPHA if alpha is None else float(alpha))
+        alpha, domain = self.alpha, self.domain
+        if alpha is None:
+            given = scenario.migration_alpha
+            alpha = DOMAIN_ALPHA if given is None else float(given)
+        if domain is None:
+            domain = len(scenario.index.job_names) > QUALITY_JOBS
+        return replace(self, alpha=alpha, domain=domain)
+
+    def resolved(self, scenario: Scenario) -> GreedySettings:
+        """:meth:`for_scenario`, and the effort knobs left at ``None`` set for the day's size."""
+        cfg = self.for_scenario(scenario)
+        if cfg.passes is not None and cfg.route is not None and cfg.retime is not None:
+            return cfg
+        quality = len(scenario.index.job_names) <= QUALITY_JOBS
+        return replace(
+            cfg,
+            passes=(QUALITY_PASSES if quality else 0) if cfg.passes is None else cfg.passes,
+            route=quality if cfg.route is None else cfg.route,
+            retime=quality if cfg.retime is None else cfg.retime,
+        )
 
 
 # --------------------------------------------------------------------------------------------
@@ -133,12 +166,12 @@ def place_job(
     o = int(st.last_site[j])
     cand = idx.allowed[j] & st.can_move(j, o) & st.site_mask[j]
     if cfg.shortlist is not None and cand.sum() > cfg.shortlist + 1:
-        cand = _shortlist(st, j, o, np.flatnonzero(cand), f, e, need, cfg.shortlist)
+        cand = _shortlist(st, j, o, cand.nonzero()[0], f, e, need, cfg.shortlist)
     if idx.preemptible[j]:
-        return _place_preemptible(st, j, f, e, need, o, np.flatnonzero(cand), cfg)
+        return _place_preemptible(st, j, f, e, need, o, cand.nonzero()[0], cfg)
     if st.last_slot[j] >= 0:  # a started pause-free job can only continue where it is
         return None
-    return _place_block(st, j, f, e, o, np.flatnonzero(cand), cfg)
+    return _place_block(st, j, f, e, o, cand.nonzero()[0], cfg)
 
 
 def _shortlist(
@@ -159,37 +192,88 @@ def _shortlist(
 
 def _fill(
     st: CapacityState, j: int, sites: np.ndarray, slots: np.ndarray, need: float, cap=None
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+) -> tuple[_Filled, np.ndarray, np.ndarray]:
     """Cheapest-pieces fill of ``need`` slot-shares on rows of per-slot sites.
 
-    ``sites`` (R, W) site per row and slot, ``slots`` (W,). Returns ``shares`` (R, W), the work
-    placed per row (slot-shares) and the approximate cost per row (lateness + grid, no moves).
+    ``sites`` (R, W) site per row and slot, ``slots`` (W,). Returns the shares (per row on
+    demand: ``shares[r]`` is row ``r``'s (W,) shares), the work placed per row (slot-shares) and
+    the approximate cost per row (lateness + grid, no moves).
     """
-    W = slots.shape[0]
+    R, W = sites.shape
     tt = slots[None, :]
     if cap is None:
         cap = st.max_share(j, sites, tt)
-    E = st.full_kwh[j, sites]  # (R, W) kWh at share 1
+    fe = st.full_kwh[j]  # (S,) kWh at share 1
+    E = fe[sites]  # (R, W)
     hpos = np.maximum(st.ren_left[sites, tt], 0.0)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ren_sh = np.where(E > 0, np.minimum(cap, hpos / np.where(E > 0, E, 1.0)), cap)
+    if (fe > 0).all():
+        ren_sh = np.minimum(cap, hpos / E)
+    else:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ren_sh = np.where(E > 0, np.minimum(cap, hpos / np.where(E > 0, E, 1.0)), cap)
     lat = st.late_coef[j] * st.late_w[j, slots]  # (W,)
-    c_ren = lat + st.idx.gpus[j] * st.gpu_price[sites, tt]
-    c_grid = np.maximum(st.coef[sites, tt] * E + c_ren, c_ren)  # renewable piece fills first
-    C = np.concatenate([c_ren, c_grid], axis=1)
-    Q = np.concatenate([ren_sh, cap - ren_sh], axis=1)
-    order = np.argsort(C, axis=1, kind="stable")
-    rix = np.arange(C.shape[0])[:, None]
+    C = np.empty((R, 2 * W))  # the renewable pieces, then the grid pieces
+    Q = np.empty((R, 2 * W))
+    c_ren, c_grid = C[:, :W], C[:, W:]
+    if st.gpu_price.any():
+        np.add(lat, st.idx.gpus[j] * st.gpu_price[sites, tt], out=c_ren)
+    else:
+        c_ren[:] = lat
+    np.maximum(st.coef[sites, tt] * E + c_ren, c_ren, out=c_grid)  # renewable fills first
+    Q[:, :W] = ren_sh
+    np.subtract(cap, ren_sh, out=Q[:, W:])
+    order = C.argsort(axis=1, kind="stable")
+    rix = np.arange(R)[:, None]
     Qs = Q[rix, order]
     Cs = C[rix, order]
-    before = np.cumsum(Qs, axis=1) - Qs
-    take = np.clip(need - before, 0.0, Qs)
+    before = Qs.cumsum(axis=1) - Qs
+    take = np.minimum(np.maximum(need - before, 0.0), Qs)  # np.clip, without its overhead
     take[take < MIN_SHARE] = 0.0
     filled = take.sum(axis=1)
     approx = (take * Cs).sum(axis=1)
-    sh = np.empty_like(Q)
-    sh[rix, order] = take
-    return sh[:, :W] + sh[:, W:], filled, approx
+    return _Filled(order, take, W), filled, approx
+
+
+class _Filled:
+    """The pieces a fill took, per row in cost order; a row's shares per slot on demand (only
+    the few rows refined need them)."""
+
+    def __init__(self, order: np.ndarray, take: np.ndarray, W: int) -> None:
+        self.order, self.take, self.W = order, take, W
+
+    def __getitem__(self, r: int) -> np.ndarray:
+        sh = np.empty(2 * self.W)
+        sh[self.order[r]] = self.take[r]
+        return sh[: self.W] + sh[self.W :]
+
+
+def _fill_row(
+    st: CapacityState, j: int, sites: np.ndarray, slots: np.ndarray, need: float, cap: np.ndarray
+) -> np.ndarray:
+    """:func:`_fill` of one row (the refinement's refill), in 1-D: its shares per slot."""
+    W = slots.shape[0]
+    fe = st.full_kwh[j]
+    E = fe[sites]
+    hpos = np.maximum(st.ren_left[sites, slots], 0.0)
+    if (fe > 0).all():
+        ren_sh = np.minimum(cap, hpos / E)
+    else:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ren_sh = np.where(E > 0, np.minimum(cap, hpos / np.where(E > 0, E, 1.0)), cap)
+    C = np.empty(2 * W)
+    c_ren = C[:W]
+    c_ren[:] = st.late_coef[j] * st.late_w[j, slots]
+    if st.gpu_price.any():
+        c_ren += st.idx.gpus[j] * st.gpu_price[sites, slots]
+    np.maximum(st.coef[sites, slots] * E + c_ren, c_ren, out=C[W:])
+    Q = np.concatenate((ren_sh, cap - ren_sh))
+    order = C.argsort(kind="stable")
+    Qs = Q[order]
+    take = np.minimum(np.maximum(need - (Qs.cumsum() - Qs), 0.0), Qs)
+    take[take < MIN_SHARE] = 0.0
+    sh = np.empty(2 * W)
+    sh[order] = take
+    return sh[:W] + sh[W:]
 
 
 def _refine_row(
@@ -201,6 +285,7 @@ def _refine_row(
     need: float,
     shares: np.ndarray,
     cfg: GreedySettings,
+    cap: np.ndarray | None = None,
 ) -> tuple[Placement | None, bool]:
     """Make one filled row feasible for its moves; returns (placement, inside the domain).
 
@@ -210,9 +295,10 @@ def _refine_row(
     An arrival slot that does not qualify is capped (or closed, so that the arrival moves to the
     next slot the job runs at that site) and the row is refilled, until every arrival qualifies.
     """
-    cap = st.max_share(j, row_sites, slots)
+    if cap is None:
+        cap = st.max_share(j, row_sites, slots)
     for _ in range(20):
-        run = np.flatnonzero(shares > MIN_SHARE)
+        run = (shares > MIN_SHARE).nonzero()[0]
         if run.size == 0:
             return None, True
         at = row_sites[run]
@@ -220,7 +306,7 @@ def _refine_row(
         prev[0] = o
         prev[1:] = at[:-1]
         fix = None
-        arrivals = np.flatnonzero(prev != at).tolist()
+        arrivals = (prev != at).nonzero()[0].tolist()
         for r in arrivals:
             c, a, b = int(run[r]), int(prev[r]), int(at[r])
             lim = min(float(cap[c]), _arrival_limit(st, j, a, b, int(slots[c])))
@@ -248,8 +334,7 @@ def _refine_row(
         else:
             cap = cap.copy()
             cap[fix[0]] = fix[1]
-        sh, _, _ = _fill(st, j, row_sites[None, :], slots, need, cap[None, :])
-        shares = sh[0]
+        shares = _fill_row(st, j, row_sites, slots, need, cap)
     else:
         return None, True
     run = shares > MIN_SHARE
@@ -304,11 +389,10 @@ def _in_domain(st: CapacityState, p: Placement, alpha: float) -> bool:
     if not arrive.any():
         return True
     e, ren = st.energy_rows(p)
-    for r in np.flatnonzero(arrive):
+    arr = arrive.nonzero()[0].tolist()
+    for r, end in zip(arr, [*arr[1:], len(p)], strict=True):
         a, b = int(prev[r]), int(p.sites[r])
-        # the stay at b: from the arrival until the job leaves b
-        stay = p.sites[r:] == b
-        end = r + (int(np.argmin(stay)) if not stay.all() else len(stay))
+        # the stay at b: from the arrival until the job leaves b (its next arrival elsewhere)
         t = p.slots[r:end]
         # objective saved: the stay's energy on a's grid, less what b's grid supplies of it
         gain = float(np.dot(st.coef[a, t], e[r:end]) - np.dot(st.coef[b, t], e[r:end] - ren[r:end]))
@@ -331,19 +415,20 @@ def _place_preemptible(
         return None
     slots = np.arange(f, e)
     W = e - f
-    rows = [np.repeat(cand[:, None], W, axis=1)]
+    rows = [cand[:, None].repeat(W, axis=1)]
     if cfg.split and st.idx.migratable[j] and W > 1 and cand.size > 1:
         rows.append(_split_rows(st, j, o, cand, f, e, cfg.split_sites))
         if cfg.route:
             rows.append(_route_row(st, j, o, cand, slots, need))
     sites = np.concatenate(rows, axis=0) if len(rows) > 1 else rows[0]
-    shares, filled, approx = _fill(st, j, sites, slots, need)
+    caps = st.max_share(j, sites, slots[None, :])
+    shares, filled, approx = _fill(st, j, sites, slots, need, caps)
     # rank by approximate objective: −U per slot-share placed dominates; each site change of
     # the row is at least one migration penalty (its energy is left out: renewable may pay it)
     score = approx - st.unmet * st.dt * filled
     changes = (sites[:, 0] != o).astype(float) + (sites[:, 1:] != sites[:, :-1]).sum(axis=1)
     score = score + changes * st.objective.migration_penalty
-    order = np.argsort(score, kind="stable")
+    order = score.argsort(kind="stable")
     best: tuple[float, Placement] | None = None
     rescue: tuple[float, Placement] | None = None
     refined = 0
@@ -356,7 +441,7 @@ def _place_preemptible(
         if best is not None and score[r] >= best[0] - 1e-12:
             break
         refined += 1
-        p, ok = _refine_row(st, j, o, sites[r], slots, need, shares[r], cfg)
+        p, ok = _refine_row(st, j, o, sites[r], slots, need, shares[r], cfg, caps[r])
         if p is None:
             continue
         c = st.cost(p)
@@ -439,7 +524,7 @@ def _split_rows(
     'origin, ``b`` during the window, origin after' (a detour). Detours via the cleanest grid
     as home were tried too: no better plans, 15 % slower on 2000 jobs."""
     W = e - f
-    if not bool(np.isin(o, cand)):
+    if not bool((cand == o).any()):
         return np.zeros((0, W), dtype=np.int64)
     dest = cand[cand != o]
     if dest.size == 0:
@@ -493,64 +578,71 @@ def _place_block(
     full = np.concatenate([full, np.full(int(b_ok.sum()), whole)])
     length = (1 + full + (rem > 0)).astype(np.int64)
     usable = (s0 > MIN_SHARE) & (length <= e - f)
-    scores: list[np.ndarray] = []  # per group: (G, n) score, inf where infeasible
-    groups: list[tuple[np.ndarray, np.ndarray, np.ndarray, int]] = []
     slots = np.arange(f, e)
-    for L in np.unique(length[usable]).tolist():
-        members = np.flatnonzero(usable & (length == L))
-        sites = cand[members]
-        first = s0[members][:, None]
-        last = np.where(rem[members] > 0, rem[members], 1.0)[:, None]
-        n = e - f - L + 1
-        S_ = sites[:, None]
-        cap = st.max_share(j, S_, slots[None, :])  # (G, W)
-        ok = cap[:, :n] >= first - EPS
-        mig = np.where(sites != o, st.mig_kwh[j], 0.0)[:, None]
-        total = _slot_cost(st, j, S_, slots[:n], first, mig)
-        if L >= 3:  # inner slots at full share: cumulative sums over the window
-            zero = np.zeros((len(sites), 1))
-            bad = np.cumsum(np.concatenate([zero, cap < 1.0 - EPS], axis=1), axis=1)
-            cost1 = _slot_cost(st, j, S_, slots, 1.0, 0.0)
-            csum = np.cumsum(np.concatenate([zero, cost1], axis=1), axis=1)
-            lo, hi = np.arange(n) + 1, np.arange(n) + L - 1
-            ok &= (bad[:, hi] - bad[:, lo]) == 0
-            total += csum[:, hi] - csum[:, lo]
-        if L >= 2:
-            ok &= cap[:, L - 1 : L - 1 + n] >= last - EPS
-            total += _slot_cost(st, j, S_, slots[L - 1 : L - 1 + n], last, 0.0)
-        total += np.where(sites != o, st.objective.migration_penalty, 0.0)[:, None]
-        if cfg.domain and (sites != o).any():  # moves outside the domain go after the rest
-            disr = st.net.disruption_h[j, o, sites][:, None]
-            wh = st.window_hours_rows(sites, source=o)[:, f : f + n]
-            outside = (sites[:, None] != o) & (disr > cfg.alpha * wh + EPS)
-            total = total + np.where(outside, 1e30, 0.0)
-        scores.append(np.where(ok, total, np.inf))
-        groups.append((sites, first[:, 0], last[:, 0], L))
-    fallback: Placement | None = None
-    flat = [(g, sc.ravel()) for g, sc in enumerate(scores)]
-    if not flat:
+    # per site over the window, shared by every run length: the caps and, for inner slots at
+    # full share, cumulative sums of the full-share cost and of the slots below a full share
+    every = np.arange(st.S)
+    cap_all = st.max_share(j, every[:, None], slots[None, :])  # (S, W)
+    zero = np.zeros((st.S, 1))
+    cost_at = _window_costs(st, j, f, e)
+    # every usable (site, shape) at once, by run length (then as listed): row i starts at any of
+    # its n_i = W − L_i + 1 slots; scores row-major, inf where a start does not fit
+    use = usable.nonzero()[0]
+    if use.size == 0:
         return None
-    allv = np.concatenate([v for _, v in flat])
-    gid = np.concatenate([np.full(v.size, g) for g, v in flat])
-    pos = np.concatenate([np.arange(v.size) for _, v in flat])
-    order = np.argsort(allv, kind="stable")
+    use = use[length[use].argsort(kind="stable")]
+    sites, L = cand[use], length[use]
+    first = s0[use][:, None]
+    last = np.where(rem[use] > 0, rem[use], 1.0)[:, None]
+    W = e - f
+    nmax = W - int(L.min()) + 1
+    at = np.arange(nmax)[None, :]  # start offsets
+    ri = np.arange(len(use))[:, None]  # row index for per-row offsets
+    cap = cap_all[sites]  # (C, W)
+    ok = (cap[:, :nmax] >= first - EPS) & (at < (W - L + 1)[:, None])
+    mig = np.where(sites != o, st.mig_kwh[j], 0.0)[:, None]
+    total = cost_at(sites, 0, nmax, first, mig)
+    three = (L >= 3)[:, None]
+    if three.any():  # inner slots at full share: cumulative sums over the window
+        bad_all = np.cumsum(np.concatenate([zero, cap_all < 1.0 - EPS], axis=1), axis=1)
+        cost1 = cost_at(every, 0, W, 1.0, 0.0)
+        csum_all = np.cumsum(np.concatenate([zero, cost1], axis=1), axis=1)
+        lo = at + 1
+        hi = np.minimum(at + L[:, None] - 1, W)
+        bad, csum = bad_all[sites], csum_all[sites]
+        ok &= ~three | (bad[ri, hi] - bad[ri, lo] == 0)
+        inner = csum[ri, hi] - csum[ri, lo]
+        total += np.where(three, inner, 0.0)
+    two = (L >= 2)[:, None]
+    if two.any():
+        li = np.minimum(at + L[:, None] - 1, W - 1)
+        ok &= ~two | (cap[ri, li] >= last - EPS)
+        end_cost = cost_at(sites, 0, W, last, 0.0)[ri, li]
+        total += np.where(two, end_cost, 0.0)
+    total += np.where(sites != o, st.objective.migration_penalty, 0.0)[:, None]
+    if cfg.domain and (sites != o).any():  # moves outside the domain go after the rest
+        disr = st.net.disruption_h[j, o, sites][:, None]
+        wh = st.window_table(o)[sites, f : f + nmax]
+        outside = (sites[:, None] != o) & (disr > cfg.alpha * wh + EPS)
+        total = total + np.where(outside, 1e30, 0.0)
+    allv = np.where(ok, total, np.inf).ravel()
+    fallback: Placement | None = None
+    order = allv.argsort(kind="stable")
     for k in order[: 8 * cfg.top_k + 8].tolist():
         if not np.isfinite(allv[k]):
             break
         outside = allv[k] >= 1e29  # sorted last: no block inside the domain is left
         if outside and (not cfg.rescue or fallback is not None):
             break
-        sites, firsts, lasts, L = groups[gid[k]]
-        n = scores[gid[k]].shape[1]
-        g = int(pos[k] // n)
-        b, t0 = int(sites[g]), f + int(pos[k] % n)
+        g = k // nmax
+        b, t0, Lg = int(sites[g]), f + k % nmax, int(L[g])
         if b != o and not st.link_room(j, o, b, t0):
             continue
-        pat = np.ones(L)
-        pat[0] = firsts[g]
-        if L >= 2:
-            pat[-1] = lasts[g]
-        p = placement(j, np.arange(t0, t0 + L), b, pat)
+        pat = np.ones(Lg)
+        pat[0] = first[g, 0]
+        if Lg >= 2:
+            pat[-1] = last[g, 0]
+        p = placement(j, np.arange(t0, t0 + Lg), b, pat)
         if st.check(p) is not None:
             continue
         if outside:
@@ -560,6 +652,23 @@ def _place_block(
         if cfg.rescue and fallback is None:
             fallback = p
     return fallback
+
+
+def _window_costs(st: CapacityState, j: int, f: int, e: int):
+    """:func:`_slot_cost` over slots ``[f, e)`` from per-site tables made once per job:
+    ``cost_at(sites, lo, hi, share, extra)`` is the (len(sites), hi − lo) cost of slots
+    ``f + lo .. f + hi − 1`` (``share`` and ``extra`` broadcast per site as (G, 1) or scalars)."""
+    ren = np.maximum(st.ren_left[:, f:e], 0.0)
+    coef = st.coef[:, f:e]
+    price = st.late_coef[j] * st.late_w[j, f:e][None, :] + st.idx.gpus[j] * st.gpu_price[:, f:e]
+    fe = st.full_kwh[j][:, None]
+
+    def cost_at(sites: np.ndarray, lo: int, hi: int, share, extra) -> np.ndarray:
+        kwh = fe[sites] * share + extra
+        grid = np.maximum(0.0, kwh - ren[sites, lo:hi])
+        return coef[sites, lo:hi] * grid + price[sites, lo:hi] * share
+
+    return cost_at
 
 
 def _slot_cost(st: CapacityState, j: int, sites, slots, share, extra_kwh) -> np.ndarray:
@@ -582,6 +691,17 @@ def urgency_order(scenario: Scenario) -> np.ndarray:
     return np.lexsort((np.arange(len(slack)), -size, idx.end_slot, np.round(slack, 9)))
 
 
+def _first_pass(
+    scenario: Scenario, objective, cfg: GreedySettings, order: np.ndarray
+) -> CapacityState:
+    st = CapacityState(scenario, objective)
+    for j in order.tolist():
+        p = place_job(st, j, 0, cfg)
+        if p is not None:
+            st.commit(p, check=False)
+    return st
+
+
 def greedy_state(
     scenario: Scenario,
     objective: Objective | str = "carbon",
@@ -593,13 +713,9 @@ def greedy_state(
     ``deadline`` (a ``time.perf_counter()`` value) stops the re-placement passes and the repair
     of short jobs (and skips the ejection moves) when reached; the first pass always completes
     (it is the plan)."""
-    st = CapacityState(scenario, objective)
-    cfg = (settings or GreedySettings()).for_scenario(scenario)
+    cfg = (settings or GreedySettings()).resolved(scenario)
     order = urgency_order(scenario)
-    for j in order:
-        p = place_job(st, int(j), 0, cfg)
-        if p is not None:
-            st.commit(p, check=False)
+    st = _first_pass(scenario, objective, cfg, order)
     improve(st, order, cfg, cfg.passes, deadline)
     budget = max(0, EJECT_WORK - st.J) if cfg.eject is None else cfg.eject
     if budget > 0 and (deadline is None or time.perf_counter() < deadline):
@@ -667,6 +783,7 @@ def repair_short(
     rank[order] = np.arange(len(order))
     slack = (idx.end_slot - idx.first_slot) * idx.dt_h - idx.work_h
     helped = 0
+    rows = None  # every committed row's (job, site, slot): which jobs to look at per short job
     for j in order.tolist():
         if st.remaining_h(j) <= 1e-9 or (st.last_slot[j] >= 0 and not idx.preemptible[j]):
             continue
@@ -674,8 +791,11 @@ def repair_short(
             break
         f, e = int(idx.first_slot[j]), int(idx.end_slot[j])
         sites = idx.allowed[j] & st.can_move(j, int(idx.origin[j]))
+        if rows is None:
+            rows = _committed_rows(st)
+        near = sites[rows[1]] & (rows[2] >= f) & (rows[2] < e)
         weight = np.zeros(st.J)
-        for k in range(st.J):
+        for k in np.unique(rows[0][near]).tolist():
             for p in st.placements(k):
                 hit = sites[p.sites] & (p.slots >= f) & (p.slots < e)
                 if k != j and hit.any():
@@ -702,6 +822,7 @@ def repair_short(
             new[k] = p
         if after < before - 1e-9 * max(1.0, abs(before)):
             helped += 1
+            rows = None
             continue
         for k in group:
             st.release(k)
@@ -709,6 +830,15 @@ def repair_short(
             for q in old[k]:
                 st.commit(q, check=False)
     return helped
+
+
+def _committed_rows(st: CapacityState) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(job, site, slot) of every committed row."""
+    booked = [p for k in range(st.J) for p in st.placements(k)]
+    if not booked:
+        return (np.zeros(0, np.int64),) * 3
+    job = np.concatenate([np.full(len(p), p.job, dtype=np.int64) for p in booked])
+    return job, np.concatenate([p.sites for p in booked]), np.concatenate([p.slots for p in booked])
 
 
 def greedy_assignments(
@@ -724,7 +854,8 @@ def greedy_assignments(
 
 def plan_greedy(scenario: Scenario, options) -> Plan:
     """``plan(method="greedy")``: the feasibility-aware greedy, evaluated like every method."""
-    cfg = GreedySettings.from_params(dict(options.params))
+    given = GreedySettings.from_params(dict(options.params))
+    cfg = given.resolved(scenario)
     t0 = time.perf_counter()
 
     def scored(a: pd.DataFrame) -> Plan:
@@ -741,14 +872,22 @@ def plan_greedy(scenario: Scenario, options) -> Plan:
     plan = scored(greedy_assignments(scenario, options.objective, cfg))
     if not cfg.retime:
         return plan
-    b = retime(
-        scenario,
-        plan.assignments,
-        options.objective,
-        options.deadlines,
-        options,
-        time_limit=options.time_limit,
-    )
+    try:
+        b = retime(
+            scenario,
+            plan.assignments,
+            options.objective,
+            options.deadlines,
+            options,
+            time_limit=options.time_limit,
+            # by default only a model that re-times in well under a second (≤ ~60k columns)
+            max_columns=RETIME_AUTO_COLUMNS if given.retime is None else RETIME_MAX_COLUMNS,
+        )
+    except Exception as exc:  # the default re-timing never costs the plan
+        if given.retime is not None:
+            raise  # asked for by name: its failure is the caller's to see
+        plan.notes.append(f"LP re-timing failed ({type(exc).__name__}: {exc}); greedy plan kept")
+        return plan
     if b is None:
         plan.notes.append("LP re-timing skipped (model too large, or the LP not solved)")
         return plan

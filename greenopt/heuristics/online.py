@@ -63,7 +63,7 @@ REPLAN_MODES = ("improve", "rebuild")
 #: :data:`REPLAN_SETTINGS` (domain on) before anything of it is final
 ONLINE_SETTINGS = GreedySettings(split=False, top_k=1, shortlist=2, domain=False)
 #: the per-slot re-plan's placement
-REPLAN_SETTINGS = GreedySettings(split=False, top_k=2, shortlist=4)
+REPLAN_SETTINGS = GreedySettings(split=False, top_k=2, shortlist=4, domain=True)
 
 
 @dataclass(frozen=True)

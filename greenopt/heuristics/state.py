@@ -132,6 +132,7 @@ class CapacityState:
         self.last_arrival_disruption = np.zeros(J)  # h lost in last_slot to an arriving move
         self.dwell_owed = np.zeros(J)  # h of dwell still owed at last_site (MODEL §5)
         self.sites_used: list[set[int]] = [set() for _ in range(J)]
+        self._windows: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # see window_table
         # per job, its committed placements with the kWh and link GB they booked (to release)
         self._booked: list[list[tuple[Placement, np.ndarray, list[tuple[np.ndarray, int]]]]] = [
             [] for _ in range(J)
@@ -190,7 +191,7 @@ class CapacityState:
             return True
         links = self.route_links[a][b]
         gb = float(self.idx.state_gb[j])
-        return bool(np.all(self.link_left[links, t] >= gb - EPS))
+        return bool((self.link_left[links, t] >= gb - EPS).all())
 
     def link_room_slots(self, j: int, a: int, b: int, t0: int, t1: int) -> np.ndarray:
         """(t1 − t0,) bool: slots where ``route(a, b)`` has room for job ``j``'s state."""
@@ -205,9 +206,18 @@ class CapacityState:
     def window_hours(self, s: int, t: int, source: int | None = None) -> float:
         """Hours of site ``s``'s green window around slot ``t`` (0 outside one), MODEL §9.
 
-        See :meth:`window_hours_rows`.
+        See :meth:`window_hours_rows` (the same hours, for one slot without the whole table).
         """
-        return float(self.window_hours_rows(np.array([s]), source)[0, t])
+        on = self.ren_left[s] > EPS
+        if source is not None:
+            on |= self.coef[s] < self.coef[source] - EPS
+        if not on[t]:
+            return 0.0
+        off = (~on).nonzero()[0]
+        i = int(np.searchsorted(off, t))
+        lo = int(off[i - 1]) if i > 0 else -1
+        hi = int(off[i]) if i < len(off) else self.T
+        return float((hi - lo - 1) * self.dt)
 
     def window_hours_rows(self, sites: np.ndarray, source: int | None = None) -> np.ndarray:
         """(len(sites), T) hours of each site's current green window around each slot.
@@ -221,6 +231,23 @@ class CapacityState:
         on = self.ren_left[sites] > EPS
         if source is not None:
             on |= self.coef[sites] < self.coef[source][None, :] - EPS
+        return self._run_hours(on)
+
+    def window_table(self, source: int) -> np.ndarray:
+        """:meth:`window_hours_rows` of every site from ``source`` (read-only), remembered while
+        which slots are in a window stays the same (most commits change none)."""
+        on = self.ren_left > EPS
+        on |= self.coef < self.coef[source][None, :] - EPS
+        seen = self._windows.get(source)
+        if seen is not None and np.array_equal(seen[0], on):
+            return seen[1]
+        table = self._run_hours(on)
+        table.flags.writeable = False
+        self._windows[source] = (on, table)
+        return table
+
+    def _run_hours(self, on: np.ndarray) -> np.ndarray:
+        """Hours of the run of True cells around each cell of ``on`` (rows × T), 0 where False."""
         ar = np.arange(self.T)
         last_off = np.maximum.accumulate(np.where(on, -1, ar), axis=1)
         next_off = np.minimum.accumulate(np.where(on, self.T, ar)[:, ::-1], axis=1)[:, ::-1]
@@ -236,11 +263,12 @@ class CapacityState:
         """
         if a == b:
             return True
-        w = self.window_hours(b, t, source=a)
-        disruption = float(self.net.disruption_h[j, a, b])
-        if not disruption <= alpha * w + EPS:
+        if not gain > float(self.mig_kwh[j]) * float(self.coef[b, t]) + EPS:
             return False
-        return gain > float(self.mig_kwh[j]) * float(self.coef[b, t]) + EPS
+        disruption = float(self.net.disruption_h[j, a, b])
+        if disruption <= EPS:  # within any window (the window's hours are >= 0)
+            return True
+        return disruption <= alpha * self.window_hours(b, t, source=a) + EPS
 
     def dwell_owed_after(self, p: Placement) -> float | None:
         """Hours of dwell job ``p.job`` still owes at ``p``'s last site once ``p`` is committed;
@@ -250,18 +278,25 @@ class CapacityState:
         of ``p``, before its first arrival, continue the committed stay and pay what it owes.
         """
         j = p.job
-        hours = p.shares * self.dt
         arrive, prev = self._moves(p)
         owed = float(self.dwell_owed[j])
-        arr = np.flatnonzero(arrive)
+        if owed <= 0.0 and not arrive.any():
+            return 0.0
+        hours = p.shares * self.dt
+        arr = arrive.nonzero()[0]
         if arr.size == 0:
             return max(0.0, owed - float(hours.sum()))
         if owed > EPS and float(hours[: arr[0]].sum()) < owed - EPS:
             return None
-        csum = np.r_[0.0, np.cumsum(hours)]
-        worked = csum[np.r_[arr[1:], len(p)]] - csum[arr]
+        cs = np.cumsum(hours)
+        if arr.size == 1:  # one move (the common case): its stay runs to the end of p
+            a0 = int(arr[0])
+            stay = float(cs[-1] - (cs[a0 - 1] if a0 > 0 else 0.0))
+            return max(0.0, float(self.dwell_need[j, prev[a0], p.sites[a0]]) - stay)
+        csum = np.concatenate(([0.0], cs))
+        worked = csum[np.concatenate((arr[1:], [len(p)]))] - csum[arr]
         need = self.dwell_need[j, prev[arr], p.sites[arr]]
-        if np.any(worked[:-1] < need[:-1] - EPS):
+        if (worked[:-1] < need[:-1] - EPS).any():
             return None
         return max(0.0, float(need[-1] - worked[-1]))
 
@@ -279,19 +314,39 @@ class CapacityState:
 
     # -- pricing -----------------------------------------------------------------------------
     def _moves(self, p: Placement) -> tuple[np.ndarray, np.ndarray]:
-        """(arrive mask over the placement's rows, previous site per row)."""
+        """(arrive mask over the placement's rows, previous site per row).
+
+        Kept on the placement for the site the job's state is at (pricing, checking and booking
+        one placement each ask for it)."""
+        o = int(self.last_site[p.job])
+        memo = p.__dict__.get("_moves")
+        if memo is not None and memo[0] == o:
+            return memo[1], memo[2]
         prev = np.empty(len(p), dtype=np.int64)
         if len(p):
-            prev[0] = self.last_site[p.job]
+            prev[0] = o
             prev[1:] = p.sites[:-1]
-        return prev != p.sites, prev
+        arrive = prev != p.sites
+        arrive.flags.writeable = prev.flags.writeable = False  # shared by every caller
+        object.__setattr__(p, "_moves", (o, arrive, prev))
+        return arrive, prev
 
     def energy_rows(self, p: Placement) -> tuple[np.ndarray, np.ndarray]:
         """Facility kWh each row adds (job power and arriving migration) and its renewable part."""
-        arrive, _ = self._moves(p)
-        e = self.full_kwh[p.job, p.sites] * p.shares + arrive * self.mig_kwh[p.job]
+        e = self._energy(p)
         ren = np.minimum(e, np.maximum(self.ren_left[p.sites, p.slots], 0.0))
         return e, ren
+
+    def _energy(self, p: Placement) -> np.ndarray:
+        """Facility kWh each row adds: they follow from the moves, so they are kept beside them."""
+        arrive, _ = self._moves(p)
+        memo = p.__dict__["_moves"]
+        if len(memo) == 4:
+            return memo[3]
+        e = self.full_kwh[p.job, p.sites] * p.shares + arrive * self.mig_kwh[p.job]
+        e.flags.writeable = False
+        object.__setattr__(p, "_moves", (*memo, e))
+        return e
 
     def cost(self, p: Placement) -> float:
         """Objective change if ``p`` were committed (MODEL §7), incl. −U per hour of work done.
@@ -312,6 +367,25 @@ class CapacityState:
         value -= self.unmet * float(p.shares.sum()) * self.dt
         return value
 
+    def value(self) -> float:
+        """The objective of the committed placements as :meth:`cost` prices them, plus the
+        constant of the empty state (its idle grid energy): the sum of every commit's marginal
+        cost, whatever the order, so two states of one scenario compare by it."""
+        v = float(np.sum(self.coef * np.maximum(0.0, -self.ren_left)))
+        late = 0.0
+        moves = 0
+        gpu = 0.0
+        priced = bool(np.any(self.gpu_price))
+        for j, booked in enumerate(self._booked):
+            for p, _, links_used in booked:
+                late += float(self.late_coef[j]) * float(np.dot(self.late_w[j, p.slots], p.shares))
+                moves += len(links_used)  # one entry per arrival
+                if priced:
+                    g = float(self.idx.gpus[j])
+                    gpu += g * float(np.dot(self.gpu_price[p.sites, p.slots], p.shares))
+        v += late + gpu + self.objective.migration_penalty * moves
+        return v - self.unmet * float(self.done_h.sum())
+
     # -- feasibility ---------------------------------------------------------------------------
     def check(self, p: Placement) -> str | None:
         """Why ``p`` cannot be committed now (a rule of MODEL §5), or ``None`` when it can."""
@@ -319,20 +393,21 @@ class CapacityState:
             return None
         idx, j = self.idx, p.job
         slots, sites, shares = p.slots, p.sites, p.shares
-        if np.any(np.diff(slots) <= 0) or slots[0] <= self.last_slot[j]:
+        if (slots[1:] <= slots[:-1]).any() or slots[0] <= self.last_slot[j]:
             return "slots must increase and follow the job's committed run"
         if slots[0] < idx.first_slot[j] or slots[-1] >= idx.end_slot[j]:
             return "window"
-        if np.any(shares <= 0) or np.any(shares > 1 + EPS):
+        if (shares <= 0).any() or (shares > 1 + EPS).any():
             return "share"
-        if not np.all(idx.allowed[j, sites]):
+        if not idx.allowed[j, sites].all():
             return "residency or site GPUs"
-        if np.any(shares > self.gpu_left[sites, slots] / idx.gpus[j] + EPS):
+        if (shares > self.gpu_left[sites, slots] / idx.gpus[j] + EPS).any():
             return "capacity"
-        e, _ = self.energy_rows(p)
-        over = e - np.maximum(self.ren_left[sites, slots], 0.0) - self.grid_room(sites, slots)
-        if np.any(over > EPS):
-            return "grid_max"
+        if self.grid_limited:  # (without a grid limit the room is infinite)
+            e = self._energy(p)
+            over = e - np.maximum(self.ren_left[sites, slots], 0.0) - self.grid_room(sites, slots)
+            if (over > EPS).any():
+                return "grid_max"
         if self.done_h[j] + shares.sum() * self.dt > idx.work_h[j] + 1e-7:
             return "overrun"
         arrive, prev = self._moves(p)
@@ -340,7 +415,7 @@ class CapacityState:
             used = self.sites_used[j] | {int(s) for s in sites}
             if not idx.migratable[j] and len(used) > 1:
                 return "migratable"
-            for r in np.flatnonzero(arrive):
+            for r in arrive.nonzero()[0]:
                 a, b, t = int(prev[r]), int(sites[r]), int(slots[r])
                 if not self.route_ok[a, b]:
                     return "route"
@@ -362,20 +437,21 @@ class CapacityState:
         started = self.last_slot[j] >= 0
         if started and slots[0] != self.last_slot[j] + 1:
             return "non_preemptible"
-        if np.any(np.diff(slots) != 1):
+        if (slots[1:] - slots[:-1] != 1).any():
             return "non_preemptible"
-        disr = np.where(
-            arrive, self.net.disruption_h[j, prev, p.sites] / self.dt if len(p) else 0.0, 0.0
-        )
-        full = 1.0 - disr
         # rows that are inner slots of the whole run: all but the last row, and the first only
-        # when the job already ran
-        inner = np.ones(len(p), dtype=bool)
-        inner[-1] = False
-        if not started:
-            inner[0] = False
-        if np.any(shares[inner] < full[inner] - EPS):
-            return "non_preemptible"
+        # when the job already ran; each at share 1 less the disruption of a move arriving in it
+        lo, hi = (0 if started else 1), len(p) - 1
+        if hi > lo:
+            inner = shares[lo:hi]
+            moved = arrive[lo:hi]
+            if moved.any():
+                disr = self.net.disruption_h[j, prev[lo:hi], p.sites[lo:hi]] / self.dt
+                full = 1.0 - np.where(moved, disr, 0.0)
+            else:
+                full = 1.0
+            if (inner < full - EPS).any():
+                return "non_preemptible"
         if started:  # the previous last slot becomes inner
             want = 1.0 - self.last_arrival_disruption[j] / self.dt
             if self.last_share[j] < want - EPS:
@@ -395,14 +471,18 @@ class CapacityState:
                 )
         j = p.job
         slots, sites, shares = p.slots, p.sites, p.shares
-        e, _ = self.energy_rows(p)
+        e = self._energy(p)
         arrive, prev = self._moves(p)
         owed = self.dwell_owed_after(p)  # before the job's state moves on
-        np.subtract.at(self.gpu_left, (sites, slots), self.idx.gpus[j] * shares)
-        np.subtract.at(self.ren_left, (sites, slots), e)
+        if _distinct(slots):  # one row per slot (every planner's case): plain fancy indexing
+            self.gpu_left[sites, slots] -= self.idx.gpus[j] * shares
+            self.ren_left[sites, slots] -= e
+        else:
+            np.subtract.at(self.gpu_left, (sites, slots), self.idx.gpus[j] * shares)
+            np.subtract.at(self.ren_left, (sites, slots), e)
         gb = float(self.idx.state_gb[j])
         links_used: list[tuple[np.ndarray, int]] = []
-        for r in np.flatnonzero(arrive):
+        for r in arrive.nonzero()[0]:
             links = self.route_links[int(prev[r])][int(sites[r])]
             self.link_left[links, int(slots[r])] -= gb
             links_used.append((links, int(slots[r])))
@@ -413,7 +493,7 @@ class CapacityState:
         self.last_arrival_disruption[j] = (
             float(self.net.disruption_h[j, prev[-1], sites[-1]]) if arrive[-1] else 0.0
         )
-        self.sites_used[j].update(int(s) for s in np.unique(sites))
+        self.sites_used[j].update(sites.tolist())
         done = self.remaining_h(j) <= 1e-7 * max(1.0, float(self.idx.work_h[j]))
         self.dwell_owed[j] = 0.0 if done or owed is None else owed
         self._booked[j].append((p, e, links_used))
@@ -431,8 +511,12 @@ class CapacityState:
         g = float(self.idx.gpus[j])
         gb = float(self.idx.state_gb[j])
         for p, e, links_used in booked:
-            np.add.at(self.gpu_left, (p.sites, p.slots), g * p.shares)
-            np.add.at(self.ren_left, (p.sites, p.slots), e)
+            if _distinct(p.slots):
+                self.gpu_left[p.sites, p.slots] += g * p.shares
+                self.ren_left[p.sites, p.slots] += e
+            else:
+                np.add.at(self.gpu_left, (p.sites, p.slots), g * p.shares)
+                np.add.at(self.ren_left, (p.sites, p.slots), e)
             for links, t in links_used:
                 self.link_left[links, t] += gb
         self._booked[j] = []
@@ -459,12 +543,23 @@ class CapacityState:
         return pd.DataFrame({"job": jobs[j], "slot": t, "site": sites[s], "share": sh})
 
 
+def _distinct(slots: np.ndarray) -> bool:
+    """The slots increase strictly, so the rows' (site, slot) cells are distinct and a fancy-index
+    update books each once (``np.add.at`` is only needed for repeated cells, and is slower)."""
+    return len(slots) < 2 or bool((slots[1:] > slots[:-1]).all())
+
+
 def placement(j: int, slots, sites, shares) -> Placement:
     """Build a :class:`Placement`, dropping rows with a negligible share."""
     slots = np.asarray(slots, dtype=np.int64)
-    sites = np.broadcast_to(np.asarray(sites, dtype=np.int64), slots.shape).copy()
+    sites = np.asarray(sites, dtype=np.int64)
+    if sites.ndim == 0:  # one site for every row
+        sites = np.full(slots.shape, sites, dtype=np.int64)
+    elif sites.shape != slots.shape:
+        sites = np.broadcast_to(sites, slots.shape)
     shares = np.asarray(shares, dtype=float)
     keep = shares > MIN_SHARE
+    # boolean indexing copies: the placement owns its arrays
     return Placement(j, slots[keep], sites[keep], np.minimum(shares[keep], 1.0))
 
 

@@ -48,6 +48,7 @@ from greenopt.milp.relaxation import (
     Beside,
     Deferred,
     Relaxation,
+    bound_with_dwell,
     solve_relaxation,
 )
 from greenopt.milp.schedules import schedule_bound
@@ -286,10 +287,19 @@ def schedules_beside(
     cancel: Any,
 ) -> Relaxation:
     """The schedule relaxation's bound (no plan: ``integer=False``) as a :class:`Relaxation`:
-    the best Lagrangian bound of its rounds, at least ``floor``; stopped by ``cancel`` — in
-    deterministic mode after :data:`DET_SCHEDULE_ROUNDS` rounds (``time_limit`` is then only
-    the clock's safety net)."""
+    the best Lagrangian bound of its rounds, at least ``floor`` and the compact LP's with its
+    dwell rows (:func:`~.relaxation.bound_with_dwell`: the pricing does not see the rule);
+    stopped by ``cancel`` — in deterministic mode after :data:`DET_SCHEDULE_ROUNDS` rounds
+    (``time_limit`` is then only the clock's safety net)."""
     t0 = time.perf_counter()
+    # the compact LP with the dwell rows (a bound the pricing, blind to the rule, may not reach)
+    seeing = bound_with_dwell(
+        scenario, options.objective, options.deadlines, True, time_limit, cancel
+    )
+    if seeing is not None:
+        floor = seeing if floor is None else max(floor, seeing)
+    if time_limit is not None:
+        time_limit = max(time_limit - (time.perf_counter() - t0), 1.0)
     rounds = {"max_rounds": DET_SCHEDULE_ROUNDS} if options.deterministic else {}
     res = schedule_bound(
         scenario,

@@ -18,8 +18,10 @@ from typing import Any
 
 import numpy as np
 
+from greenopt.formulations.dwell_relaxation import DWELL_ROWS
 from greenopt.formulations.matrix import Matrix
 from greenopt.formulations.relaxation import build_relaxation
+from greenopt.milp.candidates import reachable_columns
 from greenopt.objectives import Objective
 from greenopt.options import PlanOptions
 from greenopt.scenario import Scenario
@@ -34,6 +36,19 @@ PRESENCE_MAX_COLS = 40_000
 COLGEN_MIN_COLS = 20_000
 #: Above this many run-share columns the relaxation is solved beside the search, not before.
 HUGE_COLS = 250_000
+#: The relaxation LP with the dwell rows (MODEL.md in ``greenopt/formulations``, §11a) is
+#: solved up to this many reachable run-share columns. Above, column generation does not converge
+#: with them
+#: (measured, 2 cores, loaded: 500×10×48, 131,000 columns: 238.36 in 4.5 s without, 187.98
+#: after 30 s with — every ``loc`` column enters its first round), and the rule leaves the LP
+#: bound there almost unchanged (100×5×24: 64.630 → 64.654).
+DWELL_MAX_COLS = 40_000
+#: The root-cut bound keeps the dwell rows only when they raise the relaxation LP's bound by
+#: more than this share (:func:`binding_dwell_jobs`). Measured on 100×5×24 (2 cores, loaded,
+#: ~28 s beside fix-and-optimise): the LP rises 64.630 → 64.654 (0.04 %) with them, and the root
+#: bound fell from 65.04 to 64.95 with the binding jobs' rows (65.03 with every job's: its root
+#: did not finish in 40 s), against 65.05 in 15 s without.
+ROOT_DWELL_GAIN = 1e-3
 #: The root-cut bound (:func:`root_bound`) runs beside the search up to this many reachable
 #: run-share columns (measured, 2 cores, loaded: 100×5×24, 8,000 columns: 64.63 → 65.04 in
 #: 19 s; 500×10×48, 131,000: its root LP alone did not end in 60 s).
@@ -61,7 +76,10 @@ def solve_relaxation(
     pairs: np.ndarray | None = None,
     cancel: highs.Cancel | None = None,
 ) -> Relaxation:
-    """Solve the LP of :mod:`greenopt.formulations.relaxation` (its optimum bounds every plan).
+    """Solve the LP of :mod:`greenopt.formulations.relaxation` (its optimum bounds every plan),
+    without its dwell rows: its work per site picks the MILP's candidate sites, and it runs
+    before the search. The LP with them is solved beside the search, for the bound
+    (:func:`bound_with_dwell`, in :func:`root_bound` and the schedule bound's floor).
 
     Above :data:`COLGEN_MIN_COLS` columns (and without the presence rows) it is solved by column
     generation (:mod:`greenopt.solvers.colgen`) from the job-site ``pairs`` ((J, S) bool: e.g. each
@@ -69,7 +87,7 @@ def solve_relaxation(
     optimum once converged.
     """
     t0 = time.perf_counter()
-    ix, mx = build_relaxation(scenario, objective, deadlines, presence=presence)
+    ix, mx = build_relaxation(scenario, objective, deadlines, presence=presence, dwell=False)
     form = highs.from_matrix(mx)
     xb = mx.cols["x"]
     if pairs is not None and not presence and mx.n_cols > COLGEN_MIN_COLS:
@@ -115,16 +133,54 @@ def solve_relaxation(
             cancel=cancel,
         )
     work = None
+    bound, status = None, res.status
     if res.values is not None and res.status == "optimal":
         work = np.zeros((ix.J, ix.S))
         np.add.at(work, (ix.xj, ix.xs), res.values[xb.cols(np.arange(xb.n))])
+        bound = res.bound
     return Relaxation(
-        bound=res.bound if res.status == "optimal" else None,
+        bound=bound,
         work=work,
         seconds=time.perf_counter() - t0,
-        status=res.status,
+        status=status,
         presence=presence,
     )
+
+
+def bound_with_dwell(
+    scenario: Scenario,
+    objective: Objective,
+    deadlines: str,
+    presence: bool,
+    time_limit: float | None,
+    cancel: highs.Cancel | None = None,
+) -> float | None:
+    """The relaxation LP's bound with its dwell rows (MODEL.md in ``greenopt/formulations``,
+    §11a), on models of up to :data:`DWELL_MAX_COLS` reachable run-share columns; ``None``
+    when the rule is off, binds no job, the model is larger or the LP does not solve in
+    ``time_limit``. Solved beside the search, not before it: on 100×5×24 the rows raise the
+    bound by 0.04 % (the root-cut bound is higher) and the LP with them takes 1.1 s more than
+    without (loaded), seconds the search needs — HiGHS's sub-MIP heuristic finds its last plan
+    about 2 s before the time limit there — and its sites differ (2,325 move binaries instead
+    of 2,411), so the candidate sites stay those of the LP without them."""
+    if scenario.migration_alpha is None or reachable_columns(scenario) > DWELL_MAX_COLS:
+        return None
+    if time_limit is not None and time_limit <= 0.1:
+        return None
+    _, mx = build_relaxation(scenario, objective, deadlines, presence=presence)
+    if "rho" not in mx.cols:
+        return None
+    with solver_faults("highs"):
+        res = highs.solve(
+            highs.from_matrix(mx),
+            None,
+            PlanOptions(threads=1),
+            time_limit,
+            relax=True,
+            log=False,
+            cancel=cancel,
+        )
+    return res.bound if res.status == "optimal" else None
 
 
 def root_bound(
@@ -134,14 +190,25 @@ def root_bound(
     time_limit: float | None,
     cancel: highs.Cancel | None = None,
 ) -> Relaxation:
-    """A bound that sees across jobs: the relaxation with presence rows, its arrivals ``arr``
-    and ``stay`` integral (as they are in every plan, so it is still a relaxation), solved by
-    HiGHS at its root node only — the LP bound lifted by HiGHS's cuts (flow covers, MIR, ...)
-    on the energy and capacity rows with those binaries. HiGHS's dual bound is valid whenever
-    it stops (time limit, ``cancel``); one thread."""
+    """A bound that sees across jobs: the relaxation with presence rows (and the dwell rows of
+    its §11a where they raise its LP bound: :func:`binding_dwell_jobs`), its arrivals ``arr``,
+    ``stay`` and ``fin`` integral (as they are in every plan, so it is still a relaxation),
+    solved by HiGHS at its root node only — the LP bound lifted by HiGHS's cuts (flow covers,
+    MIR, ...) on the energy and capacity rows with those binaries. HiGHS's dual bound is valid
+    whenever it stops (time limit, ``cancel``); one thread."""
     t0 = time.perf_counter()
     _, mx = build_relaxation(scenario, objective, deadlines, presence=True)
-    for name in ("arr", "stay"):
+    lp_bound = None  # the LP with every job's dwell rows: the bound when the root's is lower
+    if "rho" in mx.cols:
+        _, blind = build_relaxation(scenario, objective, deadlines, presence=True, dwell=False)
+        jobs, lp_bound = binding_dwell_jobs(mx, blind, time_limit, cancel)
+        if len(jobs):
+            _, mx = build_relaxation(scenario, objective, deadlines, presence=True, dwell=jobs)
+        else:
+            mx = blind
+    if time_limit is not None:
+        time_limit = max(time_limit - (time.perf_counter() - t0), 1.0)
+    for name in ("arr", "stay", "fin"):
         if name in mx.cols:
             mx.cols[name].integer = True
     form = highs.from_matrix(mx)
@@ -156,13 +223,59 @@ def root_bound(
             highs_options={"mip_max_nodes": 1},
             cancel=cancel,
         )
+    bounds = [b for b in (res.bound, lp_bound) if b is not None]
+    status = f"root node with integral arrivals: {res.status}"
+    if lp_bound is not None:
+        status += f"; the LP with the dwell rows {lp_bound:.6g}"
     return Relaxation(
-        bound=res.bound,
+        bound=max(bounds) if bounds else None,
         work=None,
         seconds=time.perf_counter() - t0,
-        status=f"root node with integral arrivals: {res.status}",
+        status=status,
         presence=True,
     )
+
+
+def binding_dwell_jobs(
+    mx: Matrix, blind: Matrix, time_limit: float | None, cancel: highs.Cancel | None = None
+) -> tuple[np.ndarray, float | None]:
+    """The jobs whose dwell rows (MODEL.md in ``greenopt/formulations``, §11a) the root-cut
+    bound keeps: those whose rows carry a dual at the optimum of the relaxation LP ``mx`` — and
+    none when the rows raise that LP's bound over ``blind`` (the same LP without them) by less
+    than :data:`ROOT_DWELL_GAIN` (or either LP did not solve). Any subset keeps it a
+    relaxation; the rows cost the root node time that its cuts would use. Also the LP bound of
+    ``mx`` (``None`` when it did not solve), a bound in its own right."""
+    t0 = time.perf_counter()
+    res = []
+    for m, duals in ((mx, True), (blind, False)):
+        left = None if time_limit is None else max(time_limit - (time.perf_counter() - t0), 0.1)
+        with solver_faults("highs"):
+            res.append(
+                highs.solve(
+                    highs.from_matrix(m),
+                    None,
+                    PlanOptions(threads=1),
+                    left,
+                    relax=True,
+                    log=False,
+                    duals=duals,
+                    cancel=cancel,
+                )
+            )
+    lp, lp_blind = res
+    none = np.zeros(0, dtype=np.int64)
+    if lp.status != "optimal" or lp_blind.status != "optimal" or lp.row_duals is None:
+        return none, None
+    if lp.objective - lp_blind.objective <= ROOT_DWELL_GAIN * max(1.0, abs(lp_blind.objective)):
+        return none, lp.bound
+    jobs = [none]
+    for name in DWELL_ROWS:
+        block = mx.rows.get(name)
+        if block is None:
+            continue
+        hit = np.abs(lp.row_duals[row_positions(mx, name)]) > 1e-9
+        jobs.append(block.keys[hit, block.key_names.index("job")])
+    return np.unique(np.concatenate(jobs)), lp.bound
 
 
 def row_positions(mx: Matrix, name: str) -> np.ndarray:

@@ -40,8 +40,9 @@ capacity, energy and links respected. HiGHS solves it from the start plan's sche
 result is read back as assignments and scored by :func:`greenopt.evaluate.evaluate`.
 
 The dwell rule (MODEL.md §5, rule 8) is not priced: the bound holds with it on or off (weaker
-with it on); when the scenario carries ``migration_alpha``, schedules that break it are kept out
-of the plan MILP.
+with it on; its floor, the compact relaxation's bound, has the rule's rows of §11a of the
+formulations' MODEL.md on models of up to 40,000 reachable columns); when the scenario carries
+``migration_alpha``, schedules that break it are kept out of the plan MILP.
 """
 
 from __future__ import annotations
