@@ -47,6 +47,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import yaml
 
 from greenopt.errors import OptionsError, ScenarioError
@@ -76,6 +77,7 @@ _SOLVER_PASS_THROUGH = (
 )
 _CALLER_CHOICE = "it is the caller's choice of what the terminal shows"
 _PYTHON_ONLY = "it is a Python function"
+_PYTHON_ONLY_TABLE = "it is a table of rows, given from Python"
 _RUNS_WORKERS = "it starts worker processes or connects to a network address"
 _CALLERS_MACHINE = "it guards the caller's machine, which a scenario file knows nothing about"
 
@@ -107,7 +109,8 @@ class Option:
     ``kind``: ``float``, ``int``, ``bool``, ``choice`` (one of ``choices``), ``objective`` (a
     name of :data:`~greenopt.objectives.OBJECTIVES`, or an ``Objective`` from Python), ``solver``
     (a Pyomo solver name; from a file, one of :data:`SOLVERS`), ``mapping``, ``callable``,
-    ``path``, ``address`` (``"local"`` or a Dask scheduler's address). ``low``/``high`` bound
+    ``path``, ``address`` (``"local"`` or a Dask scheduler's address), ``plan`` (a ``Plan`` or a
+    ``job, slot, site, share`` table, from Python only). ``low``/``high`` bound
     numbers (``*_open``: the bound itself is excluded);
     ``nullable``: ``None`` is allowed. ``caller_only`` says why a scenario file may not set it
     (``None``: it may).
@@ -193,6 +196,16 @@ class Option:
             if not callable(value):
                 raise self._error(f"must be a function, got {value!r}")
             return value
+        if kind == "plan":
+            # a Plan (its assignments) or a job, slot, site, share table; its rows are read
+            # against the scenario where it is used (greenopt.milp.start.start_rows)
+            table = getattr(value, "assignments", value)
+            if not isinstance(table, pd.DataFrame):
+                raise self._error(
+                    f"must be a greenopt Plan or a job, slot, site, share table, got "
+                    f"{type(value).__name__}"
+                )
+            return value
         if kind == "bytes":
             try:
                 return parse_bytes(value, self.name)
@@ -239,7 +252,7 @@ class Option:
                 example = '{"presolve": "off"}'
                 raise self._error(f"must be a JSON object like {example}, got {text!r}") from None
             return self.check(value, "command line")
-        if kind == "callable":
+        if kind in ("callable", "plan"):
             raise self._error("cannot be given on the command line")
         return self.check(raw, "command line")
 
@@ -447,6 +460,14 @@ METHOD_PARAMS: dict[str, dict[str, Option]] = {
             "LP with the binaries fixed, within 0.01 % of the objective (greenopt.milp.tidy)",
         ),
         _HIGHS_OPTIONS,
+        Option(
+            "start",
+            "plan",
+            "a plan to start from (a Plan or a job, slot, site, share table, e.g. an earlier "
+            "plan of a changed problem): its jobs' rows that still obey the rules are kept, the "
+            "rest placed by the greedy; the better of that and the greedy's plan is the MIP start",
+            caller_only=_PYTHON_ONLY_TABLE,
+        ),
         Option(
             "progress",
             "callable",

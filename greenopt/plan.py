@@ -111,7 +111,11 @@ def plan(scenario: Scenario, method: str | None = None, **options: Any) -> Plan:
     of range raises :class:`~greenopt.errors.OptionsError` naming it (with the closest known
     name). ``method="milp"`` also takes ``extend=fn``: ``fn(model)`` is called with the MILP as
     :func:`build_model` returns it, before it is solved, to add constraints, variables or
-    objective terms to ``model.pyomo`` (a Python function only: a scenario file cannot set it).
+    objective terms to ``model.pyomo`` (a Python function only: a scenario file cannot set it),
+    and ``start=plan_or_table``: a plan to start from (a :class:`Plan` or a ``job, slot, site,
+    share`` table — an earlier plan of a changed problem, say): its jobs' rows that still obey
+    the rules here are kept, the rest placed by the greedy, and the better of that and the
+    greedy's own plan is the MIP start and fallback (:mod:`greenopt.milp.start`; Python only).
     ``deadlines="hard"`` raises :class:`~greenopt.errors.InfeasibleError` naming the jobs that
     cannot be met.
 

@@ -31,6 +31,7 @@ from greenopt.forecasts import (
     persistence_forecasts,
     scenario_with_signals,
 )
+from greenopt.forecasts.forecasters import slots_per_day
 from greenopt.forecasts.resample import samples_to_slots
 from greenopt.scenario import Horizon
 from greenopt.scenario.resample import resample_to_horizon
@@ -233,13 +234,55 @@ def test_persistence_reads_the_history_for_the_day_before():
     assert fc.history["carbon"].shape == (1, 24)
 
 
-def test_persistence_takes_the_scenarios_history_and_needs_slots_that_divide_a_day():
+def test_persistence_takes_the_scenarios_history():
     sc, hist = two_days(history=True)
     carried = sc.with_jobs([], forecasts=Forecasts.empty(sc.horizon, ["site0"], history=hist))
     assert persistence_forecasts(carried) == persistence_forecasts(sc, history=hist)
-    odd = scenario(np.zeros((1, 5)), np.full((1, 5), 100.0), slot_minutes=7)
-    with pytest.raises(ForecastError, match="7-minute slots"):
-        persistence_forecasts(odd)
+
+
+@pytest.mark.parametrize(
+    "minutes, lag",
+    [(60, 24), (5, 288), (7, 206), (64, 23), (960, 2), (1000, 1), (2880, 1), (5000, 1)],
+)
+def test_persistence_lags_by_the_whole_number_of_slots_nearest_a_day(minutes, lag):
+    # 7-minute slots: 205.7 a day, so 206 (1442 minutes); 64: 22.5, a tie, the longer lag;
+    # slots of a day or more: the slot before
+    assert slots_per_day(Horizon(start=START, slot_minutes=minutes, slots=3)) == lag
+
+
+def test_persistence_with_slots_that_do_not_divide_a_day_takes_the_nearest_slot():
+    T = 250  # 7-minute slots: 29 h 10 min
+    carbon = np.arange(100.0, 100.0 + T)[None, :]  # slot t has carbon 100 + t
+    odd = scenario(np.zeros((1, T)), carbon, slot_minutes=7)
+    fc = persistence_forecasts(odd)
+    at230 = fc.as_of(230)["carbon"][0]
+    np.testing.assert_array_equal(at230[230:], [100.0 + t - 206 for t in range(230, T)])
+    at5 = fc.as_of(5)["carbon"][0]
+    # one lag earlier is known for slots 206..210; the others take the latest known, slot 4
+    expected = [100.0 + t - 206 if 206 <= t < 211 else 104.0 for t in range(5, T)]
+    np.testing.assert_array_equal(at5[5:], expected)
+    # operate() runs on such slots with persistence (it refused them before)
+    sites = odd.sites
+    day = greenopt.Scenario(
+        name="odd",
+        horizon=odd.horizon,
+        sites=sites,
+        jobs=[
+            greenopt.Job(
+                name="j",
+                origin=sites[0].name,
+                release=START,
+                deadline=START + pd.Timedelta(minutes=7 * T),
+                work_h=1.0,
+                gpus=1,
+                power_kw=1.0,
+                state_gb=1.0,
+            )
+        ],
+    )
+    op = greenopt.operate(day, "greedy", forecast="persistence", replan_every=25)
+    assert greenopt.validate(day, op.plan) == []
+    assert op.plan.kpis["unmet_work_h"] == pytest.approx(0.0, abs=1e-6)
 
 
 # -- the forecaster registry -------------------------------------------------------------------

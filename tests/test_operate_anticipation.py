@@ -21,13 +21,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import greenopt
 from greenopt import Job, Scenario
 from greenopt.forecasts import make_forecasts
-from greenopt.forecasts.forecasters import MINUTES_PER_DAY
 from greenopt.operate import operate
 from tests.test_properties import MILP_KW, MILP_SIZE, SIZE_BUDGET, scenarios
 
@@ -100,10 +99,6 @@ def _check(method: str, data: st.DataObject) -> None:
     T = sc.horizon.slots
     k = data.draw(st.integers(1, T - 1), label="k")
     name = data.draw(st.sampled_from(FORECASTS), label="forecast")
-    # every forecast operate() is given is completed by persistence (even a complete one), and
-    # persistence needs slots that divide a day: on others operate() refuses with a
-    # ForecastError (tests/test_forecasts.py), so there is nothing to compare
-    assume(MINUTES_PER_DAY % sc.horizon.slot_minutes == 0)
     seed = data.draw(st.integers(0, 2**16), label="seed")
     replan = data.draw(st.sampled_from([1, 1, 2, 3]), label="replan_every")
     rng = np.random.default_rng(seed)

@@ -9,10 +9,12 @@ each covering every slot from its issue on. By name (:func:`make_forecasts`):
 - ``"persistence"``: MODEL.md §11 exactly. Issued at slot ``k``, slot ``t`` is predicted by the
   actual one day earlier, ``t − D`` (``D`` = slots per day) — or, for a target more than a day
   ahead, the same time on the latest day already known (``t − mD`` with the smallest ``m`` that is
-  before ``k``). Where that day is not in the data (before the scenario's ``history``, or no
-  history: the first day of a one-day scenario), by the latest actual known at issue time, slot
-  ``k − 1``; at the very first decision, with nothing known yet, the first slot's actual counts
-  as observed. It reads only actuals of slots before its issue (plus that one exception).
+  before ``k``); with slots that do not divide a day, ``D`` is the whole number of slots nearest
+  one (:func:`slots_per_day`). Where that day is not in the data (before the scenario's
+  ``history``, or no history: the first day of a one-day scenario), by the latest actual known at
+  issue time, slot ``k − 1``; at the very first decision, with nothing known yet, the first
+  slot's actual counts as observed. It reads only actuals of slots before its issue (plus that
+  one exception).
 - ``"error-model"``: the actuals with a seeded, calibrated forecast error that grows with lead
   time (:mod:`greenopt.forecasts.error_model`) — a synthetic forecaster with real-world skill.
   Like ``oracle`` it is built *from* the actuals it forecasts (each forecast of slot ``t`` depends
@@ -76,13 +78,12 @@ def history_for(
 
 
 def slots_per_day(horizon: Horizon) -> int:
-    if MINUTES_PER_DAY % horizon.slot_minutes:
-        raise ForecastError(
-            f"persistence needs slots that divide a day; {horizon.slot_minutes}-minute slots do "
-            f"not divide {MINUTES_PER_DAY} minutes",
-            "slot_minutes",
-        )
-    return MINUTES_PER_DAY // horizon.slot_minutes
+    """``D``, persistence's lag in slots: the whole number of slots nearest one day (at least
+    one; a tie goes to the longer lag). Exactly a day when the slots divide one; else the slot
+    whose start is nearest the same time a day earlier — 7-minute slots: 206 slots, 1442
+    minutes."""
+    per_day = MINUTES_PER_DAY / horizon.slot_minutes
+    return max(1, int(np.floor(per_day + 0.5)))
 
 
 def oracle_forecasts(scenario: Scenario, *, issue_slots: Iterable[int] | None = None) -> Forecasts:

@@ -6,15 +6,39 @@ The greedy's re-placement passes stop after :data:`~greenopt.milp.clock.START_SH
 whole call's time limit (its first pass always completes), never in deterministic mode; its
 ejection moves are off (``eject=0``): with them the start changed fix-and-optimise's course,
 and what they add to the MILP's search is left to a measurement.
+
+**A plan to start from** (the ``start`` parameter: a :class:`~greenopt.result.Plan` or a ``job,
+slot, site, share`` table, e.g. the rest of an earlier plan of a changed problem): its rows are
+*carried* into the greedy's capacity state job by job in urgency order — a job's rows whole when
+they still obey every rule of MODEL.md §5 given the rows carried before them, else dropped —
+the jobs left (not in it, dropped, or short of their work) are placed by the greedy, and the
+re-placement passes run over the lot (:func:`carried_state`). The better of that plan and the
+greedy's own is the start. ``operate()`` gives each decision's MILP the rest of the previous
+decision's plan this way (docs/operate.md), so the search of one decision goes on from where the
+last one stopped instead of from a fresh greedy plan.
 """
 
 from __future__ import annotations
 
 import time
+from typing import Any
 
-from greenopt.evaluate import evaluate
-from greenopt.heuristics.greedy import GreedySettings, greedy_state
+import numpy as np
+import pandas as pd
+
+from greenopt.errors import OptionsError, PlanError
+from greenopt.evaluate import evaluate, normalise_assignments
+from greenopt.heuristics.greedy import (
+    GreedySettings,
+    greedy_state,
+    improve,
+    place_job,
+    repair_short,
+    urgency_order,
+)
+from greenopt.heuristics.state import CapacityState, placement
 from greenopt.milp.clock import START_SHARE, Clock
+from greenopt.objectives import Objective
 from greenopt.options import PlanOptions
 from greenopt.result import Plan
 from greenopt.scenario import Scenario
@@ -30,10 +54,40 @@ START_SETTINGS = GreedySettings(passes=START_PASSES, eject=0, domain=True, route
 def start_plan(scenario: Scenario, options: PlanOptions, clock: Clock | None = None) -> Plan:
     """The MIP start and fallback: the greedy plan with :data:`START_PASSES` re-placement passes
     — cut short after :data:`~greenopt.milp.clock.START_SHARE` of ``clock``'s time limit (its
-    first pass always completes), never in deterministic mode."""
+    first pass always completes), never in deterministic mode. With a ``start`` parameter, the
+    better of that and the plan carried from it (:func:`carried_state`; the module docstring)."""
     t0 = time.perf_counter()
     deadline = None if clock is None else clock.deadline(START_SHARE)
-    state = greedy_state(scenario, options.objective, START_SETTINGS, deadline)
+    settings = START_SETTINGS
+    given = options.params.get("start")
+    notes: list[str] = []
+    plan = None
+    if given is not None:
+        # carried first: it is the better start as a rule, so it gets the passes' time
+        rows = start_rows(scenario, given)
+        state, kept, dropped = carried_state(scenario, options.objective, rows, settings, deadline)
+        plan = _scored(scenario, options, state, t0)
+        notes.append(
+            f"start plan carried from the one given: {kept} job(s) kept, {dropped} dropped "
+            "(they broke a rule here), the rest placed by the greedy"
+        )
+    greedy = _scored(
+        scenario, options, greedy_state(scenario, options.objective, settings, deadline), t0
+    )
+    if plan is None:
+        return greedy
+    if not plan.no_worse_than(greedy):
+        notes.append(
+            f"the greedy's own plan ({greedy.objective:.6g}) beat the carried one "
+            f"({plan.objective:.6g}): it is the start"
+        )
+        plan = greedy
+    plan.solve_s = time.perf_counter() - t0
+    plan.notes.extend(notes)
+    return plan
+
+
+def _scored(scenario: Scenario, options: PlanOptions, state: CapacityState, t0: float) -> Plan:
     return evaluate(
         scenario,
         state.assignments(),
@@ -43,3 +97,67 @@ def start_plan(scenario: Scenario, options: PlanOptions, clock: Clock | None = N
         status="heuristic",
         solve_s=time.perf_counter() - t0,
     )
+
+
+def start_rows(scenario: Scenario, given: Any) -> pd.DataFrame:
+    """The ``start`` parameter as a clean ``job, slot, site, share`` table of ``scenario``
+    (a :class:`Plan`'s assignments, or any table :func:`greenopt.evaluate` reads); an
+    :class:`~greenopt.errors.OptionsError` naming ``start`` when it names a job, site or slot
+    the scenario does not have, or a share that is not a number. (Rows that break a rule of
+    MODEL.md §5 are not errors: :func:`carried_state` drops them.)"""
+    table = given.assignments if isinstance(given, Plan) else given
+    try:
+        return normalise_assignments(scenario, table)
+    except PlanError as exc:
+        raise OptionsError(f"start: {exc}", "start") from None
+
+
+def carried_state(
+    scenario: Scenario,
+    objective: Objective | str,
+    rows: pd.DataFrame,
+    settings: GreedySettings,
+    deadline: float | None = None,
+) -> tuple[CapacityState, int, int]:
+    """The greedy's capacity state holding ``rows`` (a clean table, :func:`start_rows`) where
+    they still obey the rules, completed by the greedy: ``(state, jobs kept, jobs dropped)``.
+
+    Jobs are carried in urgency order (:func:`~greenopt.heuristics.greedy.urgency_order`), each
+    job's rows as one placement, kept when :meth:`CapacityState.check` finds no rule broken given
+    what was carried before it (capacity, grid limit, links, window, dwell, pause-free runs, ...:
+    MODEL.md §5) — so the state is valid whatever the rows were. Then every job with work left is
+    placed by the greedy after its carried rows (a pause-free job that started cannot be), the
+    re-placement passes of ``settings`` run until ``deadline`` (they keep a new placement only
+    when it lowers the objective), and jobs left short get the greedy's repair.
+    """
+    cfg = settings.for_scenario(scenario)
+    st = CapacityState(scenario, objective)
+    idx = scenario.index
+    order = urgency_order(scenario)
+    by_job: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+    if len(rows):
+        j = np.fromiter((idx.job_pos[n] for n in rows["job"]), np.int64, len(rows))
+        s = np.fromiter((idx.site_pos[n] for n in rows["site"]), np.int64, len(rows))
+        t = rows["slot"].to_numpy(dtype=np.int64)
+        sh = rows["share"].to_numpy(dtype=float)
+        for job in np.unique(j):
+            mine = np.flatnonzero(j == job)
+            mine = mine[np.argsort(t[mine], kind="stable")]
+            by_job[int(job)] = (t[mine], s[mine], sh[mine])
+    kept = dropped = 0
+    for job in order.tolist():
+        if job not in by_job:
+            continue
+        p = placement(job, *by_job[job])
+        if len(p) and st.check(p) is None:
+            st.commit(p, check=False)
+            kept += 1
+        else:
+            dropped += 1
+    for job in order.tolist():
+        p = place_job(st, int(job), 0, cfg)
+        if p is not None:
+            st.commit(p, check=False)
+    improve(st, order, cfg, cfg.passes, deadline)
+    repair_short(st, order, cfg, deadline=deadline)
+    return st, kept, dropped

@@ -7,9 +7,12 @@ At each decision slot ``k`` (every ``replan_every`` slots from 0):
    slot ``k`` (``arrivals="online"``) or every job (``"known"``), and every row committed so far;
 2. **the residual problem** — a plain scenario of slots ``k..T-1`` (:mod:`.residual`), planned by
    ``method`` through :func:`greenopt.plan` (soft deadlines: an operator cannot refuse to act, a
-   miss is reported); the plan is checked with :func:`greenopt.validate` against the residual
-   problem, and an invalid one is replaced by the rest of the previous decision's plan (still
-   valid: nothing it relied on has changed but the forecasts) or, failing that, by no new work;
+   miss is reported) — the MILP starting from the rest of the previous decision's plan
+   (its ``start`` parameter, :mod:`greenopt.milp.start`; not with ``warm_start=False``), so each
+   decision's search goes on from where the last one stopped; the plan is checked with
+   :func:`greenopt.validate` against the residual problem, and an invalid one is replaced by the
+   rest of the previous decision's plan (still valid: nothing it relied on has changed but the
+   forecasts) or, failing that, by no new work;
 3. **commit** — the rows of slots ``k`` up to the next decision, with the rows their obligations
    carry (:mod:`.commit`: a pause-free block whole, a stay until its dwell is paid), for good.
 
@@ -137,7 +140,9 @@ def operate(
     deferring known work while residual problems are planned (:func:`planning_objective`:
     ``"auto"``, a number in objective units per hour of a job's lateness, or ``None`` for the
     objective's own tie-break); ``options``: those of :func:`greenopt.plan` (``objective``,
-    ``deadlines``, ``mip_gap``, method parameters, ...).
+    ``deadlines``, ``mip_gap``, method parameters, ...). With ``method="milp"`` each decision's
+    MILP starts from the rest of the previous decision's plan (``warm_start=False``: from the
+    greedy's plan alone, as ``plan()`` does).
 
     Residual problems are planned with soft deadlines; the operated plan is scored with
     ``deadlines`` (default soft). Raises :class:`~greenopt.errors.OptionsError` for a bad
@@ -257,8 +262,11 @@ def _operate_residual(
         if len(res.jobs):
             objective = planning_objective(res.scenario, opts.objective, delay_cost, opts.method)
             row["delay_cost"] = objective.delay_penalty
+            call = {**plan_options, "objective": objective}
+            if opts.method == "milp" and opts.warm_start and previous:
+                call["start"] = _carried_rows(res, previous)  # the search goes on from it
             t1 = time.perf_counter()
-            p = plan_scenario(res.scenario, opts.method, **{**plan_options, "objective": objective})
+            p = plan_scenario(res.scenario, opts.method, **call)
             row["plan_s"] = time.perf_counter() - t1
             broken = validate(res.scenario, p)
             row.update(status=str(p.status), objective=float(p.objective))
@@ -384,8 +392,17 @@ def _fallback(
     """The rest of the previous decision's plan, as a plan of this residual problem, when it is
     valid there (its rows from each job's first residual slot on); else ``None``."""
     sc = res.scenario
-    ridx = sc.index
-    names = sc.index.job_names
+    p = evaluate(sc, _carried_rows(res, previous), method="fallback", deadlines="soft")
+    return p if not validate(sc, p) else None
+
+
+def _carried_rows(
+    res: Residual, previous: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]]
+) -> pd.DataFrame:
+    """The rest of the previous decision's plan as rows of this residual problem: each residual
+    job's rows from its first residual slot on (``job, slot, site, share``, residual slots)."""
+    ridx = res.scenario.index
+    names = ridx.job_names
     recs = []
     for r, j in enumerate(res.jobs.tolist()):
         if j not in previous:
@@ -395,6 +412,4 @@ def _fallback(
         keep = slots >= first
         for t, s, sh in zip(slots[keep], sites[keep], shares[keep], strict=True):
             recs.append((names[r], int(t) - res.k, ridx.site_names[int(s)], float(sh)))
-    tail = pd.DataFrame(recs, columns=["job", "slot", "site", "share"])
-    p = evaluate(sc, tail, method="fallback", deadlines="soft")
-    return p if not validate(sc, p) else None
+    return pd.DataFrame(recs, columns=["job", "slot", "site", "share"])

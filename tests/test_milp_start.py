@@ -1,0 +1,159 @@
+"""The MILP's ``start`` parameter: a plan to start from (greenopt/milp/start.py).
+
+* a valid plan given as the start is carried whole (its rows kept exactly, before any pass) and
+  the MILP's plan is never worse than it;
+* rows that break a rule here are dropped and their jobs placed by the greedy: whatever rows are
+  given, the start plan is valid (hypothesis, random scenarios and random rows);
+* a start naming an unknown job or site, a slot outside the horizon, or of the wrong type is an
+  ``OptionsError`` naming ``start``; a scenario file or the command line cannot give one;
+* ``operate(method="milp")`` starts each decision's MILP from the rest of the previous
+  decision's plan (not with ``warm_start=False``).
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import greenopt
+from greenopt import OptionsError
+from greenopt.heuristics.greedy import GreedySettings
+from greenopt.milp.start import carried_state, start_plan, start_rows
+from greenopt.operate import simulate
+from greenopt.options import PlanOptions, check_file_section
+from tests.test_properties import MILP_KW, scenarios
+
+ROWS = ["job", "slot", "site", "share"]
+
+
+def _sorted(rows: pd.DataFrame) -> pd.DataFrame:
+    out = rows[ROWS].copy()
+    out["slot"] = out["slot"].astype(np.int64)
+    return out.sort_values(["job", "slot"]).reset_index(drop=True)
+
+
+def test_a_valid_plan_is_carried_whole_and_the_milp_is_no_worse_than_it():
+    sc = greenopt.examples.load("small")
+    given_plan = greenopt.plan(sc, "greedy", passes=0, eject=0)  # a valid, improvable plan
+    rows = start_rows(sc, given_plan)
+    st_, kept, dropped = carried_state(sc, "carbon", rows, GreedySettings(passes=0))
+    assert (kept, dropped) == (rows["job"].nunique(), 0)
+    pd.testing.assert_frame_equal(_sorted(st_.assignments()), _sorted(rows), check_dtype=False)
+    start = start_plan(sc, PlanOptions(params={"start": given_plan}))
+    assert start.no_worse_than(given_plan)
+    assert any("carried" in n for n in start.notes)
+    milp = greenopt.plan(sc, "milp", start=given_plan, **MILP_KW)
+    assert greenopt.validate(sc, milp) == []
+    assert milp.no_worse_than(given_plan)
+
+
+def test_rows_that_break_a_rule_are_dropped_and_their_job_placed_again():
+    sc = greenopt.examples.load("small")
+    good = greenopt.plan(sc, "greedy").assignments[ROWS]
+    victim = str(good["job"].iloc[0])
+    # the victim's rows doubled in share beyond its work: an overrun, so they cannot be carried
+    bad = good.copy()
+    first = bad.index[bad["job"] == victim][0]
+    bad = pd.concat([bad, bad.loc[[first]].assign(slot=sc.horizon.slots - 1)], ignore_index=True)
+    rows = start_rows(sc, bad)
+    st_, _, dropped = carried_state(sc, "carbon", rows, GreedySettings(passes=0))
+    assert dropped >= 1
+    plan = greenopt.evaluate(sc, st_.assignments())
+    assert greenopt.validate(sc, plan) == []
+    assert plan.jobs.set_index("job").loc[victim, "unmet_h"] == pytest.approx(0.0, abs=1e-6)
+
+
+@settings(
+    max_examples=30,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(data=st.data())
+def test_whatever_rows_are_given_the_start_plan_is_valid(data):
+    sc = data.draw(scenarios(), label="scenario")
+    idx = sc.index
+    n = data.draw(st.integers(0, 3 * len(idx.job_names)), label="rows")
+    pick = st.tuples(
+        st.sampled_from(idx.job_names),
+        st.integers(0, idx.T - 1),
+        st.sampled_from(idx.site_names),
+        st.floats(0.05, 1.0),
+    )
+    rows = pd.DataFrame(data.draw(st.lists(pick, min_size=n, max_size=n)), columns=ROWS)
+    if data.draw(st.booleans(), label="add the greedy's own plan"):
+        own = greenopt.plan(sc, "greedy").assignments[ROWS]
+        rows = pd.concat([own, rows], ignore_index=True)
+    start = start_plan(sc, PlanOptions(params={"start": rows}))
+    assert greenopt.validate(sc, start) == []
+    greedy_only = start_plan(sc, PlanOptions())
+    assert start.no_worse_than(greedy_only)  # the better of the carried and the greedy's
+
+
+@pytest.mark.parametrize(
+    "start, message",
+    [
+        (pd.DataFrame({"job": ["nobody"], "slot": [0], "site": ["x"], "share": [1.0]}), "unknown"),
+        ("plan.csv", "must be a greenopt Plan or a job, slot, site, share table"),
+        (pd.DataFrame({"job": [], "slot": []}), "lacks column"),
+    ],
+)
+def test_a_bad_start_is_an_options_error_naming_it(start, message):
+    sc = greenopt.examples.load("small")
+    with pytest.raises(OptionsError, match=message) as err:
+        greenopt.plan(sc, "milp", start=start, **MILP_KW)
+    assert err.value.culprit == "start"
+
+
+def test_a_start_slot_outside_the_horizon_is_named():
+    sc = greenopt.examples.load("small")
+    name, site = sc.index.job_names[0], sc.index.site_names[0]
+    rows = pd.DataFrame({"job": [name], "slot": [sc.horizon.slots], "site": [site], "share": [1]})
+    with pytest.raises(OptionsError, match=f"job '{name}': slot {sc.horizon.slots} is not a slot"):
+        greenopt.plan(sc, "milp", start=rows, **MILP_KW)
+
+
+def test_a_start_is_for_python_callers_only():
+    with pytest.raises(OptionsError, match="start"):
+        check_file_section({"params": {"start": "plan.csv"}}, "day.yaml")
+    spec = greenopt.options.METHOD_PARAMS["milp"]["start"]
+    with pytest.raises(OptionsError, match="command line"):
+        spec.parse("plan.csv")
+
+
+def test_operate_starts_each_milp_decision_from_the_rest_of_the_last_plan(monkeypatch):
+    sc = greenopt.examples.load("small")
+    calls: list[dict] = []
+    real = simulate.plan_scenario
+
+    def spy(residual, method, **kw):
+        p = real(residual, method, **kw)
+        calls.append({"residual": residual, "start": kw.get("start"), "plan": p})
+        return p
+
+    monkeypatch.setattr(simulate, "plan_scenario", spy)
+    op = greenopt.operate(sc, "milp", **MILP_KW)
+    assert greenopt.validate(sc, op.plan) == []
+    assert calls[0]["start"] is None  # nothing to carry at the first decision
+    carried = [c for c in calls[1:] if c["start"] is not None]
+    assert carried, "no decision was started from the previous one's plan"
+    # each start is the previous plan's rows from the decision on, as the residual's slots
+    for before, now in itertools.pairwise(calls):
+        if now["start"] is None:
+            continue  # the decision before was idle: nothing to carry
+        res = now["residual"]
+        prev = before["plan"].assignments[ROWS].copy()
+        prev["slot"] += res.horizon.slots - before["residual"].horizon.slots  # now's slots
+        first = dict(zip(res.index.job_names, res.index.first_slot, strict=True))
+        prev = prev[prev["job"].isin(first)]
+        prev = prev[prev["slot"] >= prev["job"].map(first)]
+        pd.testing.assert_frame_equal(_sorted(now["start"]), _sorted(prev), check_dtype=False)
+    calls.clear()
+    greenopt.operate(sc, "milp", warm_start=False, **MILP_KW)
+    assert all(c["start"] is None for c in calls)
