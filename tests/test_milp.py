@@ -290,3 +290,29 @@ def test_other_solver_on_cut_candidate_sites_reports_the_relaxation_bound(monkey
     assert p.gap == pytest.approx((p.kpis["objective"] - p.bound) / p.kpis["objective"])
     assert p.status in ("optimal", "feasible") and (p.status == "optimal") == (p.gap <= 1e-6)
     assert any("bound from the relaxation" in n for n in p.notes)
+
+
+def test_a_read_back_that_breaks_model_md_returns_the_start_plan_with_a_note(monkeypatch):
+    """The last guard of every MILP plan: a read-back that breaks a rule of MODEL.md (here a
+    non-preemptible job's inner slot dropped, as a share under the solver's tolerance would be)
+    is never returned — the valid start plan is, and the note names the broken rule."""
+    import greenopt.milp.solve as solve
+
+    sc = load("small")
+    sc = sc.with_jobs(
+        [j.model_copy(update={"preemptible": False}) for j in sc.jobs], migration_alpha=None
+    )
+    real = solve.read_assignments
+
+    def pausing(*args, **kwargs):
+        a = real(*args, **kwargs)
+        for _, rows in a.sort_values(["job", "slot"]).groupby("job"):
+            if len(rows) >= 3:  # drop an inner slot: the job pauses
+                return a.drop(index=rows.index[1])
+        raise AssertionError("no job runs three slots in this example")
+
+    monkeypatch.setattr(solve, "read_assignments", pausing)
+    p = greenopt.plan(sc, method="milp", mip_gap=0.01, tidy=False)
+    assert greenopt.validate(sc, p) == []
+    assert p.status == "fallback"
+    assert any("breaks MODEL.md" in n and "not preemptible" in n for n in p.notes), p.notes

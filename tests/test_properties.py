@@ -246,6 +246,9 @@ def test_milp_plan_valid_within_gap_of_greedy_bounded_repeatable_and_order_free(
     milp = _plan(sc, "milp", objective)
     violations = greenopt.validate(sc, milp)
     assert violations == [], [str(v) for v in violations[:3]]
+    # the read-back itself was valid (the guard that returns the start plan instead is a last
+    # resort, not the way the MILP's plans become valid)
+    assert not any("breaks MODEL.md" in n for n in milp.notes), milp.notes
     greedy = _plan(sc, "greedy", objective)
     value, reference = milp.kpis["objective"], greedy.kpis["objective"]
     slack = MIP_GAP * max(abs(value), abs(reference)) + 1e-6

@@ -28,6 +28,7 @@ raises :class:`~greenopt.errors.InfeasibleError` (hard deadlines: naming the job
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass
 
@@ -59,6 +60,9 @@ from greenopt.result import Plan
 from greenopt.scenario import Scenario
 from greenopt.solvers import highs, solver_faults
 from greenopt.solvers.highs import SolveResult
+from greenopt.validate import validate
+
+log = logging.getLogger("greenopt")
 
 
 def plan_soft(scenario: Scenario, options: PlanOptions) -> Plan:
@@ -384,6 +388,20 @@ def _polish(
 
 
 # -- 5. read back ---------------------------------------------------------------------------------
+def _valid_or_none(scenario: Scenario, found: Plan, notes: list[str]) -> Plan | None:
+    """``found`` if it passes :func:`~greenopt.validate.validate`, else ``None`` with a note and a
+    warning: the start plan is returned instead. A read-back that breaks MODEL.md is a bug (a
+    share under the solver's tolerance read as a pause, say), but the caller gets a valid plan
+    and the note names the rule — it is never silent."""
+    violations = validate(scenario, found)
+    if not violations:
+        return found
+    shown = "; ".join(str(v) for v in violations[:2])
+    notes.append(f"the plan read back breaks MODEL.md ({shown}); the start plan is returned")
+    log.warning("milp: the plan read back breaks MODEL.md (%s); the start plan is returned", shown)
+    return None
+
+
 def _read_back(
     prep: Prepared,
     options: PlanOptions,
@@ -438,6 +456,8 @@ def _read_back(
         if problems:
             notes.append("the plan read back breaks the model: " + "; ".join(problems))
             found = None
+        elif not tidied.changed:  # (the tidy step validates the plans it returns)
+            found = _valid_or_none(scenario, found, notes)
     if found is not None and start.eligible:
         if changes.objective_changed:
             assert start.values is not None
