@@ -18,7 +18,7 @@ from greenopt.io import carbon_from_electricitymaps
 
 pvlib = pytest.importorskip("pvlib")
 
-DATA = Path(__file__).parent / "data" / "carbon"
+DATA = Path(__file__).parent / "fixtures" / "carbon_api"
 HORIZON = Horizon(start="2023-06-21T00:00:00Z", slot_minutes=60, slots=24)
 SITES = {  # name: (Electricity Maps zone, latitude, longitude, time zone, PV kWp, GPUs)
     "berlin": ("DE", 52.52, 13.40, "Europe/Berlin", 60.0, 16),

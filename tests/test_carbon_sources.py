@@ -1,4 +1,4 @@
-"""Carbon adapters on recorded responses (tests/data/carbon/, written to the documented shapes).
+"""Carbon adapters on recorded responses (tests/fixtures/carbon_api/, in the documented shapes).
 
 No test goes to the network: the live clients are exercised with their one HTTP function
 replaced, and for their refusals (no key, no package) before any request.
@@ -26,7 +26,7 @@ from greenopt.io.carbon_sources import (
     carbon_from_watttime,
 )
 
-DATA = Path(__file__).parent / "data" / "carbon"
+DATA = Path(__file__).parent / "fixtures" / "carbon_api"
 
 
 def load(name: str):
