@@ -242,6 +242,24 @@ def test_deterministic_lns_first_is_a_count_of_neighbourhoods():
     assert lns_first_neighbourhoods(PlanOptions(), v0, 12) == 0  # wall-clock mode: a share
 
 
+def test_a_day_of_two_neighbourhoods_goes_straight_to_branch_and_bound():
+    # each sub-MILP would be most of the model: fix-and-optimise first only when asked for
+    from greenopt.milp.clock import Clock
+    from greenopt.milp.search import LNS_FIRST, LNS_SIZE, lns_first_share
+
+    v0, clock = np.zeros(1), Clock(60.0)
+    opts = PlanOptions(time_limit=60.0)
+    assert lns_first_share(opts, clock, v0, 2 * LNS_SIZE) == 0.0
+    assert lns_first_share(opts, clock, v0, 2 * LNS_SIZE + 1) == LNS_FIRST
+    given = PlanOptions(time_limit=60.0, params={"lns_first": 0.3})
+    assert lns_first_share(given, clock, v0, 5) == 0.3
+    sc = synthetic_scenario(12, 3, 10, 4)
+    p = greenopt.plan(sc, "milp", time_limit=30, mip_gap=0.05)
+    assert not greenopt.validate(sc, p)
+    assert not any(n.startswith("fix-and-optimise:") for n in p.notes), p.notes
+    assert any(n.startswith("branch-and-bound on") for n in p.notes), p.notes
+
+
 def test_a_scheduler_that_is_not_there_fails_before_planning_naming_it(monkeypatch):
     import socket
 

@@ -225,13 +225,25 @@ def _cluster(options: PlanOptions, notes: list[str]) -> tuple[cluster.Cluster | 
     return pool, batch
 
 
-def lns_first_share(options: PlanOptions, clock: Clock, v0: np.ndarray | None) -> float:
+def lns_first_share(
+    options: PlanOptions, clock: Clock, v0: np.ndarray | None, n_jobs: int
+) -> float:
     """The share of the time left that fix-and-optimise gets before branch-and-bound on a model
     of at most ``bb_max`` binaries (``lns_first``, default :data:`LNS_FIRST`): none without a
     start plan or a time limit (branch-and-bound alone then runs to the gap asked for), or in
-    deterministic mode (a share of seconds is a clock: :func:`lns_first_neighbourhoods`)."""
+    deterministic mode (a share of seconds is a clock: :func:`lns_first_neighbourhoods`).
+
+    Also none, unless ``lns_first`` is given, on a day of at most two neighbourhoods of jobs
+    (:data:`LNS_SIZE`): each sub-MILP is then most of the model, so fix-and-optimise is
+    branch-and-bound done many times. Measured on 12 jobs × 4 sites × 12 slots: 35
+    neighbourhoods in 30 s (14 sub-MILPs at their time limit) and then branch-and-bound, 32.7 s
+    in all, against 4.7 s for branch-and-bound alone to the same 1 % gap (24.4062 vs 24.4072).
+    """
+    given = "lns_first" in options.params
     share = float(options.params.get("lns_first", LNS_FIRST))
     if v0 is None or not options.warm_start or clock.limit is None or options.deterministic:
+        return 0.0
+    if not given and n_jobs <= 2 * int(options.params.get("lns_size", LNS_SIZE)):
         return 0.0
     return min(max(share, 0.0), 1.0)
 

@@ -215,7 +215,7 @@ def _search(
 
     if n_integer <= bb_max or v0 is None:
         first = None
-        share = lns_first_share(options, clock, v0)
+        share = lns_first_share(options, clock, v0, ix.J)
         count = lns_first_neighbourhoods(options, v0, ix.J)
         if share or count:
             # fix-and-optimise first (its plans come faster than branch-and-bound's), then
