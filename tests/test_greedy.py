@@ -188,10 +188,10 @@ def test_retime_recovers_curtailed_renewable_on_a_known_instance():
     sc = synthetic_scenario(30, 4, 24, seed=1)
     g = greenopt.plan(sc, method="greedy", passes=2, retime=False)
     r = greenopt.plan(sc, method="greedy", passes=2, retime=True)
-    best = greenopt.plan(sc, method="milp", mip_gap=1e-6, time_limit=60)
+    best = greenopt.plan(sc, method="milp", mip_gap=0.01, time_limit=60)
     # measured: greedy 70.67, re-timed 66.78 (with the feasibility domain, opt-in since issue 15:
-    # 73.43 and 67.33), optimum 65.80 (kg CO2; with and without the dwell
-    # rule — proving it to 1e-6 takes 20–40 s on a busy machine, so the bound is what we check)
+    # 73.43 and 67.33), optimum 65.80 (kg CO2; with and without the dwell rule). Any lower
+    # bound serves: a 1 % gap's is found in seconds, proving 1e-6 took 20–60 s
     assert r.objective < g.objective - 0.05 * g.objective
     assert best.bound is not None and r.objective >= best.bound - 1e-6
     assert r.kpis["curtailed_kwh"] < g.kpis["curtailed_kwh"]
