@@ -13,9 +13,10 @@ once. Its optimum tells the greedy two things:
   them pays a penalty per share (a *support* penalty over site-slots, or a *slot* penalty over
   slots the LP leaves the job idle in at every site).
 
-Each :data:`VARIANTS` entry runs the usual greedy with such guidance — the first pass in urgency
-order, re-placement passes (and, with global prices only, ejection moves) — then takes the
-guidance away and *polishes* the plan at the true objective: re-placement passes, short-job
+Each :data:`VARIANTS` entry runs the usual greedy with such guidance (:class:`GuidedState`
+prices every placement in its own job's view) — the first pass in urgency order, re-placement
+passes and, if the variant says so, ejection moves — then takes the guidance away and
+*polishes* the plan at the true objective: re-placement passes (and ejection moves), short-job
 repair, and the LP re-timing (:mod:`greenopt.heuristics.retime`). :func:`plan_guided` returns the
 best of the plain greedy's plan and the guided ones (fewest unmet hours, then objective; ties to
 the plain plan), so it is never worse than the plain greedy, and every plan it returns is one
@@ -53,7 +54,7 @@ from greenopt.heuristics.greedy import (
     urgency_order,
 )
 from greenopt.heuristics.retime import RETIME_AUTO_COLUMNS, RETIME_MAX_COLUMNS, retime
-from greenopt.heuristics.state import CapacityState
+from greenopt.heuristics.state import CapacityState, Placement
 from greenopt.objectives import Objective
 from greenopt.options import PlanOptions
 from greenopt.result import Plan
@@ -81,8 +82,7 @@ class GuideVariant:
     ``duals``: the capacity rows' duals × this as the GPU-slot price; ``support``: penalty per
     share at a site-slot where the LP does not run the job; ``slots``: penalty per share in a
     slot where the LP runs the job at no site (objective units, e.g. kg CO2 per slot-share);
-    ``eject``: ejection moves while guided and again in the polish (only with global prices:
-    ``support == 0``).
+    ``eject``: ejection moves while guided and again in the polish.
     """
 
     name: str
@@ -92,13 +92,18 @@ class GuideVariant:
     eject: bool = False
 
 
-#: The variants, in the order they are run. Measured (bench_greedy_gap.py, % below the plain
-#: greedy): ``support`` is the best on 500×10×48 (−5.5 %) and the real day 2022-06-21
-#: (−5.5 %), ``slots`` on 100×5×24 (−10 %), ``support-hard`` on 2023-04-02 (−0.3 %).
+#: The variants, in the order they are run (a day gets the first ``GUIDE_WORK // jobs``).
+#: Measured on the loaded 2-core machine (objective, % against the plain greedy's):
+#: ``support`` is the best on every real-trace day (2022-06-21 152.92 → 146.84, 2023-01-15
+#: 104.03 → 97.60, 2023-04-02 96.09 → 94.82, 2023-09-10 154.38 → 147.97) and close on
+#: 500×10×48 (266.13 → 251.84); ``support+slots`` the best there (250.95); ``slots`` with its
+#: ejection moves on 100×5×24 (79.23 → 71.28; 74.32 and 75.06 for the other two).
+#: Ordering the jobs by their work rows' duals, a penalty proportional to the LP share, the
+#: relaxation with its presence rows, and a second guided round were tried and did not help.
 VARIANTS: tuple[GuideVariant, ...] = (
-    GuideVariant("support", support=0.5),
+    GuideVariant("support", support=2.0),
+    GuideVariant("support+slots", support=0.5, slots=1.0),
     GuideVariant("slots", slots=2.0, eject=True),
-    GuideVariant("support-hard", support=2.0),
 )
 
 
@@ -194,6 +199,38 @@ def solve_guide(
     return LpGuide(x, price, bound, time.perf_counter() - t0, status)
 
 
+class GuidedState(CapacityState):
+    """A :class:`CapacityState` whose prices are the guide's: the GPU-slot price ``base`` for
+    every job, plus job ``j``'s own ``penalty[j]`` (S, T) per share. :meth:`view` shows job
+    ``j``'s prices to the placement (:attr:`gpu_price`, which the greedy's fills read);
+    :meth:`cost` prices every placement in its own job's view whatever is shown, so that
+    comparisons across jobs (ejection moves, re-placements) stay exact for the guided
+    objective. :meth:`unguide` restores the true objective."""
+
+    def guide(self, base: np.ndarray, penalty: np.ndarray | None) -> None:
+        self._base, self._penalty = base, penalty
+        self._gpus = self.idx.gpus.astype(float)
+        self.gpu_price = base
+
+    def unguide(self) -> None:
+        self.guide(np.zeros((self.S, self.T)), None)
+
+    def view(self, j: int) -> None:
+        if self._penalty is not None:
+            self.gpu_price = self._base + self._penalty[j] / self._gpus[j]
+
+    def cost(self, p: Placement) -> float:
+        value = super().cost(p)
+        if len(p) == 0:
+            return value
+        shown = self.gpu_price[p.sites, p.slots]
+        own = self._base[p.sites, p.slots]
+        value += float(self._gpus[p.job]) * float(np.dot(own - shown, p.shares))
+        if self._penalty is not None:
+            value += float(np.dot(self._penalty[p.job][p.sites, p.slots], p.shares))
+        return value
+
+
 def guided_state(
     scenario: Scenario,
     objective: Objective | str,
@@ -204,47 +241,34 @@ def guided_state(
     """The greedy's state after a run steered by ``guide`` as ``variant`` says, then polished
     at the true objective (module docstring); its placements obey every rule of MODEL.md §5."""
     cfg = settings.resolved(scenario)
-    st = CapacityState(scenario, objective)
-    J, S, T = st.J, st.S, st.T
+    st = GuidedState(scenario, objective)
     order = urgency_order(scenario)
-    budget = max(0, EJECT_WORK - J) if cfg.eject is None else cfg.eject
-    late0, price0 = st.late_w.copy(), st.gpu_price.copy()
-    base = price0 + variant.duals * guide.gpu_price
-    if variant.slots > 0:  # slots where the LP runs the job at no site: a penalty per share
-        idle = guide.x.sum(axis=1) <= SUPPORT_EPS  # (J, T)
-        coef = st.late_coef
-        per = np.where(coef > 0, variant.slots / np.where(coef > 0, coef, 1.0), 0.0)
-        st.late_w = st.late_w + np.where(idle, per[:, None], 0.0)
-    gpus = scenario.index.gpus.astype(float)
+    budget = max(0, EJECT_WORK - st.J) if cfg.eject is None else cfg.eject
+    penalty = None
+    if variant.support > 0 or variant.slots > 0:
+        off = guide.x <= SUPPORT_EPS  # (J, S, T): where the LP does not run the job
+        idle = off.all(axis=1, keepdims=True)  # (J, 1, T): slots it runs the job at no site
+        penalty = variant.support * off + variant.slots * np.broadcast_to(idle, off.shape)
 
-    def price_for(j: int) -> None:
-        if variant.support > 0:
-            off = guide.x[j] <= SUPPORT_EPS  # (S, T)
-            st.gpu_price = base + np.where(off, variant.support / gpus[j], 0.0)
-        else:
-            st.gpu_price = base
+    st.guide(variant.duals * guide.gpu_price, penalty)
 
-    for j in order.tolist():  # the first pass
-        price_for(j)
-        p = place_job(st, j, 0, cfg)
+    def place(s: CapacityState, j: int) -> Placement | None:
+        st.view(j)
+        return place_job(s, j, 0, cfg)
+
+    for j in order.tolist():  # the first pass, then the passes and ejection moves, guided
+        p = place(st, j)
         if p is not None:
             st.commit(p, check=False)
-    if variant.support > 0:  # job-specific prices: each job is priced in its own view
-        for k in range(cfg.passes):
-            changed = 0
-            for j in (order[::-1] if k % 2 == 0 else order).tolist():
-                price_for(j)
-                changed += _replace(st, j, cfg)
-            if changed == 0:
-                break
-    else:
-        st.gpu_price = base
-        improve(st, order, cfg, cfg.passes)
-        if variant.eject and budget > 0:
-            ejection_moves(st, order, lambda s, j: place_job(s, j, 0, cfg), budget)
-    # the polish, at the true objective
-    st.late_w, st.gpu_price = late0, price0
-    assert st.late_w.shape == (J, T) and st.gpu_price.shape == (S, T)
+    for k in range(cfg.passes):
+        changed = 0
+        for j in (order[::-1] if k % 2 == 0 else order).tolist():
+            changed += _replace(st, j, place)
+        if changed == 0:
+            break
+    if variant.eject and budget > 0:
+        ejection_moves(st, order, place, budget)
+    st.unguide()  # the polish, at the true objective
     improve(st, order, cfg, cfg.passes)
     if variant.eject and budget > 0:
         ejection_moves(st, order, lambda s, j: place_job(s, j, 0, cfg), budget)
@@ -252,12 +276,12 @@ def guided_state(
     return st
 
 
-def _replace(st: CapacityState, j: int, cfg: GreedySettings) -> int:
+def _replace(st: CapacityState, j: int, place) -> int:
     """One re-placement of job ``j`` (as in :func:`greenopt.heuristics.greedy.improve`): 1 when
     the new placement is cheaper and kept, else 0 (the old one restored)."""
     old = st.release(j)
     before = sum(st.cost(q) for q in old) if len(old) == 1 else 0.0
-    p = place_job(st, j, 0, cfg) if len(old) <= 1 else None
+    p = place(st, j) if len(old) <= 1 else None
     if p is not None and st.cost(p) < before - 1e-9 * max(1.0, abs(before)):
         st.commit(p, check=False)
         return 1
