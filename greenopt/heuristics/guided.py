@@ -22,14 +22,15 @@ best of the plain greedy's plan and the guided ones (fewest unmet hours, then ob
 the plain plan), so it is never worse than the plain greedy, and every plan it returns is one
 the greedy's state built (valid by construction, the dwell rule included).
 
-**Cost.** One LP and up to :data:`GUIDE_WORK` placements' worth of guided greedy runs
-(``GUIDE_WORK // jobs`` variants, at most ``len(VARIANTS)``): 3 variants at 100–300 jobs, 2 at
-500, 1 at 1000; above :data:`GUIDE_MAX_JOBS` jobs the plain greedy alone. The LP is solved by
+**Cost.** One LP and ``GUIDE_WORK // jobs`` guided greedy runs (at least one, at most
+``len(VARIANTS)``; each about one plain greedy with its passes): 3 up to 333 jobs, 2 at 500, 1 at
+1000; above :data:`GUIDE_MAX_JOBS` jobs the plain greedy alone. The LP is solved by
 the simplex method up to :data:`COLGEN_MIN_COLS` columns, above by column generation from each
 job's origin, the plain plan's sites and its two cleanest sites (measured on the loaded 2-core
 machine: 100×5×24 0.2 s, the real-trace days 0.3–0.5 s, 500×10×48 ~5 s). Everything is
 deterministic: HiGHS on one thread, placements counted, not timed (only the LP's time limit,
-:data:`GUIDE_LP_SECONDS`, could cut it short — then the plain plan is returned).
+:data:`GUIDE_LP_SECONDS`, or ``time_limit`` when smaller, could cut it short — then the plain
+plan is returned; the guided runs themselves are bounded by their placements, not the clock).
 """
 
 from __future__ import annotations
@@ -63,7 +64,8 @@ from greenopt.solvers import highs
 
 #: Days of up to this many jobs get the guided runs by default (``guide`` left at ``None``).
 GUIDE_MAX_JOBS = 1000
-#: Placements the guided runs may spend in all: ``GUIDE_WORK // jobs`` variants are run.
+#: A day of ``jobs`` jobs gets ``GUIDE_WORK // jobs`` guided runs (at least 1): the work of the
+#: guided runs grows with the day like one greedy's of ~GUIDE_WORK jobs.
 GUIDE_WORK = 1000
 #: Above this many columns the guide LP is solved by column generation (simplex below).
 COLGEN_MIN_COLS = 20_000
@@ -320,7 +322,10 @@ def plan_guided(scenario: Scenario, options: PlanOptions) -> Plan:
         from greenopt.formulations.solution import sites_used
 
         pairs = seed_pairs(scenario, Objective.of(obj), sites_used(scenario, plain.assignments))
-        guide = solve_guide(scenario, obj, options.deadlines, pairs)
+        limit = GUIDE_LP_SECONDS
+        if options.time_limit is not None:
+            limit = min(limit, max(options.time_limit - (time.perf_counter() - t0), 0.1))
+        guide = solve_guide(scenario, obj, options.deadlines, pairs, limit)
     except Exception as exc:  # guidance never costs the plan
         if guide_param is True:
             raise
