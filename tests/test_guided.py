@@ -117,7 +117,8 @@ def test_guidance_gives_the_clean_site_to_the_job_that_gains_most():
 def test_variants_by_size():
     assert variants_for(0) == ()
     assert len(variants_for(100)) == len(VARIANTS)
-    assert len(variants_for(500)) == 2
+    assert len(variants_for(300)) == 2
+    assert len(variants_for(500)) == 1
     assert len(variants_for(GUIDE_MAX_JOBS)) == 1
     assert variants_for(GUIDE_MAX_JOBS + 1) == ()
     assert len(variants_for(GUIDE_MAX_JOBS + 1, force=True)) == 1

@@ -23,16 +23,17 @@ the plain plan), so it is never worse than the plain greedy, and every plan it r
 the greedy's state built (valid by construction, the dwell rule included).
 
 **Cost.** One LP and ``GUIDE_WORK // jobs`` guided greedy runs (at least one, at most
-``len(VARIANTS)``; each about one plain greedy with its passes): 3 up to 333 jobs, 2 at 500, 1 at
-1000; above :data:`GUIDE_MAX_JOBS` jobs the plain greedy alone. The LP is solved by
-the simplex method up to :data:`COLGEN_MIN_COLS` columns, above by column generation from each
-job's origin, the plain plan's sites and its two cleanest sites (measured on the loaded 2-core
-machine at load ~5: 100×5×24 0.2 s, the real-trace days 0.3–0.5 s, 500×10×48 ~5 s — 20–24 s at
-load ~10). Whole ``plan(method="greedy")`` calls at load ~10 (bench_greedy_gap.py): 100×5×24
-0.6 → 2.5 s, the real-trace days 3–7 → 14–21 s, 500×10×48 2.4 → 23 s. Everything is
-deterministic: HiGHS on one thread, placements counted, not timed (only the LP's time limit,
-:data:`GUIDE_LP_SECONDS`, or ``time_limit`` when smaller, could cut it short — then the plain
-plan is returned; the guided runs themselves are bounded by their placements, not the clock).
+``len(VARIANTS)``; each about one plain greedy with its passes): 3 up to 200 jobs, 2 at 300 (the
+real-trace days), 1 from 301 to 1000; above :data:`GUIDE_MAX_JOBS` jobs the plain greedy alone. The
+LP is solved by the simplex method up to :data:`COLGEN_MIN_COLS` columns, above by column generation
+from each job's origin, the plain plan's sites and its two cleanest sites (measured on the loaded
+2-core machine at load ~5: 100×5×24 0.2 s, the real-trace days 0.3–0.5 s, 500×10×48 ~5 s — 20–24 s
+at load ~10). Whole ``plan(method="greedy")`` calls, ``guide=False`` → default (medians of 3,
+interleaved, load ~7.7): 100×5×24 0.58 → 2.47 s, real day 2022-06-21 1.11 → 3.11 s, 500×10×48 1.97 →
+10.6 s. Everything is deterministic: HiGHS on one thread, placements counted, not timed (only the
+LP's time limit, :data:`GUIDE_LP_SECONDS`, or ``time_limit`` when smaller, could cut it short — then
+the plain plan is returned; the guided runs themselves are bounded by their placements, not the
+clock).
 """
 
 from __future__ import annotations
@@ -67,8 +68,10 @@ from greenopt.solvers import highs
 #: Days of up to this many jobs get the guided runs by default (``guide`` left at ``None``).
 GUIDE_MAX_JOBS = 1000
 #: A day of ``jobs`` jobs gets ``GUIDE_WORK // jobs`` guided runs (at least 1): the work of the
-#: guided runs grows with the day like one greedy's of ~GUIDE_WORK jobs.
-GUIDE_WORK = 1000
+#: guided runs grows with the day like one greedy's of ~GUIDE_WORK jobs. (1000 gave 500×10×48
+#: a second run, 251.84 → 250.95 for ~4 s more at load ~10, and the real-trace days a third,
+#: ``slots``, the most expensive, which won on none of them.)
+GUIDE_WORK = 600
 #: Above this many columns the guide LP is solved by column generation (simplex below).
 COLGEN_MIN_COLS = 20_000
 #: The guide LP's time limit (seconds); when it is not solved in time the plain plan is kept.
