@@ -25,19 +25,20 @@ the greedy's state built (valid by construction, the dwell rule included).
 **Cost.** One LP and ``GUIDE_WORK // jobs`` guided greedy runs (at least one, at most
 ``len(VARIANTS)``; each about one plain greedy with its passes): 3 up to 200 jobs, 2 at 300 (the
 real-trace days), 1 from 301 to 1000; above :data:`GUIDE_MAX_JOBS` jobs the plain greedy alone. The
-LP is solved by the simplex method up to :data:`COLGEN_MIN_COLS` columns, above by column generation
-from each job's origin, the plain plan's sites and its two cleanest sites (measured on the loaded
-2-core machine at load ~5: 100×5×24 0.2 s, the real-trace days 0.3–0.5 s, 500×10×48 ~5 s — 20–24 s
-at load ~10). Whole ``plan(method="greedy")`` calls, ``guide=False`` → default (medians of 3,
-interleaved, load ~7.7): 100×5×24 0.58 → 2.47 s, real day 2022-06-21 1.11 → 3.11 s, 500×10×48 1.97 →
-10.6 s. Everything is deterministic: HiGHS on one thread, placements counted, not timed (only the
-LP's time limit, :data:`GUIDE_LP_SECONDS`, or ``time_limit`` when smaller, could cut it short — then
-the plain plan is returned; the guided runs themselves are bounded by their placements, not the
-clock).
+LP is solved by the simplex method up to :data:`COLGEN_MIN_COLS` columns, above by column
+generation from each job's origin, the plain plan's sites and its two cleanest sites (measured on
+the loaded 2-core machine at load ~5: 100×5×24 0.2 s, the real-trace days 0.3–0.5 s, 500×10×48 ~5 s
+— 20–24 s at load ~10). Whole ``plan(method="greedy")`` calls, ``guide=False`` → default (medians
+of 3, interleaved, load ~7.7): 100×5×24 0.58 → 2.47 s, real day 2022-06-21 1.11 → 3.11 s, 500×10×48
+1.97 → 10.6 s. Everything is deterministic: HiGHS on one thread, placements counted, not timed
+(only the LP's time limit, :data:`GUIDE_LP_SECONDS`, or ``time_limit`` when smaller, none with
+``deterministic=True``, could cut it short — then the plain plan is returned; the guided runs
+themselves are bounded by their placements, not the clock).
 """
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass
 
@@ -329,9 +330,11 @@ def plan_guided(scenario: Scenario, options: PlanOptions) -> Plan:
         from greenopt.formulations.solution import sites_used
 
         pairs = seed_pairs(scenario, Objective.of(obj), sites_used(scenario, plain.assignments))
-        limit = GUIDE_LP_SECONDS
-        if options.time_limit is not None:
-            limit = min(limit, max(options.time_limit - (time.perf_counter() - t0), 0.1))
+        limit: float | None = GUIDE_LP_SECONDS
+        if options.deterministic:
+            limit = None  # work, not the clock, decides (as the MILP's deterministic mode)
+        elif options.time_limit is not None and math.isfinite(options.time_limit):
+            limit = min(GUIDE_LP_SECONDS, max(options.time_limit - (time.perf_counter() - t0), 0.1))
         guide = solve_guide(scenario, obj, options.deadlines, pairs, limit)
     except Exception as exc:  # guidance never costs the plan
         if guide_param is True:
@@ -339,7 +342,9 @@ def plan_guided(scenario: Scenario, options: PlanOptions) -> Plan:
         plain.notes.append(f"LP guide failed ({type(exc).__name__}: {exc}); greedy plan kept")
         return plain
     if guide is None:
-        plain.notes.append("LP guide not solved in time; the plain greedy plan is kept")
+        plain.notes.append(
+            "LP guide not solved (time limit, or no feasible point); the plain greedy plan is kept"
+        )
         return plain
     best, best_name = plain, None
     for variant in chosen:
@@ -357,9 +362,13 @@ def plan_guided(scenario: Scenario, options: PlanOptions) -> Plan:
     best.solve_s = plain.solve_s + spent
     best.notes.append(
         f"LP-guided greedy ({best_name}): objective {plain.objective:.6g} → {best.objective:.6g} "
-        f"(LP bound {guide.bound:.6g}, {guide.seconds:.2f} s; {spent:.2f} s in all)"
+        f"(LP bound {_num(guide.bound)}, {guide.seconds:.2f} s; {spent:.2f} s in all)"
     )
     return best
+
+
+def _num(value: float | None) -> str:
+    return "none" if value is None else f"{value:.6g}"
 
 
 def _finish(
