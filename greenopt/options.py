@@ -505,6 +505,13 @@ METHOD_PARAMS: dict[str, dict[str, Option]] = {
                 low=0,
                 nullable=True,
             ),
+            Option(
+                "guide",
+                "bool",
+                "also run the greedy steered by the relaxation LP (its duals and run shares) "
+                "and keep the best plan; none: up to 1000 jobs; false: the plain greedy alone",
+                nullable=True,
+            ),
             _HIGHS_OPTIONS,
         ),
     },

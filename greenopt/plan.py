@@ -25,7 +25,7 @@ from greenopt.heuristics.baselines import (
     plan_run_now,
     plan_threshold,
 )
-from greenopt.heuristics.greedy import plan_greedy
+from greenopt.heuristics.guided import plan_guided
 from greenopt.heuristics.online import plan_online
 from greenopt.milp.diagnose import raise_if_missed
 from greenopt.options import METHODS, PlanOptions
@@ -59,7 +59,7 @@ def planner(method: str) -> Planner:
 
         return plan_milp
     heuristics: dict[str, Planner] = {
-        "greedy": plan_greedy,
+        "greedy": plan_guided,  # the plain greedy and, on days of ≤ 1000 jobs, LP-guided runs
         "online": plan_online,
         "run-now": plan_run_now,
         "threshold": plan_threshold,

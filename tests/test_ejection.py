@@ -28,9 +28,11 @@ def _contested():
 
 def test_ejection_finds_the_swap_onto_a_contested_clean_grid():
     sc = _contested()
-    plain = greenopt.plan(sc, method="greedy", objective="carbon", eject=0, passes=4)
+    plain = greenopt.plan(sc, method="greedy", guide=False, objective="carbon", eject=0, passes=4)
     assert sites_of(plain, "fit") == ["a", "a"]  # the single-job passes cannot undo it
-    p = greenopt.plan(sc, method="greedy", objective="carbon")  # small day: ejection on by default
+    p = greenopt.plan(
+        sc, method="greedy", guide=False, objective="carbon"
+    )  # small day: ejection on by default
     assert greenopt.validate(sc, p) == []
     assert sites_of(p, "hog") == ["a", "a"] and sites_of(p, "fit") == ["b", "b"]
     m = greenopt.plan(sc, method="milp", objective="carbon", mip_gap=0.0, time_limit=60)

@@ -42,15 +42,15 @@ def test_greedy_valid_on_small_and_beats_run_now(objective):
 )
 def test_greedy_valid_on_random_instances(kw):
     sc = synthetic_scenario(80, 5, 32, **kw)
-    p = greenopt.plan(sc, method="greedy")
+    p = greenopt.plan(sc, method="greedy", guide=False)
     _valid(sc, p)
-    _valid(sc, greenopt.plan(sc, method="greedy", domain=False, split=False))
+    _valid(sc, greenopt.plan(sc, method="greedy", guide=False, domain=False, split=False))
 
 
 def test_greedy_prefers_clean_slots_and_renewable():
     carbon = [500, 500, 100, 100, 500, 500]
     sc = two_sites(carbon, jobs=[job(release=0, deadline=6, work=2, gpus=4)])
-    p = greenopt.plan(sc, method="greedy")
+    p = greenopt.plan(sc, method="greedy", guide=False)
     assert slots_of(p, "j") == [2, 3] and set(sites_of(p, "j")) == {"a"}
 
 
@@ -58,26 +58,26 @@ def test_greedy_moves_only_inside_the_feasibility_domain():
     ren_b = flat(40.0, 8)  # a long renewable window at b
     small = job("small", release=0, deadline=8, work=3, state_gb=10.0)
     sc = two_sites(flat(500, 8), flat(500, 8), None, ren_b, [small], gbps=10.0)
-    p = greenopt.plan(sc, method="greedy", domain=True)
+    p = greenopt.plan(sc, method="greedy", guide=False, domain=True)
     _valid(sc, p)
     assert set(sites_of(p, "small")) == {"b"}
     # 4000 GB over 10 Gbit/s = 0.89 h > α·W = 0.1·8 h: outside the domain, stays home
     # (physically the move fits: 0.89 h < Δh and the link carries 4500 GB per slot)
     big = job("big", release=0, deadline=8, work=3, state_gb=4000.0)
     sc = two_sites(flat(500, 8), flat(500, 8), None, ren_b, [big], gbps=10.0)
-    p = greenopt.plan(sc, method="greedy", domain=True)
+    p = greenopt.plan(sc, method="greedy", guide=False, domain=True)
     _valid(sc, p)
     assert set(sites_of(p, "big")) == {"a"}
     # with a larger budget α the same move is allowed
-    p = greenopt.plan(sc, method="greedy", domain=True, alpha=0.5)
+    p = greenopt.plan(sc, method="greedy", guide=False, domain=True, alpha=0.5)
     _valid(sc, p)
     assert "b" in set(sites_of(p, "big"))
     # the default leaves the domain out: the move pays (its stay at b finishes the job, so the
     # dwell rule holds) and it is made
-    p = greenopt.plan(sc, method="greedy")
+    p = greenopt.plan(sc, method="greedy", guide=False)
     _valid(sc, p)
     assert "b" in set(sites_of(p, "big"))
-    assert p.objective < greenopt.plan(sc, method="greedy", domain=True).objective
+    assert p.objective < greenopt.plan(sc, method="greedy", guide=False, domain=True).objective
 
 
 def test_greedy_splits_work_between_origin_and_a_later_window():
@@ -86,7 +86,7 @@ def test_greedy_splits_work_between_origin_and_a_later_window():
     ren_b = [0, 0, 0, 0, 40, 40]
     jb = job(release=0, deadline=6, work=4, gpus=4, state_gb=5.0)
     sc = two_sites(carbon_a, flat(600, 6), None, ren_b, [jb])
-    p = greenopt.plan(sc, method="greedy")
+    p = greenopt.plan(sc, method="greedy", guide=False)
     _valid(sc, p)
     r = runs(p, "j").set_index("slot")
     assert list(r.loc[[0, 1], "site"]) == ["a", "a"] and list(r.loc[[4, 5], "site"]) == ["b", "b"]
@@ -97,11 +97,11 @@ def test_greedy_splits_work_between_origin_and_a_later_window():
 def test_greedy_reports_misses_instead_of_breaking_rules():
     jobs = [job(f"j{k}", release=0, deadline=2, work=2, gpus=8) for k in range(3)]
     sc = two_sites(flat(300, 4), jobs=jobs, gpus=(8, 8))
-    p = greenopt.plan(sc, method="greedy")
+    p = greenopt.plan(sc, method="greedy", guide=False)
     _valid(sc, p)
     assert p.kpis["deadline_misses"] == 1
     with pytest.raises(greenopt.InfeasibleError):
-        greenopt.plan(sc, method="greedy", deadlines="hard")
+        greenopt.plan(sc, method="greedy", guide=False, deadlines="hard")
 
 
 def test_greedy_assignments_table_and_determinism():
@@ -170,8 +170,8 @@ def test_retime_keeps_sites_and_is_never_worse(seed):
     from greenopt.formulations.solution import sites_used
 
     sc = synthetic_scenario(30, 4, 24, seed=seed)
-    g = greenopt.plan(sc, method="greedy", passes=2, retime=False)
-    r = greenopt.plan(sc, method="greedy", passes=2, retime=True)
+    g = greenopt.plan(sc, method="greedy", guide=False, passes=2, retime=False)
+    r = greenopt.plan(sc, method="greedy", guide=False, passes=2, retime=True)
     _valid(sc, r)
     assert r.kpis["unmet_work_h"] <= g.kpis["unmet_work_h"] + 1e-6
     assert r.objective <= g.objective + 1e-9
@@ -186,8 +186,8 @@ def test_retime_keeps_sites_and_is_never_worse(seed):
 
 def test_retime_recovers_curtailed_renewable_on_a_known_instance():
     sc = synthetic_scenario(30, 4, 24, seed=1)
-    g = greenopt.plan(sc, method="greedy", passes=2, retime=False)
-    r = greenopt.plan(sc, method="greedy", passes=2, retime=True)
+    g = greenopt.plan(sc, method="greedy", guide=False, passes=2, retime=False)
+    r = greenopt.plan(sc, method="greedy", guide=False, passes=2, retime=True)
     best = greenopt.plan(sc, method="milp", mip_gap=0.01, time_limit=60)
     # measured: greedy 70.67, re-timed 66.78 (with the feasibility domain, opt-in since issue 15:
     # 73.43 and 67.33), optimum 65.80 (kg CO2; with and without the dwell rule). Any lower
@@ -264,8 +264,10 @@ def test_default_improvement_is_valid_and_never_worse_than_its_first_pass(
     # the default effort on a small day: its first pass (same placement knobs), then passes,
     # ejection moves and LP re-timing, each kept only when it does not make the plan worse
     sc = synthetic_scenario(25, 3, 16, seed, headroom=headroom, grid_limit=grid_limit)
-    first = greenopt.plan(sc, method="greedy", objective=objective, passes=0, eject=0, retime=False)
-    best = greenopt.plan(sc, method="greedy", objective=objective)
+    first = greenopt.plan(
+        sc, method="greedy", guide=False, objective=objective, passes=0, eject=0, retime=False
+    )
+    best = greenopt.plan(sc, method="greedy", guide=False, objective=objective)
     _valid(sc, first)
     _valid(sc, best)
     assert best.kpis["unmet_work_h"] <= first.kpis["unmet_work_h"] + 1e-6

@@ -39,6 +39,7 @@ class ColumnGenerationResult:
     rounds: int
     columns: int  # columns in R at the end
     seconds: float
+    row_duals: np.ndarray | None = None  # row duals of the last restricted optimum
 
 
 def solve_by_columns(
@@ -97,6 +98,7 @@ def solve_by_columns(
     best: float | None = None
     z = None
     values = None
+    y = None
     rounds = 0
     converged = False
     AT = A.T.tocsr()
@@ -160,6 +162,7 @@ def solve_by_columns(
         rounds=rounds,
         columns=int(inside.sum()),
         seconds=time.perf_counter() - t0,
+        row_duals=y,
     )
 
 

@@ -1,0 +1,425 @@
+"""The LP-guided greedy: the greedy steered by the MILP's relaxation LP (issue 15).
+
+The greedy places one job at a time, cheapest first for the job at hand, so the jobs placed first
+take the contested capacity — the clean grid of a low-carbon site, say — whether or not they gain
+most from it. The relaxation LP (:mod:`greenopt.formulations.relaxation`, without its presence
+and dwell rows: the same LP the MILP solves first) shares that capacity out over *all* jobs at
+once. Its optimum tells the greedy two things:
+
+* **prices** — the dual of each site-slot's GPU capacity row is what one more GPU there would save
+  the whole day; charged as :attr:`CapacityState.gpu_price` (per GPU-share), a job only takes a
+  contested GPU-slot when it gains more there than the day loses;
+* **where and when each job runs** — its fractional run shares ``x[j, s, t]``; a placement off
+  them pays a penalty per share (a *support* penalty over site-slots, or a *slot* penalty over
+  slots the LP leaves the job idle in at every site).
+
+Each :data:`VARIANTS` entry runs the usual greedy with such guidance (:class:`GuidedState`
+prices every placement in its own job's view) — the first pass in urgency order, re-placement
+passes and, if the variant says so, ejection moves — then takes the guidance away and
+*polishes* the plan at the true objective: re-placement passes (and ejection moves), short-job
+repair, and the LP re-timing (:mod:`greenopt.heuristics.retime`). :func:`plan_guided` returns the
+best of the plain greedy's plan and the guided ones (fewest unmet hours, then objective; ties to
+the plain plan), so it is never worse than the plain greedy, and every plan it returns is one
+the greedy's state built (valid by construction, the dwell rule included).
+
+**Cost.** One LP and ``GUIDE_WORK // jobs`` guided greedy runs (at least one, at most
+``len(VARIANTS)``; each about one plain greedy with its passes): 3 up to 200 jobs, 2 at 300 (the
+real-trace days), 1 from 301 to 1000; above :data:`GUIDE_MAX_JOBS` jobs the plain greedy alone. The
+LP is solved by the simplex method up to :data:`COLGEN_MIN_COLS` columns, above by column
+generation from each job's origin, the plain plan's sites and its two cleanest sites (measured on
+the loaded 2-core machine at load ~5: 100×5×24 0.2 s, the real-trace days 0.3–0.5 s, 500×10×48 ~5 s
+— 20–24 s at load ~10). Whole ``plan(method="greedy")`` calls, ``guide=False`` → default (medians
+of 3, interleaved, load ~7.7): 100×5×24 0.58 → 2.47 s, real day 2022-06-21 1.11 → 3.11 s, 500×10×48
+1.97 → 10.6 s. Everything is deterministic: HiGHS on one thread, placements counted, not timed
+(only the LP's time limit, :data:`GUIDE_LP_SECONDS`, or ``time_limit`` when smaller, none with
+``deterministic=True``, could cut it short — then the plain plan is returned; the guided runs
+themselves are bounded by their placements, not the clock).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from greenopt.evaluate import evaluate
+from greenopt.formulations.matrix import Matrix
+from greenopt.formulations.relaxation import build_relaxation
+from greenopt.heuristics.ejection import ejection_moves
+from greenopt.heuristics.greedy import (
+    EJECT_WORK,
+    GreedySettings,
+    improve,
+    place_job,
+    plan_greedy,
+    repair_short,
+    urgency_order,
+)
+from greenopt.heuristics.retime import RETIME_AUTO_COLUMNS, RETIME_MAX_COLUMNS, retime
+from greenopt.heuristics.state import CapacityState, Placement
+from greenopt.objectives import Objective
+from greenopt.options import PlanOptions
+from greenopt.result import Plan
+from greenopt.scenario import Scenario
+from greenopt.solvers import highs
+
+#: Days of up to this many jobs get the guided runs by default (``guide`` left at ``None``).
+GUIDE_MAX_JOBS = 1000
+#: A day of ``jobs`` jobs gets ``GUIDE_WORK // jobs`` guided runs (at least 1): the work of the
+#: guided runs grows with the day like one greedy's of ~GUIDE_WORK jobs. (1000 gave 500×10×48
+#: a second run, 251.84 → 250.95 for ~4 s more at load ~10, and the real-trace days a third,
+#: ``slots``, the most expensive, which won on none of them.)
+GUIDE_WORK = 600
+#: Above this many columns the guide LP is solved by column generation (simplex below).
+COLGEN_MIN_COLS = 20_000
+#: The guide LP's time limit (seconds); when it is not solved in time the plain plan is kept.
+#: Generous: on the 2-core machine at load ~10 (niced) 500×10×48's LP took 20–24 s (~5 s at
+#: load ~5), and a limit that is hit makes the plan depend on the machine's load.
+GUIDE_LP_SECONDS = 60.0
+#: Sites per job besides its origin and the plain plan's that column generation starts from.
+SEED_SITES = 2
+#: LP run share below which a job counts as not running at a site-slot.
+SUPPORT_EPS = 1e-6
+
+
+@dataclass(frozen=True)
+class GuideVariant:
+    """One way of steering the greedy by the LP.
+
+    ``duals``: the capacity rows' duals × this as the GPU-slot price; ``support``: penalty per
+    share at a site-slot where the LP does not run the job; ``slots``: penalty per share in a
+    slot where the LP runs the job at no site (objective units, e.g. kg CO2 per slot-share);
+    ``eject``: ejection moves while guided and again in the polish.
+    """
+
+    name: str
+    duals: float = 1.0
+    support: float = 0.0
+    slots: float = 0.0
+    eject: bool = False
+
+
+#: The variants, in the order they are run (a day gets the first ``GUIDE_WORK // jobs``).
+#: Measured on the loaded 2-core machine (objective, % against the plain greedy's):
+#: ``support`` is the best on every real-trace day (2022-06-21 152.92 → 146.84, 2023-01-15
+#: 104.03 → 97.60, 2023-04-02 96.09 → 94.82, 2023-09-10 154.38 → 147.97) and close on
+#: 500×10×48 (266.13 → 251.84); ``support+slots`` the best there (250.95); ``slots`` with its
+#: ejection moves on 100×5×24 (79.23 → 71.28; 74.32 and 75.06 for the other two).
+#: Ordering the jobs by their work rows' duals, a penalty proportional to the LP share, the
+#: relaxation with its presence rows, and a second guided round were tried and did not help.
+VARIANTS: tuple[GuideVariant, ...] = (
+    GuideVariant("support", support=2.0),
+    GuideVariant("support+slots", support=0.5, slots=1.0),
+    GuideVariant("slots", slots=2.0, eject=True),
+)
+
+
+@dataclass
+class LpGuide:
+    """The guide LP's optimum: run shares, GPU-slot prices and the LP bound."""
+
+    x: np.ndarray  # (J, S, T) run shares
+    gpu_price: np.ndarray  # (S, T) capacity duals, ≥ 0, per GPU-share
+    bound: float | None
+    seconds: float
+    status: str
+
+
+def _row_positions(mx: Matrix, name: str) -> np.ndarray:
+    offset = 0
+    for block_name, block in mx.rows.items():
+        if block_name == name:
+            return offset + np.arange(block.n)
+        offset += block.n
+    raise KeyError(name)
+
+
+def seed_pairs(scenario: Scenario, objective: Objective, used: list[set[int]]) -> np.ndarray:
+    """(J, S) bool: each job's origin, the sites ``used`` (the plain plan's) and its
+    :data:`SEED_SITES` allowed sites of least mean ``grid_coef · pue`` over its window — the
+    columns column generation starts from."""
+    idx = scenario.index
+    J, S = len(idx.job_names), len(idx.site_names)
+    pairs = np.zeros((J, S), dtype=bool)
+    pairs[np.arange(J), idx.origin] = True
+    for j, sites in enumerate(used):
+        pairs[j, list(sites)] = True
+    score = objective.grid_coef(scenario) * idx.pue[:, None]  # (S, T)
+    csum = np.concatenate([np.zeros((S, 1)), np.cumsum(score, axis=1)], axis=1)
+    width = np.maximum(idx.end_slot - idx.first_slot, 1)
+    mean = (csum[:, idx.end_slot] - csum[:, idx.first_slot]) / width  # (S, J)
+    mean = np.where(idx.allowed.T, mean, np.inf)
+    best = np.argsort(mean, axis=0, kind="stable")[:SEED_SITES].T  # (J, k)
+    rows = np.repeat(np.arange(J), best.shape[1])
+    ok = np.isfinite(mean[best.ravel(), rows])
+    pairs[rows[ok], best.ravel()[ok]] = True
+    return pairs
+
+
+def solve_guide(
+    scenario: Scenario,
+    objective: Objective | str,
+    deadlines: str,
+    pairs: np.ndarray | None = None,
+    time_limit: float | None = GUIDE_LP_SECONDS,
+) -> LpGuide | None:
+    """The relaxation LP (no presence, no dwell rows) solved by HiGHS on one thread; ``None``
+    when it is not solved to optimality within ``time_limit``."""
+    from greenopt.solvers.colgen import solve_by_columns
+
+    t0 = time.perf_counter()
+    obj = Objective.of(objective)
+    ix, mx = build_relaxation(scenario, obj, deadlines, presence=False, dwell=False)
+    form = highs.from_matrix(mx)
+    xb = mx.cols["x"]
+    if pairs is not None and mx.n_cols > COLGEN_MIN_COLS:
+        initial = np.ones(mx.n_cols, dtype=bool)
+        for name in ("x", "arr"):
+            block = mx.cols.get(name)
+            if block is not None and block.n:
+                initial[block.cols(np.arange(block.n))] = pairs[block.keys[:, 0], block.keys[:, 1]]
+        cg = solve_by_columns(
+            form,
+            initial,
+            time_limit=time_limit,
+            threads=1,
+            kept_rows=_row_positions(mx, "work"),
+        )
+        if cg.values is None or not cg.converged:
+            return None
+        values, duals, bound = cg.values, cg.row_duals, cg.bound
+        status = f"optimal (column generation: {cg.rounds} rounds, {cg.columns} columns)"
+    else:
+        res = highs.solve(
+            form, None, PlanOptions(threads=1), time_limit, relax=True, log=False, duals=True
+        )
+        if res.values is None or res.status != "optimal":
+            return None
+        values, duals, bound, status = res.values, res.row_duals, res.bound, res.status
+    x = np.zeros((ix.J, ix.S, ix.T))
+    x[ix.xj, ix.xs, ix.xt] = values[xb.cols(np.arange(xb.n))]
+    price = np.zeros((ix.S, ix.T))
+    if "capacity" in mx.rows and duals is not None:
+        block = mx.rows["capacity"]
+        y = np.asarray(duals)[_row_positions(mx, "capacity")]
+        price[block.keys[:, 0], block.keys[:, 1]] = np.maximum(-y, 0.0)  # ≤ rows: y ≤ 0
+    return LpGuide(x, price, bound, time.perf_counter() - t0, status)
+
+
+class GuidedState(CapacityState):
+    """A :class:`CapacityState` whose prices are the guide's: the GPU-slot price ``base`` for
+    every job, plus job ``j``'s own ``penalty[j]`` (S, T) per share. :meth:`view` shows job
+    ``j``'s prices to the placement (:attr:`gpu_price`, which the greedy's fills read);
+    :meth:`cost` prices every placement in its own job's view whatever is shown, so that
+    comparisons across jobs (ejection moves, re-placements) stay exact for the guided
+    objective. :meth:`unguide` restores the true objective."""
+
+    def guide(self, base: np.ndarray, penalty: np.ndarray | None) -> None:
+        self._base, self._penalty = base, penalty
+        self._gpus = self.idx.gpus.astype(float)
+        self.gpu_price = base
+
+    def unguide(self) -> None:
+        self.guide(np.zeros((self.S, self.T)), None)
+
+    def view(self, j: int) -> None:
+        if self._penalty is not None:
+            self.gpu_price = self._base + self._penalty[j] / self._gpus[j]
+
+    def cost(self, p: Placement) -> float:
+        value = super().cost(p)
+        if len(p) == 0:
+            return value
+        shown = self.gpu_price[p.sites, p.slots]
+        own = self._base[p.sites, p.slots]
+        value += float(self._gpus[p.job]) * float(np.dot(own - shown, p.shares))
+        if self._penalty is not None:
+            value += float(np.dot(self._penalty[p.job][p.sites, p.slots], p.shares))
+        return value
+
+
+def guided_state(
+    scenario: Scenario,
+    objective: Objective | str,
+    settings: GreedySettings,
+    guide: LpGuide,
+    variant: GuideVariant,
+) -> CapacityState:
+    """The greedy's state after a run steered by ``guide`` as ``variant`` says, then polished
+    at the true objective (module docstring); its placements obey every rule of MODEL.md §5."""
+    cfg = settings.resolved(scenario)
+    st = GuidedState(scenario, objective)
+    order = urgency_order(scenario)
+    budget = max(0, EJECT_WORK - st.J) if cfg.eject is None else cfg.eject
+    penalty = None
+    if variant.support > 0 or variant.slots > 0:
+        off = guide.x <= SUPPORT_EPS  # (J, S, T): where the LP does not run the job
+        idle = off.all(axis=1, keepdims=True)  # (J, 1, T): slots it runs the job at no site
+        penalty = variant.support * off + variant.slots * np.broadcast_to(idle, off.shape)
+
+    st.guide(variant.duals * guide.gpu_price, penalty)
+
+    def place(s: CapacityState, j: int) -> Placement | None:
+        st.view(j)
+        return place_job(s, j, 0, cfg)
+
+    for j in order.tolist():  # the first pass, then the passes and ejection moves, guided
+        p = place(st, j)
+        if p is not None:
+            st.commit(p, check=False)
+    for k in range(cfg.passes):
+        changed = 0
+        for j in (order[::-1] if k % 2 == 0 else order).tolist():
+            changed += _replace(st, j, place)
+        if changed == 0:
+            break
+    if variant.eject and budget > 0:
+        ejection_moves(st, order, place, budget)
+    st.unguide()  # the polish, at the true objective
+    improve(st, order, cfg, cfg.passes)
+    if variant.eject and budget > 0:
+        ejection_moves(st, order, lambda s, j: place_job(s, j, 0, cfg), budget)
+    repair_short(st, order, cfg)
+    return st
+
+
+def _replace(st: CapacityState, j: int, place) -> int:
+    """One re-placement of job ``j`` (as in :func:`greenopt.heuristics.greedy.improve`): 1 when
+    the new placement is cheaper and kept, else 0 (the old one restored)."""
+    old = st.release(j)
+    before = sum(st.cost(q) for q in old) if len(old) == 1 else 0.0
+    p = place(st, j) if len(old) <= 1 else None
+    if p is not None and st.cost(p) < before - 1e-9 * max(1.0, abs(before)):
+        st.commit(p, check=False)
+        return 1
+    for q in old:
+        st.commit(q, check=False)
+    return 0
+
+
+def variants_for(jobs: int, force: bool = False) -> tuple[GuideVariant, ...]:
+    """The variants a day of ``jobs`` jobs gets: ``GUIDE_WORK // jobs`` of them (at least one
+    and at most all), none above :data:`GUIDE_MAX_JOBS` jobs unless ``force``."""
+    if jobs == 0 or (jobs > GUIDE_MAX_JOBS and not force):
+        return ()
+    return VARIANTS[: max(1, min(len(VARIANTS), GUIDE_WORK // jobs))]
+
+
+def plan_guided(scenario: Scenario, options: PlanOptions) -> Plan:
+    """``plan(method="greedy")``: the plain greedy's plan and, on days of up to
+    :data:`GUIDE_MAX_JOBS` jobs (``guide=None``, the default) or whenever ``guide=True``, the
+    LP-guided ones (module docstring) — the best of them. ``guide=False``: the plain greedy
+    alone, exactly :func:`~greenopt.heuristics.greedy.plan_greedy`."""
+    params = dict(options.params)
+    guide_param = params.pop("guide", None)
+    plain = plan_greedy(scenario, options)
+    if guide_param is False:
+        return plain
+    J = len(scenario.index.job_names)
+    chosen = variants_for(J, force=guide_param is True)
+    if not chosen:
+        return plain
+    t0 = time.perf_counter()
+    given = GreedySettings.from_params(params)
+    cfg = given.resolved(scenario)
+    obj = options.objective
+    try:
+        from greenopt.formulations.solution import sites_used
+
+        pairs = seed_pairs(scenario, Objective.of(obj), sites_used(scenario, plain.assignments))
+        limit: float | None = GUIDE_LP_SECONDS
+        if options.deterministic:
+            limit = None  # work, not the clock, decides (as the MILP's deterministic mode)
+        elif options.time_limit is not None and math.isfinite(options.time_limit):
+            limit = min(GUIDE_LP_SECONDS, max(options.time_limit - (time.perf_counter() - t0), 0.1))
+        guide = solve_guide(scenario, obj, options.deadlines, pairs, limit)
+    except Exception as exc:  # guidance never costs the plan
+        if guide_param is True:
+            raise
+        plain.notes.append(f"LP guide failed ({type(exc).__name__}: {exc}); greedy plan kept")
+        return plain
+    if guide is None:
+        plain.notes.append(
+            "LP guide not solved (time limit, or no feasible point); the plain greedy plan is kept"
+        )
+        return plain
+    best, best_name = plain, None
+    for variant in chosen:
+        st = guided_state(scenario, obj, cfg, guide, variant)
+        cand = _finish(scenario, st.assignments(), options, given, cfg, t0)
+        if not best.no_worse_than(cand):  # strictly better: fewer unmet hours or objective
+            best, best_name = cand, variant.name
+    spent = time.perf_counter() - t0
+    if best_name is None:
+        plain.notes.append(
+            f"LP-guided greedy ({', '.join(v.name for v in chosen)}; LP {guide.seconds:.2f} s, "
+            f"{spent:.2f} s in all) found no better plan; the plain greedy's is kept"
+        )
+        return plain
+    best.solve_s = plain.solve_s + spent
+    best.notes.append(
+        f"LP-guided greedy ({best_name}): objective {plain.objective:.6g} → {best.objective:.6g} "
+        f"(LP bound {_num(guide.bound)}, {guide.seconds:.2f} s; {spent:.2f} s in all)"
+    )
+    return best
+
+
+def _num(value: float | None) -> str:
+    return "none" if value is None else f"{value:.6g}"
+
+
+def _finish(
+    scenario: Scenario,
+    assignments: pd.DataFrame,
+    options: PlanOptions,
+    given: GreedySettings,
+    cfg: GreedySettings,
+    t0: float,
+) -> Plan:
+    """The guided assignments evaluated, LP re-timed as the plain greedy's are (when it pays)."""
+
+    def scored(a: pd.DataFrame) -> Plan:
+        return evaluate(
+            scenario,
+            a,
+            method="greedy",
+            objective=options.objective,
+            deadlines=options.deadlines,
+            status="heuristic",
+            solve_s=time.perf_counter() - t0,
+        )
+
+    plan = scored(assignments)
+    if not cfg.retime:
+        return plan
+    try:
+        b = retime(
+            scenario,
+            plan.assignments,
+            options.objective,
+            options.deadlines,
+            options,
+            time_limit=options.time_limit,
+            max_columns=RETIME_AUTO_COLUMNS if given.retime is None else RETIME_MAX_COLUMNS,
+        )
+    except Exception:  # the re-timing never costs the plan
+        return plan
+    if b is None:
+        return plan
+    retimed = scored(b)
+    return retimed if retimed.no_worse_than(plan) else plan
+
+
+__all__ = [
+    "GUIDE_MAX_JOBS",
+    "VARIANTS",
+    "GuideVariant",
+    "LpGuide",
+    "guided_state",
+    "plan_guided",
+    "solve_guide",
+    "variants_for",
+]
