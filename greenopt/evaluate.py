@@ -69,10 +69,11 @@ def normalise_assignments(scenario: Scenario, assignments: Any) -> pd.DataFrame:
     idx = scenario.index
     df["job"] = df["job"].astype(str)
     df["site"] = df["site"].astype(str)
-    unknown_jobs = sorted(set(df["job"]) - set(idx.job_pos))
+    # the distinct names first: iterating a pyarrow string column row by row is slow
+    unknown_jobs = sorted(set(df["job"].unique()) - set(idx.job_pos))
     if unknown_jobs:
         raise PlanError(f"assignments name unknown job(s) {unknown_jobs[:5]}")
-    unknown_sites = sorted(set(df["site"]) - set(idx.site_pos))
+    unknown_sites = sorted(set(df["site"].unique()) - set(idx.site_pos))
     if unknown_sites:
         raise PlanError(f"assignments name unknown site(s) {unknown_sites[:5]}")
     share = pd.to_numeric(df["share"], errors="coerce").to_numpy(dtype=float)
@@ -103,12 +104,23 @@ def normalise_assignments(scenario: Scenario, assignments: Any) -> pd.DataFrame:
 def positions(names: Iterable[str], pos: dict[str, int]) -> np.ndarray:
     """The positions (``ScenarioIndex.job_pos`` / ``site_pos``) of known names, as int64.
 
-    A plain dict lookup per row: on the small tables of one plan it is several times faster
-    than ``Series.map``, which evaluate would otherwise pay a dozen times per plan.
+    The distinct names are looked up in ``pos`` and spread back by :func:`pandas.factorize`'s
+    codes: evaluate pays this a dozen times per plan, and a dict lookup per row — worse, an
+    element-by-element walk of a pyarrow-backed string column — was most of its time
+    (14 ms vs 1.5 ms per call on the 21k rows of a 2000-job plan). A name not in ``pos`` raises
+    ``KeyError``, as a lookup per row would.
     """
-    if not isinstance(names, list | tuple | np.ndarray):
+    if isinstance(names, pd.Series | pd.Index):
+        names = names.to_numpy(dtype=object)
+    elif not isinstance(names, list | tuple | np.ndarray):
         names = list(names)
-    return np.fromiter((pos[n] for n in names), dtype=np.int64, count=len(names))
+    if len(names) == 0:
+        return np.zeros(0, dtype=np.int64)
+    codes, distinct = pd.factorize(np.asarray(names, dtype=object))
+    if (codes < 0).any():  # a missing value: no position (the per-row lookup's KeyError)
+        return np.fromiter((pos[n] for n in names), dtype=np.int64, count=len(names))
+    at = np.fromiter((pos[n] for n in distinct), dtype=np.int64, count=len(distinct))
+    return at[codes]
 
 
 def _plain(x: Any) -> Any:
