@@ -191,21 +191,29 @@ def _shortlist(
 
 
 def _fill(
-    st: CapacityState, j: int, sites: np.ndarray, slots: np.ndarray, need: float, cap=None
+    st: CapacityState,
+    j: int,
+    sites: np.ndarray,
+    slots: np.ndarray,
+    need: float,
+    cap: np.ndarray | None = None,
+    cells: np.ndarray | None = None,
 ) -> tuple[_Filled, np.ndarray, np.ndarray]:
     """Cheapest-pieces fill of ``need`` slot-shares on rows of per-slot sites.
 
-    ``sites`` (R, W) site per row and slot, ``slots`` (W,). Returns the shares (per row on
-    demand: ``shares[r]`` is row ``r``'s (W,) shares), the work placed per row (slot-shares) and
-    the approximate cost per row (lateness + grid, no moves).
+    ``sites`` (R, W) site per row and slot, ``slots`` (W,); ``cells`` (optional) their flat
+    positions ``sites·T + slots`` in the (S, T) tables. Returns the shares (per row on demand:
+    ``shares[r]`` is row ``r``'s (W,) shares), the work placed per row (slot-shares) and the
+    approximate cost per row (lateness + grid, no moves).
     """
     R, W = sites.shape
-    tt = slots[None, :]
+    if cells is None:
+        cells = sites * st.T + slots[None, :]
     if cap is None:
-        cap = st.max_share(j, sites, tt)
+        cap = st.max_share_at(j, sites, cells)
     fe = st.full_kwh[j]  # (S,) kWh at share 1
-    E = fe[sites]  # (R, W)
-    hpos = np.maximum(st.ren_left[sites, tt], 0.0)
+    E = fe.take(sites)  # (R, W)
+    hpos = np.maximum(st.ren_left.ravel().take(cells), 0.0)
     if (fe > 0).all():
         ren_sh = np.minimum(cap, hpos / E)
     else:
@@ -216,16 +224,17 @@ def _fill(
     Q = np.empty((R, 2 * W))
     c_ren, c_grid = C[:, :W], C[:, W:]
     if st.gpu_price.any():
-        np.add(lat, st.idx.gpus[j] * st.gpu_price[sites, tt], out=c_ren)
+        np.add(lat, st.idx.gpus[j] * st.gpu_price.ravel().take(cells), out=c_ren)
     else:
         c_ren[:] = lat
-    np.maximum(st.coef[sites, tt] * E + c_ren, c_ren, out=c_grid)  # renewable fills first
+    # renewable fills first
+    np.maximum(st.coef.ravel().take(cells) * E + c_ren, c_ren, out=c_grid)
     Q[:, :W] = ren_sh
     np.subtract(cap, ren_sh, out=Q[:, W:])
     order = C.argsort(axis=1, kind="stable")
-    rix = np.arange(R)[:, None]
-    Qs = Q[rix, order]
-    Cs = C[rix, order]
+    flat = order + (2 * W) * np.arange(R)[:, None]  # row r's sorted pieces in the flat (R, 2W)
+    Qs = Q.ravel().take(flat)
+    Cs = C.ravel().take(flat)
     before = Qs.cumsum(axis=1) - Qs
     take = np.minimum(np.maximum(need - before, 0.0), Qs)  # np.clip, without its overhead
     take[take < MIN_SHARE] = 0.0
@@ -421,8 +430,9 @@ def _place_preemptible(
         if cfg.route:
             rows.append(_route_row(st, j, o, cand, slots, need))
     sites = np.concatenate(rows, axis=0) if len(rows) > 1 else rows[0]
-    caps = st.max_share(j, sites, slots[None, :])
-    shares, filled, approx = _fill(st, j, sites, slots, need, caps)
+    cells = sites * st.T + slots[None, :]  # flat positions in the (S, T) tables
+    caps = st.max_share_at(j, sites, cells)
+    shares, filled, approx = _fill(st, j, sites, slots, need, caps, cells)
     # rank by approximate objective: −U per slot-share placed dominates; each site change of
     # the row is at least one migration penalty (its energy is left out: renewable may pay it)
     score = approx - st.unmet * st.dt * filled
@@ -578,13 +588,6 @@ def _place_block(
     full = np.concatenate([full, np.full(int(b_ok.sum()), whole)])
     length = (1 + full + (rem > 0)).astype(np.int64)
     usable = (s0 > MIN_SHARE) & (length <= e - f)
-    slots = np.arange(f, e)
-    # per site over the window, shared by every run length: the caps and, for inner slots at
-    # full share, cumulative sums of the full-share cost and of the slots below a full share
-    every = np.arange(st.S)
-    cap_all = st.max_share(j, every[:, None], slots[None, :])  # (S, W)
-    zero = np.zeros((st.S, 1))
-    cost_at = _window_costs(st, j, f, e)
     # every usable (site, shape) at once, by run length (then as listed): row i starts at any of
     # its n_i = W − L_i + 1 slots; scores row-major, inf where a start does not fit
     use = usable.nonzero()[0]
@@ -596,28 +599,40 @@ def _place_block(
     last = np.where(rem[use] > 0, rem[use], 1.0)[:, None]
     W = e - f
     nmax = W - int(L.min()) + 1
+    # per site over the window, shared by every run length (slices of the state, not gathers):
+    # the caps, and the pieces of the exact slot cost (_slot_cost)
+    cap_all = st.window_max_share(j, f, e)  # (S, W)
+    ren = np.maximum(st.ren_left[:, f:e], 0.0)
+    coef = st.coef[:, f:e]
+    price = st.late_coef[j] * st.late_w[j, f:e][None, :] + st.idx.gpus[j] * st.gpu_price[:, f:e]
+    fe = st.full_kwh[j][sites][:, None]  # (C, 1) kWh at share 1
     at = np.arange(nmax)[None, :]  # start offsets
-    ri = np.arange(len(use))[:, None]  # row index for per-row offsets
-    cap = cap_all[sites]  # (C, W)
-    ok = (cap[:, :nmax] >= first - EPS) & (at < (W - L + 1)[:, None])
+    ok = (cap_all[sites, :nmax] >= first - EPS) & (at < (W - L + 1)[:, None])
     mig = np.where(sites != o, st.mig_kwh[j], 0.0)[:, None]
-    total = cost_at(sites, 0, nmax, first, mig)
+    # the first slot, at share `first` with the arrival's kWh
+    grid = np.maximum(0.0, fe * first + mig - ren[sites, :nmax])
+    total = coef[sites, :nmax] * grid + price[sites, :nmax] * first
+    # a (row, start) cell's slot at offset k of the window is cell sites·W + k of a flat table:
+    # one np.take instead of 2-D fancy indexing per table
+    row0 = (sites * W)[:, None]
     three = (L >= 3)[:, None]
     if three.any():  # inner slots at full share: cumulative sums over the window
+        zero = np.zeros((st.S, 1))
         bad_all = np.cumsum(np.concatenate([zero, cap_all < 1.0 - EPS], axis=1), axis=1)
-        cost1 = cost_at(every, 0, W, 1.0, 0.0)
+        cost1 = coef * np.maximum(0.0, st.full_kwh[j][:, None] * 1.0 + 0.0 - ren) + price * 1.0
         csum_all = np.cumsum(np.concatenate([zero, cost1], axis=1), axis=1)
-        lo = at + 1
-        hi = np.minimum(at + L[:, None] - 1, W)
-        bad, csum = bad_all[sites], csum_all[sites]
-        ok &= ~three | (bad[ri, hi] - bad[ri, lo] == 0)
-        inner = csum[ri, hi] - csum[ri, lo]
-        total += np.where(three, inner, 0.0)
+        rowc = (sites * (W + 1))[:, None]
+        lo = rowc + (at + 1)
+        hi = rowc + np.minimum(at + L[:, None] - 1, W)
+        bad, csum = bad_all.ravel(), csum_all.ravel()
+        ok &= ~three | (bad.take(hi) - bad.take(lo) == 0)
+        total += np.where(three, csum.take(hi) - csum.take(lo), 0.0)
     two = (L >= 2)[:, None]
-    if two.any():
-        li = np.minimum(at + L[:, None] - 1, W - 1)
-        ok &= ~two | (cap[ri, li] >= last - EPS)
-        end_cost = cost_at(sites, 0, W, last, 0.0)[ri, li]
+    if two.any():  # the last slot, at share `last`
+        li = row0 + np.minimum(at + L[:, None] - 1, W - 1)
+        ok &= ~two | (cap_all.ravel().take(li) >= last - EPS)
+        grid = np.maximum(0.0, fe * last + 0.0 - ren.ravel().take(li))
+        end_cost = coef.ravel().take(li) * grid + price.ravel().take(li) * last
         total += np.where(two, end_cost, 0.0)
     total += np.where(sites != o, st.objective.migration_penalty, 0.0)[:, None]
     if cfg.domain and (sites != o).any():  # moves outside the domain go after the rest
@@ -627,8 +642,7 @@ def _place_block(
         total = total + np.where(outside, 1e30, 0.0)
     allv = np.where(ok, total, np.inf).ravel()
     fallback: Placement | None = None
-    order = allv.argsort(kind="stable")
-    for k in order[: 8 * cfg.top_k + 8].tolist():
+    for k in _smallest(allv, 8 * cfg.top_k + 8).tolist():
         if not np.isfinite(allv[k]):
             break
         outside = allv[k] >= 1e29  # sorted last: no block inside the domain is left
@@ -654,21 +668,17 @@ def _place_block(
     return fallback
 
 
-def _window_costs(st: CapacityState, j: int, f: int, e: int):
-    """:func:`_slot_cost` over slots ``[f, e)`` from per-site tables made once per job:
-    ``cost_at(sites, lo, hi, share, extra)`` is the (len(sites), hi − lo) cost of slots
-    ``f + lo .. f + hi − 1`` (``share`` and ``extra`` broadcast per site as (G, 1) or scalars)."""
-    ren = np.maximum(st.ren_left[:, f:e], 0.0)
-    coef = st.coef[:, f:e]
-    price = st.late_coef[j] * st.late_w[j, f:e][None, :] + st.idx.gpus[j] * st.gpu_price[:, f:e]
-    fe = st.full_kwh[j][:, None]
+def _smallest(v: np.ndarray, k: int) -> np.ndarray:
+    """The first ``k`` indices of ``v.argsort(kind="stable")``, without sorting all of ``v``.
 
-    def cost_at(sites: np.ndarray, lo: int, hi: int, share, extra) -> np.ndarray:
-        kwh = fe[sites] * share + extra
-        grid = np.maximum(0.0, kwh - ren[sites, lo:hi])
-        return coef[sites, lo:hi] * grid + price[sites, lo:hi] * share
-
-    return cost_at
+    Every index whose value is at most the k-th smallest (ties included, in index order) is
+    sorted stably: the same first ``k`` as the full sort, at a fraction of its cost on the
+    thousands of (site, start) cells of a block job (of which the loop reads a few)."""
+    if v.size <= k:
+        return v.argsort(kind="stable")
+    kth = np.partition(v, k - 1)[k - 1]
+    near = (v <= kth).nonzero()[0]
+    return near[v[near].argsort(kind="stable")][:k]
 
 
 def _slot_cost(st: CapacityState, j: int, sites, slots, share, extra_kwh) -> np.ndarray:

@@ -161,6 +161,34 @@ class CapacityState:
                 share = np.minimum(share, np.where(e > 0, room / np.where(e > 0, e, 1), np.inf))
         return np.maximum(share, 0.0)
 
+    def max_share_at(self, j: int, sites: np.ndarray, cells: np.ndarray) -> np.ndarray:
+        """:meth:`max_share` at ``(sites, slots)`` given as ``cells = sites·T + slots``, flat
+        positions in the (S, T) tables: the same values, with one ``take`` per table instead of a
+        2-D fancy index (~4x cheaper on the rows × slots of a job's candidate rows)."""
+        g = float(self.idx.gpus[j])
+        share = np.minimum(1.0, self.gpu_left.ravel().take(cells) / g)
+        if self.grid_limited:
+            e = self.full_kwh[j].take(sites)
+            ren = self.ren_left.ravel().take(cells)
+            room = np.maximum(ren, 0.0) + (self.grid_cap.take(sites) - np.maximum(0.0, -ren))
+            with np.errstate(divide="ignore", invalid="ignore"):
+                share = np.minimum(share, np.where(e > 0, room / np.where(e > 0, e, 1), np.inf))
+        return np.maximum(share, 0.0)
+
+    def window_max_share(self, j: int, f: int, e: int) -> np.ndarray:
+        """(S, e − f): :meth:`max_share` of every site over slots ``[f, e)``, the same values
+        computed on slices of the state (no fancy-index gathers)."""
+        g = float(self.idx.gpus[j])
+        share = np.minimum(1.0, self.gpu_left[:, f:e] / g)
+        if self.grid_limited:
+            ren = self.ren_left[:, f:e]
+            kwh = self.full_kwh[j][:, None]
+            room = np.maximum(ren, 0.0) + (self.grid_cap[:, None] - np.maximum(0.0, -ren))
+            with np.errstate(divide="ignore", invalid="ignore"):
+                cap = np.where(kwh > 0, room / np.where(kwh > 0, kwh, 1), np.inf)
+                share = np.minimum(share, cap)
+        return np.maximum(share, 0.0)
+
     def arrival_cap(self, j: int, a: int, b: int) -> float:
         """Largest share in a slot job ``j`` arrives in at ``b`` from ``a``: ``1 − disruption/Δh``.
 
