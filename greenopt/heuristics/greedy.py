@@ -48,6 +48,8 @@ from greenopt.heuristics.state import (
     MIN_SHARE,
     CapacityState,
     Placement,
+    all_of,
+    any_of,
     placement,
 )
 from greenopt.objectives import Objective
@@ -214,7 +216,7 @@ def _fill(
     fe = st.full_kwh[j]  # (S,) kWh at share 1
     E = fe.take(sites)  # (R, W)
     hpos = np.maximum(st.ren_left.ravel().take(cells), 0.0)
-    if (fe > 0).all():
+    if all_of(fe > 0):
         ren_sh = np.minimum(cap, hpos / E)
     else:
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -223,7 +225,7 @@ def _fill(
     C = np.empty((R, 2 * W))  # the renewable pieces, then the grid pieces
     Q = np.empty((R, 2 * W))
     c_ren, c_grid = C[:, :W], C[:, W:]
-    if st.gpu_price.any():
+    if any_of(st.gpu_price):
         np.add(lat, st.idx.gpus[j] * st.gpu_price.ravel().take(cells), out=c_ren)
     else:
         c_ren[:] = lat
@@ -264,7 +266,7 @@ def _fill_row(
     fe = st.full_kwh[j]
     E = fe[sites]
     hpos = np.maximum(st.ren_left[sites, slots], 0.0)
-    if (fe > 0).all():
+    if all_of(fe > 0):
         ren_sh = np.minimum(cap, hpos / E)
     else:
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -272,7 +274,7 @@ def _fill_row(
     C = np.empty(2 * W)
     c_ren = C[:W]
     c_ren[:] = st.late_coef[j] * st.late_w[j, slots]
-    if st.gpu_price.any():
+    if any_of(st.gpu_price):
         c_ren += st.idx.gpus[j] * st.gpu_price[sites, slots]
     np.maximum(st.coef[sites, slots] * E + c_ren, c_ren, out=C[W:])
     Q = np.concatenate((ren_sh, cap - ren_sh))
@@ -371,9 +373,9 @@ def _short_stay(
         return None
     hours = shares[run] * st.dt
     ends = [*arrivals[1:], len(run)]
-    finished = st.finishes(j, float(hours.sum()))
+    finished = st.finishes(j, float(np.add.reduce(hours)))
     for r, end in zip(arrivals, ends, strict=True):
-        worked = float(hours[r:end].sum())
+        worked = float(np.add.reduce(hours[r:end]))
         if worked < float(st.dwell_need[j, int(prev[r]), int(at[r])]) - EPS:
             if end == len(run) and finished:
                 return None
@@ -386,7 +388,9 @@ def _arrival_limit(st: CapacityState, j: int, a: int, b: int, t: int) -> float:
     disruption, and the grid room left at ``b`` once the move's kWh are in."""
     m = min(1.0, st.arrival_cap(j, a, b))
     e_full = float(st.full_kwh[j, b])
-    room = max(float(st.ren_left[b, t]), 0.0) + float(st.grid_room(b, t)) - float(st.mig_kwh[j])
+    ren = float(st.ren_left[b, t])
+    # st.grid_room(b, t) in plain floats (numpy on scalars costs more than the arithmetic)
+    room = max(ren, 0.0) + (float(st.grid_cap[b]) - max(0.0, -ren)) - float(st.mig_kwh[j])
     if e_full > 0:
         return min(m, room / e_full)
     return m if room >= 0 else 0.0
@@ -395,7 +399,7 @@ def _arrival_limit(st: CapacityState, j: int, a: int, b: int, t: int) -> float:
 def _in_domain(st: CapacityState, p: Placement, alpha: float) -> bool:
     """Every move of ``p`` lies in the seed paper's feasibility domain (MODEL §9)."""
     arrive, prev = st._moves(p)
-    if not arrive.any():
+    if not any_of(arrive):
         return True
     e, ren = st.energy_rows(p)
     arr = arrive.nonzero()[0].tolist()
@@ -458,7 +462,7 @@ def _place_preemptible(
         if ok:
             if best is None or c < best[0] - 1e-12:
                 best = (c, p)
-                complete = p.shares.sum() >= need - 1e-6
+                complete = np.add.reduce(p.shares) >= need - 1e-6
         elif cfg.rescue and (rescue is None or c < rescue[0] - 1e-12):
             rescue = (c, p)
     if rescue is not None:
@@ -534,7 +538,7 @@ def _split_rows(
     'origin, ``b`` during the window, origin after' (a detour). Detours via the cleanest grid
     as home were tried too: no better plans, 15 % slower on 2000 jobs."""
     W = e - f
-    if not bool((cand == o).any()):
+    if not any_of(cand == o):
         return np.zeros((0, W), dtype=np.int64)
     dest = cand[cand != o]
     if dest.size == 0:
@@ -616,7 +620,7 @@ def _place_block(
     # one np.take instead of 2-D fancy indexing per table
     row0 = (sites * W)[:, None]
     three = (L >= 3)[:, None]
-    if three.any():  # inner slots at full share: cumulative sums over the window
+    if any_of(three):  # inner slots at full share: cumulative sums over the window
         zero = np.zeros((st.S, 1))
         bad_all = np.cumsum(np.concatenate([zero, cap_all < 1.0 - EPS], axis=1), axis=1)
         cost1 = coef * np.maximum(0.0, st.full_kwh[j][:, None] * 1.0 + 0.0 - ren) + price * 1.0
@@ -628,14 +632,14 @@ def _place_block(
         ok &= ~three | (bad.take(hi) - bad.take(lo) == 0)
         total += np.where(three, csum.take(hi) - csum.take(lo), 0.0)
     two = (L >= 2)[:, None]
-    if two.any():  # the last slot, at share `last`
+    if any_of(two):  # the last slot, at share `last`
         li = row0 + np.minimum(at + L[:, None] - 1, W - 1)
         ok &= ~two | (cap_all.ravel().take(li) >= last - EPS)
         grid = np.maximum(0.0, fe * last + 0.0 - ren.ravel().take(li))
         end_cost = coef.ravel().take(li) * grid + price.ravel().take(li) * last
         total += np.where(two, end_cost, 0.0)
     total += np.where(sites != o, st.objective.migration_penalty, 0.0)[:, None]
-    if cfg.domain and (sites != o).any():  # moves outside the domain go after the rest
+    if cfg.domain and any_of(sites != o):  # moves outside the domain go after the rest
         disr = st.net.disruption_h[j, o, sites][:, None]
         wh = st.window_table(o)[sites, f : f + nmax]
         outside = (sites[:, None] != o) & (disr > cfg.alpha * wh + EPS)

@@ -64,7 +64,7 @@ class Placement:
 
     @property
     def work_h(self) -> float:
-        return float(self.shares.sum())  # times Δh, by the caller
+        return float(np.add.reduce(self.shares))  # times Δh, by the caller
 
     def __len__(self) -> int:
         return len(self.slots)
@@ -219,7 +219,7 @@ class CapacityState:
             return True
         links = self.route_links[a][b]
         gb = float(self.idx.state_gb[j])
-        return bool((self.link_left[links, t] >= gb - EPS).all())
+        return all_of(self.link_left[links, t] >= gb - EPS)
 
     def link_room_slots(self, j: int, a: int, b: int, t0: int, t1: int) -> np.ndarray:
         """(t1 − t0,) bool: slots where ``route(a, b)`` has room for job ``j``'s state."""
@@ -236,11 +236,14 @@ class CapacityState:
 
         See :meth:`window_hours_rows` (the same hours, for one slot without the whole table).
         """
+        in_t = self.ren_left[s, t] > EPS  # slot t first: outside a window is the common answer
+        if source is not None:
+            in_t = in_t or self.coef[s, t] < self.coef[source, t] - EPS
+        if not in_t:
+            return 0.0
         on = self.ren_left[s] > EPS
         if source is not None:
             on |= self.coef[s] < self.coef[source] - EPS
-        if not on[t]:
-            return 0.0
         off = (~on).nonzero()[0]
         i = int(np.searchsorted(off, t))
         lo = int(off[i - 1]) if i > 0 else -1
@@ -308,15 +311,15 @@ class CapacityState:
         j = p.job
         arrive, prev = self._moves(p)
         owed = float(self.dwell_owed[j])
-        if owed <= 0.0 and not arrive.any():
+        if owed <= 0.0 and not any_of(arrive):
             return 0.0
         hours = p.shares * self.dt
         arr = arrive.nonzero()[0]
         if arr.size == 0:
-            return max(0.0, owed - float(hours.sum()))
-        if owed > EPS and float(hours[: arr[0]].sum()) < owed - EPS:
+            return max(0.0, owed - float(np.add.reduce(hours)))
+        if owed > EPS and float(np.add.reduce(hours[: arr[0]])) < owed - EPS:
             return None
-        cs = np.cumsum(hours)
+        cs = hours.cumsum()
         if arr.size == 1:  # one move (the common case): its stay runs to the end of p
             a0 = int(arr[0])
             stay = float(cs[-1] - (cs[a0 - 1] if a0 > 0 else 0.0))
@@ -324,7 +327,7 @@ class CapacityState:
         csum = np.concatenate(([0.0], cs))
         worked = csum[np.concatenate((arr[1:], [len(p)]))] - csum[arr]
         need = self.dwell_need[j, prev[arr], p.sites[arr]]
-        if (worked[:-1] < need[:-1] - EPS).any():
+        if any_of(worked[:-1] < need[:-1] - EPS):
             return None
         return max(0.0, float(need[-1] - worked[-1]))
 
@@ -338,7 +341,7 @@ class CapacityState:
         owed = self.dwell_owed_after(p)
         if owed is None:
             return False
-        return owed <= EPS or self.finishes(p.job, float(p.shares.sum()) * self.dt)
+        return owed <= EPS or self.finishes(p.job, float(np.add.reduce(p.shares)) * self.dt)
 
     # -- pricing -----------------------------------------------------------------------------
     def _moves(self, p: Placement) -> tuple[np.ndarray, np.ndarray]:
@@ -390,9 +393,9 @@ class CapacityState:
         arrive, _ = self._moves(p)
         value = float(np.dot(self.coef[p.sites, p.slots], grid))
         value += float(self.late_coef[j]) * float(np.dot(self.late_w[j, p.slots], p.shares))
-        value += self.objective.migration_penalty * int(arrive.sum())
+        value += self.objective.migration_penalty * int(np.count_nonzero(arrive))
         value += float(self.idx.gpus[j]) * float(np.dot(self.gpu_price[p.sites, p.slots], p.shares))
-        value -= self.unmet * float(p.shares.sum()) * self.dt
+        value -= self.unmet * float(np.add.reduce(p.shares)) * self.dt
         return value
 
     def value(self) -> float:
@@ -421,25 +424,25 @@ class CapacityState:
             return None
         idx, j = self.idx, p.job
         slots, sites, shares = p.slots, p.sites, p.shares
-        if (slots[1:] <= slots[:-1]).any() or slots[0] <= self.last_slot[j]:
+        if any_of(slots[1:] <= slots[:-1]) or slots[0] <= self.last_slot[j]:
             return "slots must increase and follow the job's committed run"
         if slots[0] < idx.first_slot[j] or slots[-1] >= idx.end_slot[j]:
             return "window"
-        if (shares <= 0).any() or (shares > 1 + EPS).any():
+        if any_of(shares <= 0) or any_of(shares > 1 + EPS):
             return "share"
-        if not idx.allowed[j, sites].all():
+        if not all_of(idx.allowed[j, sites]):
             return "residency or site GPUs"
-        if (shares > self.gpu_left[sites, slots] / idx.gpus[j] + EPS).any():
+        if any_of(shares > self.gpu_left[sites, slots] / idx.gpus[j] + EPS):
             return "capacity"
         if self.grid_limited:  # (without a grid limit the room is infinite)
             e = self._energy(p)
             over = e - np.maximum(self.ren_left[sites, slots], 0.0) - self.grid_room(sites, slots)
-            if (over > EPS).any():
+            if any_of(over > EPS):
                 return "grid_max"
-        if self.done_h[j] + shares.sum() * self.dt > idx.work_h[j] + 1e-7:
+        if self.done_h[j] + np.add.reduce(shares) * self.dt > idx.work_h[j] + 1e-7:
             return "overrun"
         arrive, prev = self._moves(p)
-        if arrive.any():
+        if any_of(arrive):
             used = self.sites_used[j] | {int(s) for s in sites}
             if not idx.migratable[j] and len(used) > 1:
                 return "migratable"
@@ -453,7 +456,7 @@ class CapacityState:
                     return "link_capacity"
             # several moves of one placement over the same link in one slot cannot happen
             # (one row per slot), so link room per row is exact.
-        if (arrive.any() or self.dwell_owed[j] > EPS) and not self.dwell_closed(p):
+        if (any_of(arrive) or self.dwell_owed[j] > EPS) and not self.dwell_closed(p):
             return "dwell"
         if not idx.preemptible[j]:
             return self._check_contiguous(p, arrive, prev)
@@ -465,7 +468,7 @@ class CapacityState:
         started = self.last_slot[j] >= 0
         if started and slots[0] != self.last_slot[j] + 1:
             return "non_preemptible"
-        if (slots[1:] - slots[:-1] != 1).any():
+        if any_of(slots[1:] - slots[:-1] != 1):
             return "non_preemptible"
         # rows that are inner slots of the whole run: all but the last row, and the first only
         # when the job already ran; each at share 1 less the disruption of a move arriving in it
@@ -473,12 +476,12 @@ class CapacityState:
         if hi > lo:
             inner = shares[lo:hi]
             moved = arrive[lo:hi]
-            if moved.any():
+            if any_of(moved):
                 disr = self.net.disruption_h[j, prev[lo:hi], p.sites[lo:hi]] / self.dt
                 full = 1.0 - np.where(moved, disr, 0.0)
             else:
                 full = 1.0
-            if (inner < full - EPS).any():
+            if any_of(inner < full - EPS):
                 return "non_preemptible"
         if started:  # the previous last slot becomes inner
             want = 1.0 - self.last_arrival_disruption[j] / self.dt
@@ -514,7 +517,7 @@ class CapacityState:
             links = self.route_links[int(prev[r])][int(sites[r])]
             self.link_left[links, int(slots[r])] -= gb
             links_used.append((links, int(slots[r])))
-        self.done_h[j] += float(shares.sum()) * self.dt
+        self.done_h[j] += float(np.add.reduce(shares)) * self.dt
         self.last_site[j] = int(sites[-1])
         self.last_slot[j] = int(slots[-1])
         self.last_share[j] = float(shares[-1])
@@ -571,10 +574,23 @@ class CapacityState:
         return pd.DataFrame({"job": jobs[j], "slot": t, "site": sites[s], "share": sh})
 
 
+def any_of(mask: np.ndarray) -> bool:
+    """``mask.any()``, ~5x cheaper on the small arrays of the per-job loop (``ndarray.any``
+    pays a reduction's set-up, ~1.7 µs, for a handful of elements). The greedy asks it ~20k
+    times on a 2000-job day. (Likewise ``np.add.reduce(x)`` stands for ``x.sum()`` in the loop:
+    the same pairwise sum without two Python-level wrappers.)"""
+    return np.count_nonzero(mask) > 0
+
+
+def all_of(mask: np.ndarray) -> bool:
+    """``mask.all()``, cheaper on small arrays (see :func:`any_of`)."""
+    return np.count_nonzero(mask) == mask.size
+
+
 def _distinct(slots: np.ndarray) -> bool:
     """The slots increase strictly, so the rows' (site, slot) cells are distinct and a fancy-index
     update books each once (``np.add.at`` is only needed for repeated cells, and is slower)."""
-    return len(slots) < 2 or bool((slots[1:] > slots[:-1]).all())
+    return len(slots) < 2 or all_of(slots[1:] > slots[:-1])
 
 
 def placement(j: int, slots, sites, shares) -> Placement:
