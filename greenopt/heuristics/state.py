@@ -133,6 +133,7 @@ class CapacityState:
         self.dwell_owed = np.zeros(J)  # h of dwell still owed at last_site (MODEL §5)
         self.sites_used: list[set[int]] = [set() for _ in range(J)]
         self._windows: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # see window_table
+        self._token = object()  # this state, in what placements remember of it (dwell_owed_after)
         # per job, its committed placements with the kWh and link GB they booked (to release)
         self._booked: list[list[tuple[Placement, np.ndarray, list[tuple[np.ndarray, int]]]]] = [
             [] for _ in range(J)
@@ -308,6 +309,17 @@ class CapacityState:
         A stay is counted from its arrival row up to (excluding) the next arrival; the first rows
         of ``p``, before its first arrival, continue the committed stay and pay what it owes.
         """
+        # kept on the placement for this state, the site the job is at and the dwell it owes:
+        # the greedy asks it when refining a row and again when committing it (nothing between)
+        key = (self._token, int(self.last_site[p.job]), float(self.dwell_owed[p.job]))
+        memo = p.__dict__.get("_dwell")
+        if memo is not None and memo[0] == key:
+            return memo[1]
+        owed_after = self._dwell_owed_after(p)
+        object.__setattr__(p, "_dwell", (key, owed_after))
+        return owed_after
+
+    def _dwell_owed_after(self, p: Placement) -> float | None:
         j = p.job
         arrive, prev = self._moves(p)
         owed = float(self.dwell_owed[j])
