@@ -455,7 +455,7 @@ class CapacityState:
             return "overrun"
         arrive, prev = self._moves(p)
         if any_of(arrive):
-            used = self.sites_used[j] | {int(s) for s in sites}
+            used = self.sites_used[j] | set(sites.tolist())
             if not idx.migratable[j] and len(used) > 1:
                 return "migratable"
             for r in arrive.nonzero()[0]:
