@@ -580,16 +580,21 @@ def _place_block(
     s0 = np.minimum(np.minimum(1.0, m), need)
     rest = need - s0
     full = np.floor(rest + 1e-9)
-    rem = np.where(rest - full > MIN_SHARE, rest - full, 0.0)
-    # shape B: the fractional part first, then full slots
-    whole = float(np.floor(need + 1e-9))
-    frac = np.full(cand.shape, need - whole)
-    b_ok = (frac > MIN_SHARE) & (frac <= m + EPS) & (need > 1.0)
-    cand = np.concatenate([cand, cand[b_ok]])
-    s0 = np.concatenate([s0, frac[b_ok]])
-    rem = np.concatenate([rem, np.zeros(int(b_ok.sum()))])
-    full = np.concatenate([full, np.full(int(b_ok.sum()), whole)])
+    left = rest - full
+    rem = np.where(left > MIN_SHARE, left, 0.0)
     length = (1 + full + (rem > 0)).astype(np.int64)
+    # shape B: the fractional part first, then full slots (its scalar tests first: most jobs
+    # have none, and these arrays are a few sites long, where numpy's per-call cost dominates)
+    whole = float(np.floor(need + 1e-9))
+    frac = need - whole
+    if frac > MIN_SHARE and need > 1.0:
+        b_ok = frac <= m + EPS
+        nb = int(np.count_nonzero(b_ok))
+        if nb:
+            cand = np.concatenate([cand, cand[b_ok]])
+            s0 = np.concatenate([s0, np.full(nb, frac)])
+            rem = np.concatenate([rem, np.zeros(nb)])
+            length = np.concatenate([length, np.full(nb, int(1 + whole), dtype=np.int64)])
     usable = (s0 > MIN_SHARE) & (length <= e - f)
     # every usable (site, shape) at once, by run length (then as listed): row i starts at any of
     # its n_i = W − L_i + 1 slots; scores row-major, inf where a start does not fit
@@ -610,11 +615,11 @@ def _place_block(
     price = st.late_coef[j] * st.late_w[j, f:e][None, :] + st.idx.gpus[j] * st.gpu_price[:, f:e]
     fe = st.full_kwh[j][sites][:, None]  # (C, 1) kWh at share 1
     at = np.arange(nmax)[None, :]  # start offsets
-    ok = (cap_all[sites, :nmax] >= first - EPS) & (at < (W - L + 1)[:, None])
+    ok = (cap_all.take(sites, axis=0)[:, :nmax] >= first - EPS) & (at < (W - L + 1)[:, None])
     mig = np.where(sites != o, st.mig_kwh[j], 0.0)[:, None]
     # the first slot, at share `first` with the arrival's kWh
-    grid = np.maximum(0.0, fe * first + mig - ren[sites, :nmax])
-    total = coef[sites, :nmax] * grid + price[sites, :nmax] * first
+    grid = np.maximum(0.0, fe * first + mig - ren.take(sites, axis=0)[:, :nmax])
+    total = coef.take(sites, axis=0)[:, :nmax] * grid + price.take(sites, axis=0)[:, :nmax] * first
     # a (row, start) cell's slot at offset k of the window is cell sites·W + k of a flat table:
     # one np.take instead of 2-D fancy indexing per table
     row0 = (sites * W)[:, None]
