@@ -623,25 +623,36 @@ def _place_block(
     # a (row, start) cell's slot at offset k of the window is cell sites·W + k of a flat table:
     # one np.take instead of 2-D fancy indexing per table
     row0 = (sites * W)[:, None]
+    end = at + L[:, None] - 1  # offset of a run's last slot
     three = (L >= 3)[:, None]
-    if any_of(three):  # inner slots at full share: cumulative sums over the window
+    every_three = all_of(three)  # then the masks below are plain (the same values, fewer ops)
+    if every_three or any_of(three):  # inner slots at full share: cumulative sums over the window
         zero = np.zeros((st.S, 1))
-        bad_all = np.cumsum(np.concatenate([zero, cap_all < 1.0 - EPS], axis=1), axis=1)
-        cost1 = coef * np.maximum(0.0, st.full_kwh[j][:, None] * 1.0 + 0.0 - ren) + price * 1.0
-        csum_all = np.cumsum(np.concatenate([zero, cost1], axis=1), axis=1)
+        bad_all = np.concatenate([zero, cap_all < 1.0 - EPS], axis=1).cumsum(axis=1)
+        cost1 = coef * np.maximum(0.0, st.full_kwh[j][:, None] + 0.0 - ren) + price
+        csum_all = np.concatenate([zero, cost1], axis=1).cumsum(axis=1)
         rowc = (sites * (W + 1))[:, None]
         lo = rowc + (at + 1)
-        hi = rowc + np.minimum(at + L[:, None] - 1, W)
+        hi = rowc + np.minimum(end, W)
         bad, csum = bad_all.ravel(), csum_all.ravel()
-        ok &= ~three | (bad.take(hi) - bad.take(lo) == 0)
-        total += np.where(three, csum.take(hi) - csum.take(lo), 0.0)
+        if every_three:
+            ok &= bad.take(hi) - bad.take(lo) == 0
+            total += csum.take(hi) - csum.take(lo)
+        else:
+            ok &= ~three | (bad.take(hi) - bad.take(lo) == 0)
+            total += np.where(three, csum.take(hi) - csum.take(lo), 0.0)
     two = (L >= 2)[:, None]
-    if any_of(two):  # the last slot, at share `last`
-        li = row0 + np.minimum(at + L[:, None] - 1, W - 1)
-        ok &= ~two | (cap_all.ravel().take(li) >= last - EPS)
+    if every_three or any_of(two):  # the last slot, at share `last`
+        li = row0 + np.minimum(end, W - 1)
+        fits = cap_all.ravel().take(li) >= last - EPS
         grid = np.maximum(0.0, fe * last + 0.0 - ren.ravel().take(li))
         end_cost = coef.ravel().take(li) * grid + price.ravel().take(li) * last
-        total += np.where(two, end_cost, 0.0)
+        if every_three:  # L >= 3 implies L >= 2
+            ok &= fits
+            total += end_cost
+        else:
+            ok &= ~two | fits
+            total += np.where(two, end_cost, 0.0)
     total += np.where(sites != o, st.objective.migration_penalty, 0.0)[:, None]
     if cfg.domain and any_of(sites != o):  # moves outside the domain go after the rest
         disr = st.net.disruption_h[j, o, sites][:, None]
