@@ -271,7 +271,7 @@ class CapacityState:
         on = self.ren_left > EPS
         on |= self.coef < self.coef[source][None, :] - EPS
         seen = self._windows.get(source)
-        if seen is not None and np.array_equal(seen[0], on):
+        if seen is not None and not any_of(seen[0] != on):  # np.array_equal, less overhead
             return seen[1]
         table = self._run_hours(on)
         table.flags.writeable = False
