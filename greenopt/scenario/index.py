@@ -87,12 +87,12 @@ def build_index(sc: Scenario) -> ScenarioIndex:
     windows = [job_window(sc.horizon, j) for j in sc.jobs]
     regions = [s.region for s in sc.sites]
     site_gpus = np.array([s.gpus for s in sc.sites], dtype=np.int64)
-    allowed = np.zeros((J, S), dtype=bool)
+    # a site is allowed when its region is (if the job names regions) and it has the job's GPUs;
+    # the GPU test for all pairs at once (a J×S Python loop was most of this function)
+    allowed = site_gpus[None, :] >= np.array([j.gpus for j in sc.jobs]).reshape(J, 1)
     for k, j in enumerate(sc.jobs):
-        for i in range(S):
-            allowed[k, i] = (
-                j.allowed_regions is None or regions[i] in j.allowed_regions
-            ) and site_gpus[i] >= j.gpus
+        if j.allowed_regions is not None:
+            allowed[k] &= [r in j.allowed_regions for r in regions]
 
     def arr(values: list[Any], dtype: Any = float) -> np.ndarray:
         a = np.array(values, dtype=dtype)
