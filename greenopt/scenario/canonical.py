@@ -13,6 +13,7 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 
+from greenopt.evaluate import positions
 from greenopt.scenario.models import Scenario
 
 if TYPE_CHECKING:
@@ -99,6 +100,6 @@ def _stable_by(df: pd.DataFrame, column: str, pos: dict[str, int]) -> pd.DataFra
     """
     if len(df) < 2:
         return df
-    keys = np.fromiter((pos[v] for v in df[column]), dtype=np.int64, count=len(df))
+    keys = positions(df[column], pos)  # not a walk of the (pyarrow) column: ~10x faster
     order = np.argsort(keys, kind="stable")
     return df.take(order).reset_index(drop=True)

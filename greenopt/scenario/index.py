@@ -68,9 +68,16 @@ class ScenarioIndex:
 
 def job_window(horizon: Horizon, job: Job) -> tuple[int, int]:
     """Slots ``[first, end)`` that start at/after release and end at/before deadline (§4)."""
+    return _window(
+        horizon.hours_since_start(job.release), horizon.hours_since_start(job.deadline), horizon
+    )
+
+
+def _window(release_h: float, deadline_h: float, horizon: Horizon) -> tuple[int, int]:
+    """:func:`job_window` from the release and deadline in hours since the horizon's start."""
     dt = horizon.dt_h
-    rel = horizon.hours_since_start(job.release) / dt
-    dl = horizon.hours_since_start(job.deadline) / dt
+    rel = release_h / dt
+    dl = deadline_h / dt
     first = max(0, math.ceil(rel - 1e-9))
     end = min(horizon.slots, math.floor(dl + 1e-9))
     return first, max(first, end)
@@ -84,15 +91,18 @@ def build_index(sc: Scenario) -> ScenarioIndex:
     # before any J×T array of a planner: a clear error, not a swap storm
     check_scenario_size(J, S, T)
     site_pos = {s.name: i for i, s in enumerate(sc.sites)}
-    windows = [job_window(sc.horizon, j) for j in sc.jobs]
+    # hours since the start, once per job: the windows and the index's release_h/deadline_h
+    release_h = [sc.horizon.hours_since_start(j.release) for j in sc.jobs]
+    deadline_h = [sc.horizon.hours_since_start(j.deadline) for j in sc.jobs]
+    windows = [_window(r, d, sc.horizon) for r, d in zip(release_h, deadline_h, strict=True)]
     regions = [s.region for s in sc.sites]
     site_gpus = np.array([s.gpus for s in sc.sites], dtype=np.int64)
-    allowed = np.zeros((J, S), dtype=bool)
+    # a site is allowed when its region is (if the job names regions) and it has the job's GPUs;
+    # the GPU test for all pairs at once (a J×S Python loop was most of this function)
+    allowed = site_gpus[None, :] >= np.array([j.gpus for j in sc.jobs]).reshape(J, 1)
     for k, j in enumerate(sc.jobs):
-        for i in range(S):
-            allowed[k, i] = (
-                j.allowed_regions is None or regions[i] in j.allowed_regions
-            ) and site_gpus[i] >= j.gpus
+        if j.allowed_regions is not None:
+            allowed[k] &= [r in j.allowed_regions for r in regions]
 
     def arr(values: list[Any], dtype: Any = float) -> np.ndarray:
         a = np.array(values, dtype=dtype)
@@ -140,8 +150,8 @@ def build_index(sc: Scenario) -> ScenarioIndex:
         preemptible=arr([j.preemptible for j in sc.jobs], bool),
         priority=arr([j.priority for j in sc.jobs]),
         origin=arr([site_pos[j.origin] for j in sc.jobs], np.int64),
-        release_h=arr([sc.horizon.hours_since_start(j.release) for j in sc.jobs]),
-        deadline_h=arr([sc.horizon.hours_since_start(j.deadline) for j in sc.jobs]),
+        release_h=arr(release_h),
+        deadline_h=arr(deadline_h),
         allowed=allowed,
         reserved_gpus=reserved("reserved_gpus"),
         reserved_kw=reserved("reserved_kw"),
