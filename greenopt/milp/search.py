@@ -460,8 +460,8 @@ def race_search(
         cancel.cancel()  # a solve left running would outlive the plan
         thread.join()
         raise
-    reached = target is not None and lns.values is not None
-    if lns.interrupted or (reached and form.objective(lns.values) <= target):
+    reached = target is not None and lns.values is not None and form.objective(lns.values) <= target
+    if lns.interrupted or reached:
         cancel.cancel()  # Ctrl-C, or a plan within the gap of the relaxation's bound
     # fix-and-optimise ended first (it stalled, or reached the target): HiGHS goes on
     while thread.is_alive():
@@ -480,15 +480,18 @@ def race_search(
     values, status = lns.values, lns.status
     if res.values is not None and (values is None or _lower(form, res.values, values)):
         values = res.values
-    if res.status in ("optimal", "feasible") and not lns.interrupted:
-        status = "feasible"  # HiGHS closed its gap on the model searched
+    interrupted = lns.interrupted or res.interrupted
+    if interrupted:
+        status = "interrupted"
+    elif reached or res.status in ("optimal", "feasible"):
+        status = "feasible"  # within the gap: of the relaxation's bound, or of HiGHS's
     elif res.status == "time_limit" or lns.ran_out:
         status = "time_limit"
     return Search(
         values=values,
         status=status,
         solve_s=time.perf_counter() - t0,
-        interrupted=lns.interrupted or res.interrupted,
+        interrupted=interrupted,
         ran_out=status == "time_limit",
         history=list(lns.history),
         start_accepted=res.start_accepted,
