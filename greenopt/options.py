@@ -407,6 +407,23 @@ METHOD_PARAMS: dict[str, dict[str, Option]] = {
             "lns_sub_time", "float", "seconds per fix-and-optimise sub-MILP", low=0, low_open=True
         ),
         Option(
+            "race",
+            "bool",
+            "on models of at most bb_max binaries: fix-and-optimise and branch-and-bound at "
+            "once, one thread each, trading plans (off: one after the other, lns_first)",
+        ),
+        Option(
+            "lns_lp",
+            "bool",
+            "with race: fix-and-optimise also frees jobs the relaxation LP places elsewhere",
+        ),
+        Option(
+            "lns_sub_gap",
+            "float",
+            "relative gap at which a fix-and-optimise sub-MILP stops (default 1e-4)",
+            low=0,
+        ),
+        Option(
             "lns_neighbourhoods",
             "int",
             "a work-based budget: stop fix-and-optimise after this many neighbourhoods, "

@@ -4,6 +4,7 @@ fix-and-optimise keeps the incumbent consistent, and one Dask worker plans as no
 from __future__ import annotations
 
 import importlib.util
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -308,3 +309,35 @@ def test_deterministic_rounds_on_dask_merge_in_a_fixed_order():
     assert not greenopt.validate(sc, a)
     pd.testing.assert_frame_equal(a.assignments, b.assignments)
     assert a.kpis["objective"] == b.kpis["objective"]
+
+
+def test_exchange_hands_plans_both_ways():
+    # a plan offered before the solve is HiGHS's incumbent at once (its user-solution callback),
+    # and the plan HiGHS ends with is kept for the search beside it
+    sc = synthetic_scenario(8, 3, 10, 3)
+    _, mx = build_matrix(sc, Objective.of("carbon"), "soft")
+    form = highs.from_matrix(mx)
+    opts = PlanOptions(threads=1, mip_gap=0.0)
+    best = highs.solve(form, None, opts, None, log=False)
+    ex = highs.Exchange()
+    ex.offer(best.values, form.objective(best.values))
+    res = highs.solve(form, None, replace(opts, mip_gap=0.5), None, log=False, exchange=ex)
+    assert ex.done.is_set() is False  # set by the race's thread, not by solve()
+    assert res.objective == pytest.approx(best.objective, rel=1e-9)
+    got = ex.take()
+    assert got is None or got[1] == pytest.approx(res.objective, rel=1e-9)
+    assert ex.take() is None  # taken once
+
+
+def test_race_returns_a_valid_plan_with_a_true_bound():
+    # fix-and-optimise and branch-and-bound at once (more than two neighbourhoods of jobs, two
+    # threads): a valid plan, its bound below it, and the sequential search still there
+    sc = synthetic_scenario(26, 3, 8, 5)
+    kw = {"method": "milp", "objective": "carbon", "time_limit": 8, "threads": 2}
+    raced = greenopt.plan(sc, **kw)
+    assert not greenopt.validate(sc, raced)
+    assert any("beside fix-and-optimise" in n for n in raced.notes), raced.notes
+    assert raced.bound is not None and raced.bound <= raced.kpis["objective"] + 1e-6
+    one = greenopt.plan(sc, race=False, **kw)
+    assert not greenopt.validate(sc, one)
+    assert not any("beside fix-and-optimise" in n for n in one.notes)

@@ -31,6 +31,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -52,6 +53,7 @@ from greenopt.milp.search import (
     fix_and_optimise_search,
     lns_first_neighbourhoods,
     lns_first_share,
+    race_search,
     whole_model_search,
 )
 from greenopt.milp.tidy import TidyModel, tidy_read_back
@@ -217,6 +219,26 @@ def _search(
         first = None
         share = lns_first_share(options, clock, v0, ix.J)
         count = lns_first_neighbourhoods(options, v0, ix.J)
+        if share and race_first(options):
+            # fix-and-optimise and branch-and-bound at once, one core each, trading plans
+            limit = clock.left(reserve=True)
+            if prep.whole and ix.restricted and limit is not None:
+                limit *= 0.7  # the rest for the bound with every move (below)
+            search = race_search(
+                ix,
+                mx,
+                form,
+                v0,
+                options,
+                clock,
+                limit,
+                target,
+                notes,
+                improving,
+                live=_live(report, clock),
+                lp_work=None if prep.relaxation is None else prep.relaxation.work,
+            )
+            return _every_move(prep, options, form, search, clock, notes, shift), beside
         if share or count:
             # fix-and-optimise first (its plans come faster than branch-and-bound's), then
             # branch-and-bound from its plan; beside it, on the other core, the root-cut bound
@@ -266,29 +288,7 @@ def _search(
                 if search.values is None and not search.ran_out:
                     search.status = first.status
                 search.values = v0
-        if ix.restricted:
-            search.bound = None  # the restricted model's bound bounds nothing
-            # the model with every move is built before its solve can be stopped: only if
-            # that build fits in half the time left
-            room = clock.fits(MATRIX_S_PER_COL * 1.5 * mx.n_cols, 0.5)
-            if prep.whole and search.values is not None and not search.interrupted and room:
-                # only moves a job's slack cannot absorb were left out: the model with them
-                # too gives a bound that holds for every plan
-                search.bound = shifted(
-                    bound_with_every_move(
-                        prep.scenario,
-                        options.objective,
-                        options,
-                        ix,
-                        mx,
-                        form,
-                        search.values,
-                        clock.left(reserve=True),
-                        notes,
-                    ),
-                    shift,
-                )
-        return search, beside
+        return _every_move(prep, options, form, search, clock, notes, shift), beside
     if step is not None and not step.presence and beside is None:
         # the tighter bound LP runs beside fix-and-optimise, each on one core (after it, in
         # deterministic mode: two threads racing would make the plan depend on timing)
@@ -309,6 +309,66 @@ def _search(
         ),
         beside,
     )
+
+
+def race_first(options: PlanOptions) -> bool:
+    """Whether fix-and-optimise and branch-and-bound run at once (``race``, default on) rather
+    than one after the other: on the clock only (two threads racing make the plan depend on
+    timing) and with two threads or more (one each)."""
+    threads = options.threads
+    return (
+        bool(options.params.get("race", True))
+        and not options.deterministic
+        and (threads is None or threads >= 2)
+    )
+
+
+def _live(report: Any, clock: Clock) -> highs.Progress | None:
+    if report is None:
+        return None
+
+    def live(primal: float | None, dual: float | None) -> None:
+        if primal is not None:
+            report(clock.elapsed(), primal, dual)
+
+    return live
+
+
+def _every_move(
+    prep: Prepared,
+    options: PlanOptions,
+    form: highs.StandardForm,
+    search: Search,
+    clock: Clock,
+    notes: list[str],
+    shift: float,
+) -> Search:
+    """The search's bound as a bound of every plan: HiGHS's over a model that left moves out
+    bounds nothing; the model with every move is solved for one (when it fits the time)."""
+    ix, mx = prep.ix, prep.mx
+    if ix.restricted:
+        search.bound = None  # the restricted model's bound bounds nothing
+        # the model with every move is built before its solve can be stopped: only if
+        # that build fits in half the time left
+        room = clock.fits(MATRIX_S_PER_COL * 1.5 * mx.n_cols, 0.5)
+        if prep.whole and search.values is not None and not search.interrupted and room:
+            # only moves a job's slack cannot absorb were left out: the model with them
+            # too gives a bound that holds for every plan
+            search.bound = shifted(
+                bound_with_every_move(
+                    prep.scenario,
+                    options.objective,
+                    options,
+                    ix,
+                    mx,
+                    form,
+                    search.values,
+                    clock.left(reserve=True),
+                    notes,
+                ),
+                shift,
+            )
+    return search
 
 
 def _better(form: highs.StandardForm, v: np.ndarray, than: np.ndarray) -> bool:

@@ -244,6 +244,7 @@ def solve(
     cancel: Cancel | None = None,
     node_limit: int | None = None,
     progress: Progress | None = None,
+    exchange: Exchange | None = None,
 ) -> SolveResult:
     """Solve ``form`` with HiGHS.
 
@@ -251,7 +252,8 @@ def solve(
     ``params["highs_options"]``); ``relax`` drops integrality (an LP); ``log=False`` writes no
     log (then whether a MIP start was accepted is not known); ``duals`` returns row duals;
     ``node_limit`` caps branch-and-bound nodes (a work limit: the same on every machine);
-    ``progress(primal, dual)`` reports branch-and-bound as it goes (module docstring).
+    ``progress(primal, dual)`` reports branch-and-bound as it goes (module docstring);
+    ``exchange`` trades plans with a search running beside it (:class:`Exchange`).
     """
     import highspy
 
@@ -292,6 +294,8 @@ def solve(
         h.setSolution(sol)
     if progress is not None and np.any(integer):
         _report_progress(h, progress)
+    if exchange is not None and np.any(integer):
+        exchange.attach(h)
     handoff = time.perf_counter() - t0
     t1 = time.perf_counter()
     interrupted = _run_interruptible(h)
@@ -362,6 +366,58 @@ def solve(
 
 #: ``progress(primal, dual)``: the incumbent's objective (``None`` before one) and the bound.
 Progress = Callable[[float | None, float | None], None]
+
+
+class Exchange:
+    """Plans traded between a HiGHS branch-and-bound and a search running beside it in another
+    thread (fix-and-optimise): ``offer(values, objective)`` hands HiGHS a plan (column values of
+    the form it solves), which it takes at its next user-solution callback (after its setup,
+    between its root node's cut rounds, before each dive); each plan HiGHS finds is kept for
+    the search (``take()``: the best one not yet taken, else ``None``). ``done`` is set when
+    HiGHS's solve has ended. Thread-safe; a callback never raises into HiGHS."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._to_highs: np.ndarray | None = None
+        self._to_highs_objective = math.inf
+        self._from_highs: np.ndarray | None = None
+        self._from_highs_objective = math.inf
+        self.done = threading.Event()
+
+    def offer(self, values: np.ndarray, objective: float) -> None:
+        with self._lock:
+            if objective < self._to_highs_objective:
+                self._to_highs = np.array(values, dtype=float)
+                self._to_highs_objective = objective
+
+    def take(self) -> tuple[np.ndarray, float] | None:
+        with self._lock:
+            if self._from_highs is None:
+                return None
+            out = (self._from_highs, self._from_highs_objective)
+            self._from_highs = None
+            return out
+
+    def attach(self, h: Any) -> None:
+        def give(event: Any) -> None:
+            with contextlib.suppress(Exception):
+                with self._lock:
+                    values, self._to_highs = self._to_highs, None
+                if values is not None:
+                    event.data_in.setSolution(values)
+
+        def found(event: Any) -> None:
+            with contextlib.suppress(Exception):
+                objective = float(event.data_out.objective_function_value)
+                values = np.array(event.data_out.mip_solution, dtype=float)
+                with self._lock:
+                    if objective < self._from_highs_objective:
+                        self._from_highs, self._from_highs_objective = values, objective
+                    # a plan HiGHS has need not be offered to it again
+                    self._to_highs_objective = min(self._to_highs_objective, objective)
+
+        h.cbMipUserSolution.subscribe(give)
+        h.cbMipImprovingSolution.subscribe(found)
 
 
 def _report_progress(h: Any, progress: Progress) -> None:

@@ -71,6 +71,32 @@ class Neighbourhoods:
     #: searched): each run-share column's job, site, slot; each grid column's site and slot
     run: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None  # col, j, s, t
     grid: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None  # col, s, t
+    #: (J, S) each job's work per site in the relaxation LP's optimum, for ``lp`` (``None``:
+    #: that kind is not drawn)
+    lp_work: np.ndarray | None = None
+
+    def lp(self, rng: np.random.Generator, k: int, v: np.ndarray) -> np.ndarray:
+        """Jobs placed unlike the relaxation LP places them: a job drawn by how far its
+        incumbent work per site is from the LP's (times its weight), with the jobs that share
+        its slots and sites weighted the same way — the sub-MILP may move them where the LP
+        would (a RINS-like neighbourhood, at the level of jobs)."""
+        if self.lp_work is None or self.run is None:
+            return self.related(rng, k)
+        r_col, r_j, r_s, _ = self.run
+        J, S = self.lp_work.shape
+        have = np.zeros((J, S))
+        np.add.at(have, (r_j, r_s), v[r_col])
+        diff = np.abs(have - self.lp_work).sum(axis=1) * self.weight
+        if diff.sum() <= 0:
+            return self.related(rng, k)
+        j = int(rng.choice(J, p=diff / diff.sum()))
+        overlap_t = np.minimum(self.end, self.end[j]) - np.maximum(self.first, self.first[j])
+        shared = (self.cand & self.cand[j]).sum(axis=1)
+        near = (overlap_t > 0) & (shared > 0)
+        score = np.where(near, diff + 1e-9, 0.0) * (1.0 + rng.random(J))
+        score[j] = np.inf
+        top = np.argsort(-score, kind="stable")[:k]
+        return np.sort(top[score[top] > 0])
 
     def hot(
         self, rng: np.random.Generator, k: int, T: int, v: np.ndarray, c: np.ndarray
@@ -149,6 +175,8 @@ ManySolver = Callable[
 ]
 #: The neighbourhood kinds, in turn (``hot`` twice: it is where the incumbent is worst).
 KINDS = ("hot", "related", "site-window", "hot", "random")
+#: The same with the relaxation LP's placement known (:attr:`Neighbourhoods.lp_work`).
+KINDS_LP = ("hot", "lp", "related", "site-window", "hot", "lp", "random")
 
 
 def fix_and_optimise(
@@ -172,6 +200,8 @@ def fix_and_optimise(
     progress: Callable[[LnsResult], None] | None = None,
     solve_many: ManySolver | None = None,
     batch: int = 1,
+    external: Callable[[], tuple[np.ndarray, float] | None] | None = None,
+    stop: Callable[[], bool] | None = None,
 ) -> LnsResult:
     """Improve ``start`` (column values of ``cm``) until the time budget is spent.
 
@@ -196,6 +226,10 @@ def fix_and_optimise(
     every row and improves by the sum of the gains — and a conflicting one is drawn again, first,
     in the next round). With ``batch`` = 1 every step is the sequential one: the same plan
     whoever solves the sub-MILP.
+
+    **Beside another search.** ``external()``: a plan found elsewhere (column values, its
+    objective), or ``None`` — checked before each round, and taken as the incumbent when it is
+    better; ``stop()``: true when the search should end now (the other one has finished).
     """
     t0 = time.perf_counter()
     rng = np.random.default_rng(seed)
@@ -225,6 +259,10 @@ def fix_and_optimise(
             break
         if by_work and res.iterations >= max_neighbourhoods:
             break
+        if stop is not None and stop():
+            break
+        if external is not None:
+            v, best = _adopt(cm, external(), v, best, res, t0)
         if polish is not None and time.perf_counter() - last_polish >= polish_every:
             v, best = _polished(cm, polish, v, best, res, t0)
             last_polish = time.perf_counter()
@@ -312,7 +350,10 @@ def _draw(
     if len(short):
         # rotate through the jobs left short: each gets its related jobs freed with it
         return hoods.related(rng, k, around=int(short[iteration % len(short)]))
-    kind = KINDS[iteration % len(KINDS)]
+    kinds = KINDS if hoods.lp_work is None else KINDS_LP
+    kind = kinds[iteration % len(kinds)]
+    if kind == "lp":
+        return hoods.lp(rng, k, v)
     if kind == "hot":
         return hoods.hot(rng, k, T, v, c)
     if kind == "site-window":
@@ -361,6 +402,26 @@ def _merge(
         used_rows[rows] = True
         gain -= step
     return out, gain, conflicts
+
+
+def _adopt(
+    cm: StandardForm,
+    got: tuple[np.ndarray, float] | None,
+    v: np.ndarray,
+    best: float,
+    res: LnsResult,
+    t0: float,
+) -> tuple[np.ndarray, float]:
+    """The incumbent after a plan from elsewhere (``None``: none): that plan when it is better."""
+    if got is None or len(got[0]) != cm.n_cols:
+        return v, best
+    cand = _clean(cm, got[0])
+    value = cm.objective(cand)
+    if value < best - 1e-9 * max(1.0, abs(best)):
+        res.improvements += 1
+        res.history.append((time.perf_counter() - t0, value))
+        return cand, value
+    return v, best
 
 
 def _short_jobs(v: np.ndarray, unmet_col: np.ndarray) -> np.ndarray:
