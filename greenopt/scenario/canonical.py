@@ -13,7 +13,7 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 
-from greenopt.evaluate import positions
+from greenopt.scenario.index import positions
 from greenopt.scenario.models import Scenario
 
 if TYPE_CHECKING:

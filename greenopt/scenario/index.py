@@ -4,10 +4,12 @@ and the slots of a job's window (:func:`job_window`, MODEL.md §4)."""
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import pandas as pd
 
 if TYPE_CHECKING:
     from greenopt.scenario.models import Horizon, Job, Scenario
@@ -157,3 +159,25 @@ def build_index(sc: Scenario) -> ScenarioIndex:
         reserved_kw=reserved("reserved_kw"),
         reserved_link_gb=dict(sc.reserved_link_gb or {}),
     )
+
+
+def positions(names: Iterable[str], pos: dict[str, int]) -> np.ndarray:
+    """The positions (``ScenarioIndex.job_pos`` / ``site_pos``) of known names, as int64.
+
+    The distinct names are looked up in ``pos`` and spread back by :func:`pandas.factorize`'s
+    codes: evaluate pays this a dozen times per plan, and a dict lookup per row — worse, an
+    element-by-element walk of a pyarrow-backed string column — was most of its time
+    (14 ms vs 1.5 ms per call on the 21k rows of a 2000-job plan). A name not in ``pos`` raises
+    ``KeyError``, as a lookup per row would.
+    """
+    if isinstance(names, pd.Series | pd.Index):
+        names = names.to_numpy(dtype=object)
+    elif not isinstance(names, list | tuple | np.ndarray):
+        names = list(names)
+    if len(names) == 0:
+        return np.zeros(0, dtype=np.int64)
+    codes, distinct = pd.factorize(np.asarray(names, dtype=object))
+    if (codes < 0).any():  # a missing value: no position (the per-row lookup's KeyError)
+        return np.fromiter((pos[n] for n in names), dtype=np.int64, count=len(names))
+    at = np.fromiter((pos[n] for n in distinct), dtype=np.int64, count=len(distinct))
+    return at[codes]
