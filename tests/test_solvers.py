@@ -16,10 +16,10 @@ import pytest
 import greenopt
 from greenopt.examples.synthetic import synthetic_scenario
 from greenopt.formulations.build import build_matrix
+from greenopt.formulations.matrix import row_positions
 from greenopt.formulations.relaxation import build_relaxation
 from greenopt.formulations.solution import column_jobs, read_assignments, start_vector
 from greenopt.heuristics.greedy import greedy_assignments
-from greenopt.milp.relaxation import row_positions
 from greenopt.objectives import Objective
 from greenopt.options import PlanOptions
 from greenopt.solvers import colgen, highs

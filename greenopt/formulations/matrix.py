@@ -214,3 +214,13 @@ class Matrix:
     @property
     def n_integer(self) -> int:
         return sum(b.n for b in self.cols.values() if b.integer)
+
+
+def row_positions(mx: Matrix, name: str) -> np.ndarray:
+    """Positions of row block ``name`` among all rows of ``mx`` (in ``row_arrays`` order)."""
+    offset = 0
+    for block_name, block in mx.rows.items():
+        if block_name == name:
+            return offset + np.arange(block.n)
+        offset += block.n
+    raise KeyError(name)

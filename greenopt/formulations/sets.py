@@ -269,3 +269,26 @@ def lateness_coefficients(ix: IndexSets) -> np.ndarray:
     lw = lateness_weights(ix.scenario)
     lc = ix.objective.lateness_coef(ix.scenario)
     return lc[ix.xj] * lw[ix.xj, ix.xt]
+
+
+def pairs_by_score(
+    scenario: Scenario, scores: np.ndarray, used: list[set[int]], top: int
+) -> np.ndarray:
+    """(J, S) bool: each job's origin, its sites in ``used`` and its ``top`` allowed sites with
+    the lowest mean ``scores`` ((S, T), lower is better) over its window — where a restricted
+    model (the MILP's candidates) or a column generation (the greedy's guide LP) starts."""
+    idx = scenario.index
+    J, S = len(idx.job_names), len(idx.site_names)
+    pairs = np.zeros((J, S), dtype=bool)
+    pairs[np.arange(J), idx.origin] = True
+    for j, sites in enumerate(used):
+        pairs[j, list(sites)] = True
+    csum = np.concatenate([np.zeros((S, 1)), np.cumsum(scores, axis=1)], axis=1)
+    width = np.maximum(idx.end_slot - idx.first_slot, 1)
+    mean = (csum[:, idx.end_slot] - csum[:, idx.first_slot]) / width  # (S, J)
+    mean = np.where(idx.allowed.T, mean, np.inf)
+    best = np.argsort(mean, axis=0, kind="stable")[:top].T  # (J, top)
+    rows = np.repeat(np.arange(J), best.shape[1])
+    ok = np.isfinite(mean[best.ravel(), rows])
+    pairs[rows[ok], best.ravel()[ok]] = True
+    return pairs

@@ -886,6 +886,23 @@ def plan_greedy(scenario: Scenario, options) -> Plan:
     given = GreedySettings.from_params(dict(options.params))
     cfg = given.resolved(scenario)
     t0 = time.perf_counter()
+    return finish_greedy(
+        scenario, greedy_assignments(scenario, options.objective, cfg), options, given, cfg, t0
+    )
+
+
+def finish_greedy(
+    scenario: Scenario,
+    assignments: pd.DataFrame,
+    options,
+    given: GreedySettings,
+    cfg: GreedySettings,
+    t0: float,
+) -> Plan:
+    """A greedy state's ``assignments`` evaluated as ``plan(method="greedy")`` returns them, LP
+    re-timed when ``cfg.retime`` says so and it pays (the plain greedy's and the LP-guided
+    runs' plans alike); ``given``: the settings as the caller gave them (``None`` = by size),
+    ``t0``: when planning started (the plan's ``solve_s``)."""
 
     def scored(a: pd.DataFrame) -> Plan:
         return evaluate(
@@ -898,7 +915,7 @@ def plan_greedy(scenario: Scenario, options) -> Plan:
             solve_s=time.perf_counter() - t0,
         )
 
-    plan = scored(greedy_assignments(scenario, options.objective, cfg))
+    plan = scored(assignments)
     if not cfg.retime:
         return plan
     try:

@@ -43,22 +43,21 @@ import time
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
 
-from greenopt.evaluate import evaluate
-from greenopt.formulations.matrix import Matrix
+from greenopt.formulations.matrix import row_positions
 from greenopt.formulations.relaxation import build_relaxation
+from greenopt.formulations.sets import pairs_by_score
 from greenopt.heuristics.ejection import ejection_moves
 from greenopt.heuristics.greedy import (
     EJECT_WORK,
     GreedySettings,
+    finish_greedy,
     improve,
     place_job,
     plan_greedy,
     repair_short,
     urgency_order,
 )
-from greenopt.heuristics.retime import RETIME_AUTO_COLUMNS, RETIME_MAX_COLUMNS, retime
 from greenopt.heuristics.state import CapacityState, Placement
 from greenopt.objectives import Objective
 from greenopt.options import PlanOptions
@@ -128,35 +127,12 @@ class LpGuide:
     status: str
 
 
-def _row_positions(mx: Matrix, name: str) -> np.ndarray:
-    offset = 0
-    for block_name, block in mx.rows.items():
-        if block_name == name:
-            return offset + np.arange(block.n)
-        offset += block.n
-    raise KeyError(name)
-
-
 def seed_pairs(scenario: Scenario, objective: Objective, used: list[set[int]]) -> np.ndarray:
     """(J, S) bool: each job's origin, the sites ``used`` (the plain plan's) and its
     :data:`SEED_SITES` allowed sites of least mean ``grid_coef · pue`` over its window — the
     columns column generation starts from."""
-    idx = scenario.index
-    J, S = len(idx.job_names), len(idx.site_names)
-    pairs = np.zeros((J, S), dtype=bool)
-    pairs[np.arange(J), idx.origin] = True
-    for j, sites in enumerate(used):
-        pairs[j, list(sites)] = True
-    score = objective.grid_coef(scenario) * idx.pue[:, None]  # (S, T)
-    csum = np.concatenate([np.zeros((S, 1)), np.cumsum(score, axis=1)], axis=1)
-    width = np.maximum(idx.end_slot - idx.first_slot, 1)
-    mean = (csum[:, idx.end_slot] - csum[:, idx.first_slot]) / width  # (S, J)
-    mean = np.where(idx.allowed.T, mean, np.inf)
-    best = np.argsort(mean, axis=0, kind="stable")[:SEED_SITES].T  # (J, k)
-    rows = np.repeat(np.arange(J), best.shape[1])
-    ok = np.isfinite(mean[best.ravel(), rows])
-    pairs[rows[ok], best.ravel()[ok]] = True
-    return pairs
+    score = objective.grid_coef(scenario) * scenario.index.pue[:, None]  # (S, T)
+    return pairs_by_score(scenario, score, used, SEED_SITES)
 
 
 def solve_guide(
@@ -186,7 +162,7 @@ def solve_guide(
             initial,
             time_limit=time_limit,
             threads=1,
-            kept_rows=_row_positions(mx, "work"),
+            kept_rows=row_positions(mx, "work"),
         )
         if cg.values is None or not cg.converged:
             return None
@@ -204,7 +180,7 @@ def solve_guide(
     price = np.zeros((ix.S, ix.T))
     if "capacity" in mx.rows and duals is not None:
         block = mx.rows["capacity"]
-        y = np.asarray(duals)[_row_positions(mx, "capacity")]
+        y = np.asarray(duals)[row_positions(mx, "capacity")]
         price[block.keys[:, 0], block.keys[:, 1]] = np.maximum(-y, 0.0)  # ≤ rows: y ≤ 0
     return LpGuide(x, price, bound, time.perf_counter() - t0, status)
 
@@ -349,7 +325,7 @@ def plan_guided(scenario: Scenario, options: PlanOptions) -> Plan:
     best, best_name = plain, None
     for variant in chosen:
         st = guided_state(scenario, obj, cfg, guide, variant)
-        cand = _finish(scenario, st.assignments(), options, given, cfg, t0)
+        cand = finish_greedy(scenario, st.assignments(), options, given, cfg, t0)
         if not best.no_worse_than(cand):  # strictly better: fewer unmet hours or objective
             best, best_name = cand, variant.name
     spent = time.perf_counter() - t0
@@ -369,48 +345,6 @@ def plan_guided(scenario: Scenario, options: PlanOptions) -> Plan:
 
 def _num(value: float | None) -> str:
     return "none" if value is None else f"{value:.6g}"
-
-
-def _finish(
-    scenario: Scenario,
-    assignments: pd.DataFrame,
-    options: PlanOptions,
-    given: GreedySettings,
-    cfg: GreedySettings,
-    t0: float,
-) -> Plan:
-    """The guided assignments evaluated, LP re-timed as the plain greedy's are (when it pays)."""
-
-    def scored(a: pd.DataFrame) -> Plan:
-        return evaluate(
-            scenario,
-            a,
-            method="greedy",
-            objective=options.objective,
-            deadlines=options.deadlines,
-            status="heuristic",
-            solve_s=time.perf_counter() - t0,
-        )
-
-    plan = scored(assignments)
-    if not cfg.retime:
-        return plan
-    try:
-        b = retime(
-            scenario,
-            plan.assignments,
-            options.objective,
-            options.deadlines,
-            options,
-            time_limit=options.time_limit,
-            max_columns=RETIME_AUTO_COLUMNS if given.retime is None else RETIME_MAX_COLUMNS,
-        )
-    except Exception:  # the re-timing never costs the plan
-        return plan
-    if b is None:
-        return plan
-    retimed = scored(b)
-    return retimed if retimed.no_worse_than(plan) else plan
 
 
 __all__ = [

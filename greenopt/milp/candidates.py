@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from greenopt.formulations.sets import SiteChoice
+from greenopt.formulations.sets import SiteChoice, pairs_by_score
 from greenopt.objectives import Objective
 from greenopt.scenario import Scenario
 
@@ -67,20 +67,8 @@ def candidate_pairs(
     """(J, S) bool: each job's origin, the sites the start plan uses and its ``top`` allowed
     sites with the lowest mean :func:`site_scores` over its window."""
     idx = scenario.index
-    J, S = len(idx.job_names), len(idx.site_names)
-    pairs = np.zeros((J, S), dtype=bool)
-    pairs[np.arange(J), idx.origin] = True
-    for j, sites in enumerate(used):
-        pairs[j, list(sites)] = True
-    scores = site_scores(scenario, obj)
-    csum = np.concatenate([np.zeros((S, 1)), np.cumsum(scores, axis=1)], axis=1)
-    width = np.maximum(idx.end_slot - idx.first_slot, 1)
-    mean = (csum[:, idx.end_slot] - csum[:, idx.first_slot]) / width  # (S, J)
-    mean = np.where(idx.allowed.T, mean, np.inf)
-    best = np.argsort(mean, axis=0, kind="stable")[:top].T  # (J, top)
-    rows = np.repeat(np.arange(J), best.shape[1])
-    ok = np.isfinite(mean[best.ravel(), rows])
-    pairs[rows[ok], best.ravel()[ok]] = True
+    pairs = pairs_by_score(scenario, site_scores(scenario, obj), used, top)
+    S = len(idx.site_names)
     return pairs & (idx.allowed | (np.arange(S)[None, :] == idx.origin[:, None]))
 
 

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from greenopt.formulations.dwell_relaxation import DWELL_ROWS
-from greenopt.formulations.matrix import Matrix
+from greenopt.formulations.matrix import Matrix, row_positions
 from greenopt.formulations.relaxation import build_relaxation
 from greenopt.milp.candidates import reachable_columns
 from greenopt.objectives import Objective
@@ -276,16 +276,6 @@ def binding_dwell_jobs(
         hit = np.abs(lp.row_duals[row_positions(mx, name)]) > 1e-9
         jobs.append(block.keys[hit, block.key_names.index("job")])
     return np.unique(np.concatenate(jobs)), lp.bound
-
-
-def row_positions(mx: Matrix, name: str) -> np.ndarray:
-    """Positions of row block ``name`` among all rows of ``mx`` (in ``row_arrays`` order)."""
-    offset = 0
-    for block_name, block in mx.rows.items():
-        if block_name == name:
-            return offset + np.arange(block.n)
-        offset += block.n
-    raise KeyError(name)
 
 
 class Background:
