@@ -413,11 +413,6 @@ METHOD_PARAMS: dict[str, dict[str, Option]] = {
             "once, one thread each, trading plans (off: one after the other, lns_first)",
         ),
         Option(
-            "lns_lp",
-            "bool",
-            "with race: fix-and-optimise also frees jobs the relaxation LP places elsewhere",
-        ),
-        Option(
             "lns_sub_gap",
             "float",
             "relative gap at which a fix-and-optimise sub-MILP stops (default 1e-4)",

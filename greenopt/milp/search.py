@@ -280,7 +280,6 @@ def fix_and_optimise_search(
     budget: float | None = None,
     neighbourhoods: int | None = None,
     exchange: highs.Exchange | None = None,
-    lp_work: np.ndarray | None = None,
     outlast: bool = False,
 ) -> Search:
     """Fix-and-optimise (:mod:`greenopt.solvers.lns`) from ``v0`` until the time is up (or
@@ -339,8 +338,6 @@ def fix_and_optimise_search(
             return pool.solve_many(subs, settings)
 
     hoods = neighbourhoods_for(ix, mx, at)
-    if lp_work is not None and lp_work.shape == hoods.cand.shape:
-        hoods.lp_work = lp_work
     try:
         lns = fix_and_optimise(
             form,
@@ -402,7 +399,6 @@ def race_search(
     notes: list[str],
     progress: Callable[[float], None] | None = None,
     live: highs.Progress | None = None,
-    lp_work: np.ndarray | None = None,
 ) -> Search:
     """Fix-and-optimise on this thread and HiGHS's branch-and-bound on the whole model (one
     thread) beside it, at once, for ``limit`` seconds, trading plans (:class:`~greenopt.solvers.
@@ -456,7 +452,6 @@ def race_search(
             progress,
             budget=limit,
             exchange=exchange,
-            lp_work=lp_work if options.params.get("lns_lp", False) else None,
             # branch-and-bound ends at its gap to its own bound, which bounds only the model
             # searched when moves were left out (ix.restricted): the plan's reported gap is to
             # the relaxation's lower bound, so fix-and-optimise goes on until that gap is met

@@ -236,7 +236,6 @@ def _search(
                 notes,
                 improving,
                 live=_live(report, clock),
-                lp_work=None if prep.relaxation is None else prep.relaxation.work,
             )
             return _every_move(prep, options, form, search, clock, notes, shift), beside
         if share or count:

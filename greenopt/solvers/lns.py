@@ -71,32 +71,6 @@ class Neighbourhoods:
     #: searched): each run-share column's job, site, slot; each grid column's site and slot
     run: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None  # col, j, s, t
     grid: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None  # col, s, t
-    #: (J, S) each job's work per site in the relaxation LP's optimum, for ``lp`` (``None``:
-    #: that kind is not drawn)
-    lp_work: np.ndarray | None = None
-
-    def lp(self, rng: np.random.Generator, k: int, v: np.ndarray) -> np.ndarray:
-        """Jobs placed unlike the relaxation LP places them: a job drawn by how far its
-        incumbent work per site is from the LP's (times its weight), with the jobs that share
-        its slots and sites weighted the same way — the sub-MILP may move them where the LP
-        would (a RINS-like neighbourhood, at the level of jobs)."""
-        if self.lp_work is None or self.run is None:
-            return self.related(rng, k)
-        r_col, r_j, r_s, _ = self.run
-        J, S = self.lp_work.shape
-        have = np.zeros((J, S))
-        np.add.at(have, (r_j, r_s), v[r_col])
-        diff = np.abs(have - self.lp_work).sum(axis=1) * self.weight
-        if diff.sum() <= 0:
-            return self.related(rng, k)
-        j = int(rng.choice(J, p=diff / diff.sum()))
-        overlap_t = np.minimum(self.end, self.end[j]) - np.maximum(self.first, self.first[j])
-        shared = (self.cand & self.cand[j]).sum(axis=1)
-        near = (overlap_t > 0) & (shared > 0)
-        score = np.where(near, diff + 1e-9, 0.0) * (1.0 + rng.random(J))
-        score[j] = np.inf
-        top = np.argsort(-score, kind="stable")[:k]
-        return np.sort(top[score[top] > 0])
 
     def hot(
         self, rng: np.random.Generator, k: int, T: int, v: np.ndarray, c: np.ndarray
@@ -175,8 +149,6 @@ ManySolver = Callable[
 ]
 #: The neighbourhood kinds, in turn (``hot`` twice: it is where the incumbent is worst).
 KINDS = ("hot", "related", "site-window", "hot", "random")
-#: The same with the relaxation LP's placement known (:attr:`Neighbourhoods.lp_work`).
-KINDS_LP = ("hot", "lp", "related", "site-window", "hot", "lp", "random")
 
 
 def fix_and_optimise(
@@ -350,10 +322,7 @@ def _draw(
     if len(short):
         # rotate through the jobs left short: each gets its related jobs freed with it
         return hoods.related(rng, k, around=int(short[iteration % len(short)]))
-    kinds = KINDS if hoods.lp_work is None else KINDS_LP
-    kind = kinds[iteration % len(kinds)]
-    if kind == "lp":
-        return hoods.lp(rng, k, v)
+    kind = KINDS[iteration % len(KINDS)]
     if kind == "hot":
         return hoods.hot(rng, k, T, v, c)
     if kind == "site-window":
