@@ -381,7 +381,8 @@ def _adopt(
     res: LnsResult,
     t0: float,
 ) -> tuple[np.ndarray, float]:
-    """The incumbent after a plan from elsewhere (``None``: none): that plan when it is better."""
+    """The incumbent after a plan from elsewhere (``None``: none; the polish's, or the other
+    search's): that plan, cleaned and re-priced here, when it is better."""
     if got is None or len(got[0]) != cm.n_cols:
         return v, best
     cand = _clean(cm, got[0])
@@ -408,14 +409,7 @@ def _polished(
     t0: float,
 ) -> tuple[np.ndarray, float]:
     better = polish(v)
-    if better is not None:
-        cand = _clean(cm, better)
-        value = cm.objective(cand)
-        if value < best - 1e-9 * max(1.0, abs(best)):
-            res.improvements += 1
-            res.history.append((time.perf_counter() - t0, value))
-            return cand, value
-    return v, best
+    return _adopt(cm, None if better is None else (better, math.nan), v, best, res, t0)
 
 
 def _subproblem(
