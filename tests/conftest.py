@@ -2,16 +2,27 @@
 
 ``data_dir``: the real public data folder (``$GREENOPT_DATA``, else ``<repo>/../shared/data``);
 tests that use it are skipped with a reason when it is absent, as in a user's fresh checkout.
+
+Hypothesis runs the same examples on every run (profile ``repeatable``: derandomised, no example
+database), so the suite passes or fails alike wherever it runs and a failure is reproduced by
+running it again. ``GREENOPT_HYPOTHESIS=explore pytest -n 2`` draws fresh examples on each run
+to look for new failures; a failure found that way becomes an explicit ``@example``.
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from greenopt.io.data import ENV_VAR
 from greenopt.io.data import data_dir as find_data_dir
+
+settings.register_profile("repeatable", derandomize=True, database=None)
+settings.register_profile("explore", derandomize=False, database=None)
+settings.load_profile(os.environ.get("GREENOPT_HYPOTHESIS", "repeatable"))
 
 
 @pytest.fixture(scope="session")

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from heuristics_helpers import flat, job, runs, sites_of, slots_of, two_sites
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as hst
 
 import greenopt
@@ -258,6 +258,9 @@ def test_default_effort_by_the_days_size():
     grid_limit=hst.booleans(),
     objective=hst.sampled_from(["carbon", "cost"]),
 )
+# an ejection move that paid before the short jobs were repaired took the room the repair would
+# have used (4062 → 8702 with more work unmet): the repair now comes first
+@example(seed=250, headroom=0.9, grid_limit=False, objective="carbon")
 def test_default_improvement_is_valid_and_never_worse_than_its_first_pass(
     seed, headroom, grid_limit, objective
 ):

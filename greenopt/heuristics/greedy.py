@@ -745,11 +745,17 @@ def greedy_state(
     cfg = (settings or GreedySettings()).resolved(scenario)
     order = urgency_order(scenario)
     st = _first_pass(scenario, objective, cfg, order)
-    improve(st, order, cfg, cfg.passes, deadline)
+    # Short jobs are repaired first, so every later step starts from the first pass's own plan
+    # and keeps only what lowers the objective: the default can never end worse than
+    # ``passes=0, eject=0`` (repairing only at the end could: a move that paid before repair
+    # can take the room a repair would have used — seed 250 of the greedy tests, 4062 → 8702).
+    repair_short(st, order, cfg, deadline=deadline)
+    changed = improve(st, order, cfg, cfg.passes, deadline)
     budget = max(0, EJECT_WORK - st.J) if cfg.eject is None else cfg.eject
     if budget > 0 and (deadline is None or time.perf_counter() < deadline):
-        ejection_moves(st, order, lambda s, j: place_job(s, j, 0, cfg), budget)
-    repair_short(st, order, cfg, deadline=deadline)
+        changed += ejection_moves(st, order, lambda s, j: place_job(s, j, 0, cfg), budget)[0]
+    if changed:  # the moves may have left room for a job still short
+        repair_short(st, order, cfg, deadline=deadline)
     return st
 
 
