@@ -413,6 +413,13 @@ METHOD_PARAMS: dict[str, dict[str, Option]] = {
             "once, one thread each, trading plans (off: one after the other, lns_first)",
         ),
         Option(
+            "guided_start",
+            "bool",
+            "start from the better of the greedy's plan and the greedy steered by the relaxation "
+            "LP's optimum (days of up to 1000 jobs whose relaxation is solved before the search; "
+            "default on)",
+        ),
+        Option(
             "lns_sub_gap",
             "float",
             "relative gap at which a fix-and-optimise sub-MILP stops (default 1e-4)",

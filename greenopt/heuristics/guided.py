@@ -44,9 +44,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from greenopt.formulations.matrix import row_positions
+from greenopt.formulations.matrix import Matrix, row_positions
 from greenopt.formulations.relaxation import build_relaxation
-from greenopt.formulations.sets import pairs_by_score
+from greenopt.formulations.sets import IndexSets, pairs_by_score
 from greenopt.heuristics.ejection import ejection_moves
 from greenopt.heuristics.greedy import (
     EJECT_WORK,
@@ -150,7 +150,6 @@ def solve_guide(
     obj = Objective.of(objective)
     ix, mx = build_relaxation(scenario, obj, deadlines, presence=False, dwell=False)
     form = highs.from_matrix(mx)
-    xb = mx.cols["x"]
     if pairs is not None and mx.n_cols > COLGEN_MIN_COLS:
         initial = np.ones(mx.n_cols, dtype=bool)
         for name in ("x", "arr"):
@@ -175,6 +174,23 @@ def solve_guide(
         if res.values is None or res.status != "optimal":
             return None
         values, duals, bound, status = res.values, res.row_duals, res.bound, res.status
+    return lp_guide(ix, mx, values, duals, bound, time.perf_counter() - t0, status)
+
+
+def lp_guide(
+    ix: IndexSets,
+    mx: Matrix,
+    values: np.ndarray,
+    duals: np.ndarray | None,
+    bound: float | None,
+    seconds: float,
+    status: str,
+) -> LpGuide:
+    """The guidance in an optimum of the relaxation LP (``values``, ``duals`` in ``mx``'s
+    column and row order): the run shares ``x`` and the capacity rows' duals as GPU-slot
+    prices. Any form of the relaxation serves (with or without presence rows: the MILP's own
+    relaxation, :mod:`greenopt.milp.relaxation`, hands its optimum over this way)."""
+    xb = mx.cols["x"]
     x = np.zeros((ix.J, ix.S, ix.T))
     x[ix.xj, ix.xs, ix.xt] = values[xb.cols(np.arange(xb.n))]
     price = np.zeros((ix.S, ix.T))
@@ -182,7 +198,7 @@ def solve_guide(
         block = mx.rows["capacity"]
         y = np.asarray(duals)[row_positions(mx, "capacity")]
         price[block.keys[:, 0], block.keys[:, 1]] = np.maximum(-y, 0.0)  # ≤ rows: y ≤ 0
-    return LpGuide(x, price, bound, time.perf_counter() - t0, status)
+    return LpGuide(x, price, bound, seconds, status)
 
 
 class GuidedState(CapacityState):
@@ -300,7 +316,6 @@ def plan_guided(scenario: Scenario, options: PlanOptions) -> Plan:
         return plain
     t0 = time.perf_counter()
     given = GreedySettings.from_params(params)
-    cfg = given.resolved(scenario)
     obj = options.objective
     try:
         from greenopt.formulations.solution import sites_used
@@ -322,12 +337,7 @@ def plan_guided(scenario: Scenario, options: PlanOptions) -> Plan:
             "LP guide not solved (time limit, or no feasible point); the plain greedy plan is kept"
         )
         return plain
-    best, best_name = plain, None
-    for variant in chosen:
-        st = guided_state(scenario, obj, cfg, guide, variant)
-        cand = finish_greedy(scenario, st.assignments(), options, given, cfg, t0)
-        if not best.no_worse_than(cand):  # strictly better: fewer unmet hours or objective
-            best, best_name = cand, variant.name
+    best, best_name = best_guided(scenario, options, guide, chosen, given, plain, t0)
     spent = time.perf_counter() - t0
     if best_name is None:
         plain.notes.append(
@@ -343,6 +353,30 @@ def plan_guided(scenario: Scenario, options: PlanOptions) -> Plan:
     return best
 
 
+def best_guided(
+    scenario: Scenario,
+    options: PlanOptions,
+    guide: LpGuide,
+    variants: tuple[GuideVariant, ...],
+    given: GreedySettings,
+    baseline: Plan,
+    t0: float,
+) -> tuple[Plan, str | None]:
+    """The best of ``baseline`` and the plans of the greedy steered by ``guide`` as each of
+    ``variants`` says (each finished as ``plan(method="greedy")`` finishes its plans, LP
+    re-timing included), with the winning variant's name (``None``: ``baseline``, which ties
+    keep). ``given``: the greedy's settings as the caller gave them; ``t0``: when planning
+    started (the plans' ``solve_s``)."""
+    cfg = given.resolved(scenario)
+    best, best_name = baseline, None
+    for variant in variants:
+        st = guided_state(scenario, options.objective, cfg, guide, variant)
+        cand = finish_greedy(scenario, st.assignments(), options, given, cfg, t0)
+        if not best.no_worse_than(cand):  # strictly better: fewer unmet hours or objective
+            best, best_name = cand, variant.name
+    return best, best_name
+
+
 def _num(value: float | None) -> str:
     return "none" if value is None else f"{value:.6g}"
 
@@ -352,7 +386,9 @@ __all__ = [
     "VARIANTS",
     "GuideVariant",
     "LpGuide",
+    "best_guided",
     "guided_state",
+    "lp_guide",
     "plan_guided",
     "solve_guide",
     "variants_for",

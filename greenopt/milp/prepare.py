@@ -53,7 +53,7 @@ from greenopt.milp.relaxation import (
 )
 from greenopt.milp.schedules import schedule_bound
 from greenopt.milp.search import check_cluster
-from greenopt.milp.start import start_plan
+from greenopt.milp.start import guided_start, start_plan
 from greenopt.options import PlanOptions
 from greenopt.result import Plan
 from greenopt.scenario import Scenario
@@ -180,6 +180,13 @@ def prepare(
     if options.solver != "highs":
         return _prepare_other(scenario, options, clock, start, used, notes)
     step = relaxation_step(scenario, options, used, clock, notes, start)
+    better = guided_start(scenario, options, step.relax.guide, start, clock, notes)
+    step.relax.guide = None  # (J, S, T) floats, not needed again
+    if better is not start:
+        # the guided plan is the start: the model keeps its sites too, so that it is inside
+        more = sites_used(scenario, better.assignments)
+        start, used = better, [a | b for a, b in zip(used, more, strict=True)]
+        step.keep = lp_sites(used, step.relax.work)
     if step.beside_now and launch_now:
         step.beside = step.launch(False, clock)
     t_build = time.perf_counter()
@@ -269,7 +276,7 @@ def relaxation_step(
         return RelaxationStep(relax, keep, True, launch, beside_now=True)
     presence = bool(options.params.get("presence", n_reach <= PRESENCE_MAX_COLS))
     relax = solve_relaxation(
-        scenario, obj, options.deadlines, options, presence, clock.share(0.3), pairs
+        scenario, obj, options.deadlines, options, presence, clock.share(0.3), pairs, guide=True
     )
     notes.append(
         f"relaxation LP ({'with' if presence else 'without'} presence rows): "

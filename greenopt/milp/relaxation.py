@@ -21,6 +21,7 @@ import numpy as np
 from greenopt.formulations.dwell_relaxation import DWELL_ROWS
 from greenopt.formulations.matrix import Matrix, row_positions
 from greenopt.formulations.relaxation import build_relaxation
+from greenopt.heuristics.guided import LpGuide, lp_guide
 from greenopt.milp.candidates import reachable_columns
 from greenopt.objectives import Objective
 from greenopt.options import PlanOptions
@@ -64,6 +65,10 @@ class Relaxation:
     seconds: float
     status: str
     presence: bool
+    #: its optimum as guidance for the greedy (run shares, capacity duals as prices): the
+    #: LP-guided start (:func:`greenopt.milp.start.guided_start`); only when solved before the
+    #: search, to optimality
+    guide: LpGuide | None = None
 
 
 def solve_relaxation(
@@ -75,6 +80,7 @@ def solve_relaxation(
     time_limit: float | None,
     pairs: np.ndarray | None = None,
     cancel: highs.Cancel | None = None,
+    guide: bool = False,
 ) -> Relaxation:
     """Solve the LP of :mod:`greenopt.formulations.relaxation` (its optimum bounds every plan),
     without its dwell rows: its work per site picks the MILP's candidate sites, and it runs
@@ -84,9 +90,11 @@ def solve_relaxation(
     Above :data:`COLGEN_MIN_COLS` columns (and without the presence rows) it is solved by column
     generation (:mod:`greenopt.solvers.colgen`) from the job-site ``pairs`` ((J, S) bool: e.g. each
     job's origin and the sites of a start plan): a valid bound after every round, the LP
-    optimum once converged.
+    optimum once converged. ``guide``: keep the optimum as guidance for the greedy
+    (:attr:`Relaxation.guide`).
     """
     t0 = time.perf_counter()
+    want, guide = guide, None
     ix, mx = build_relaxation(scenario, objective, deadlines, presence=presence, dwell=False)
     form = highs.from_matrix(mx)
     xb = mx.cols["x"]
@@ -106,17 +114,23 @@ def solve_relaxation(
                 kept_rows=work_rows,
                 cancel=cancel,
             )
-        work = None
+        work = guide = None
         if cg.values is not None:
             work = np.zeros((ix.J, ix.S))
             np.add.at(work, (ix.xj, ix.xs), cg.values[xb.cols(np.arange(xb.n))])
         status = "optimal" if cg.converged else ("time_limit" if cg.bound is not None else "none")
+        status = f"{status} (column generation: {cg.rounds} rounds, {cg.columns} columns)"
+        if want and cg.values is not None and cg.converged:
+            guide = lp_guide(
+                ix, mx, cg.values, cg.row_duals, cg.bound, time.perf_counter() - t0, status
+            )
         return Relaxation(
             bound=cg.bound,
             work=work,
             seconds=time.perf_counter() - t0,
-            status=f"{status} (column generation: {cg.rounds} rounds, {cg.columns} columns)",
+            status=status,
             presence=presence,
+            guide=guide,
         )
     # interior point beats simplex by ~3× on these degenerate transport-like LPs once large
     lp_options = {"solver": "ipm"} if mx.n_cols > 20_000 else {}
@@ -131,19 +145,24 @@ def solve_relaxation(
             log=False,
             highs_options=lp_options,
             cancel=cancel,
+            duals=want,
         )
-    work = None
+    work = guide = None
     bound, status = None, res.status
     if res.values is not None and res.status == "optimal":
         work = np.zeros((ix.J, ix.S))
         np.add.at(work, (ix.xj, ix.xs), res.values[xb.cols(np.arange(xb.n))])
         bound = res.bound
+        if want:
+            seconds = time.perf_counter() - t0
+            guide = lp_guide(ix, mx, res.values, res.row_duals, bound, seconds, status)
     return Relaxation(
         bound=bound,
         work=work,
         seconds=time.perf_counter() - t0,
         status=status,
         presence=presence,
+        guide=guide,
     )
 
 

@@ -21,6 +21,7 @@ last one stopped instead of from a fresh greedy plan.
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -36,6 +37,7 @@ from greenopt.heuristics.greedy import (
     repair_short,
     urgency_order,
 )
+from greenopt.heuristics.guided import LpGuide, best_guided, variants_for
 from greenopt.heuristics.state import CapacityState, placement
 from greenopt.milp.clock import START_SHARE, Clock
 from greenopt.objectives import Objective
@@ -49,6 +51,10 @@ START_PASSES = 2
 #: inside the feasibility domain, no route row) — the greedy's own defaults changed for quality
 #: (issue 15); what they would change in the MILP's search is left to a measurement.
 START_SETTINGS = GreedySettings(passes=START_PASSES, eject=0, domain=True, route=False)
+#: The LP-guided start (:func:`guided_start`) is estimated at this many start plans' time per
+#: guided run, and runs only when that fits in :data:`GUIDED_START_SHARE` of the time left.
+GUIDED_START_COST = 3.0
+GUIDED_START_SHARE = 0.25
 
 
 def start_plan(scenario: Scenario, options: PlanOptions, clock: Clock | None = None) -> Plan:
@@ -85,6 +91,51 @@ def start_plan(scenario: Scenario, options: PlanOptions, clock: Clock | None = N
     plan.solve_s = time.perf_counter() - t0
     plan.notes.extend(notes)
     return plan
+
+
+def guided_start(
+    scenario: Scenario,
+    options: PlanOptions,
+    guide: LpGuide | None,
+    start: Plan,
+    clock: Clock | None = None,
+    notes: list[str] | None = None,
+) -> Plan:
+    """The better of ``start`` and the greedy steered by the relaxation's optimum ``guide`` (the
+    LP-guided greedy's variants, :mod:`greenopt.heuristics.guided`, as many as
+    ``plan(method="greedy")`` runs on a day of this size): the relaxation is solved before the
+    search anyway, so its guidance costs only the greedy runs. ``guided_start=False`` (or no
+    ``guide``: the relaxation runs beside the search, or did not solve) keeps ``start``. Cut
+    out, not short, by the clock: skipped when :data:`GUIDED_START_COST` start plans' time does
+    not fit in :data:`GUIDED_START_SHARE` of the time left (its runs are bounded by placements,
+    never by seconds, so a plan it returns does not depend on the machine's load). What it did
+    is appended to ``notes``."""
+    notes = [] if notes is None else notes
+    variants = variants_for(len(scenario.jobs))
+    if guide is None or not variants or not options.params.get("guided_start", True):
+        return start
+    need = GUIDED_START_COST * len(variants) * max(start.solve_s, 0.01)
+    if clock is not None and not clock.fits(need, GUIDED_START_SHARE):
+        notes.append(
+            f"LP-guided start skipped: about {need:.1f} s, more than "
+            f"{GUIDED_START_SHARE:.0%} of the time left"
+        )
+        return start
+    t0 = time.perf_counter()
+    # the LP re-timing of the guided plans (finish_greedy) within the time left
+    left = None if clock is None else clock.left(reserve=True)
+    run = replace(options, time_limit=left if left is not None else options.time_limit)
+    best, name = best_guided(scenario, run, guide, variants, GreedySettings(), start, t0)
+    spent = time.perf_counter() - t0
+    if name is None:
+        notes.append(f"LP-guided start found no better plan ({spent:.2f} s)")
+        return start
+    best.solve_s = start.solve_s + spent
+    notes.append(
+        f"start plan: LP-guided greedy ({name}) from the relaxation's optimum, objective "
+        f"{start.objective:.6g} → {best.objective:.6g} ({spent:.2f} s)"
+    )
+    return best
 
 
 def _scored(scenario: Scenario, options: PlanOptions, state: CapacityState, t0: float) -> Plan:
