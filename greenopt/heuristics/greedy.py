@@ -224,7 +224,7 @@ def _fill(
     else:
         with np.errstate(divide="ignore", invalid="ignore"):
             ren_sh = np.where(E > 0, np.minimum(cap, hpos / np.where(E > 0, E, 1.0)), cap)
-    lat = st.late_coef[j] * st.late_w[j, slots]  # (W,)
+    lat = st.late_coef[j] * st.late_w[j][slots]  # (W,)
     C = np.empty((R, 2 * W))  # the renewable pieces, then the grid pieces
     Q = np.empty((R, 2 * W))
     c_ren, c_grid = C[:, :W], C[:, W:]
@@ -276,7 +276,7 @@ def _fill_row(
             ren_sh = np.where(E > 0, np.minimum(cap, hpos / np.where(E > 0, E, 1.0)), cap)
     C = np.empty(2 * W)
     c_ren = C[:W]
-    c_ren[:] = st.late_coef[j] * st.late_w[j, slots]
+    c_ren[:] = st.late_coef[j] * st.late_w[j][slots]
     if any_of(st.gpu_price):
         c_ren += st.idx.gpus[j] * st.gpu_price[sites, slots]
     np.maximum(st.coef[sites, slots] * E + c_ren, c_ren, out=C[W:])
@@ -411,7 +411,7 @@ def _in_domain(st: CapacityState, p: Placement, alpha: float) -> bool:
         # the stay at b: from the arrival until the job leaves b (its next arrival elsewhere)
         t = p.slots[r:end]
         # objective saved: the stay's energy on a's grid, less what b's grid supplies of it
-        gain = float(np.dot(st.coef[a, t], e[r:end]) - np.dot(st.coef[b, t], e[r:end] - ren[r:end]))
+        gain = float(np.dot(st.coef[a][t], e[r:end]) - np.dot(st.coef[b][t], e[r:end] - ren[r:end]))
         if not st.domain_allows(p.job, a, b, int(p.slots[r]), gain, alpha):
             return False
     return True
@@ -578,7 +578,7 @@ def _place_block(
     if cand.size == 0:
         return None
     need = st.remaining_h(j) / st.dt
-    m = np.where(cand == o, 1.0, 1.0 - st.net.disruption_h[j, o, cand] / st.dt)
+    m = np.where(cand == o, 1.0, 1.0 - st.net.disruption_h[j, o][cand] / st.dt)
     # shape A: first share s0 (≤ the arrival cap), full slots, remainder
     s0 = np.minimum(np.minimum(1.0, m), need)
     rest = need - s0
@@ -658,13 +658,13 @@ def _place_block(
             total += np.where(two, end_cost, 0.0)
     total += np.where(sites != o, st.objective.migration_penalty, 0.0)[:, None]
     if cfg.domain and any_of(sites != o):  # moves outside the domain go after the rest
-        disr = st.net.disruption_h[j, o, sites][:, None]
+        disr = st.net.disruption_h[j, o][sites][:, None]
         wh = st.window_table(o)[sites, f : f + nmax]
         outside = (sites[:, None] != o) & (disr > cfg.alpha * wh + EPS)
         total = total + np.where(outside, 1e30, 0.0)
     allv = np.where(ok, total, np.inf).ravel()
     fallback: Placement | None = None
-    for k in _smallest(allv, 8 * cfg.top_k + 8).tolist():
+    for k in _smallest(allv, 8 * cfg.top_k + 8):
         if not np.isfinite(allv[k]):
             break
         outside = allv[k] >= 1e29  # sorted last: no block inside the domain is left
@@ -690,25 +690,37 @@ def _place_block(
     return fallback
 
 
-def _smallest(v: np.ndarray, k: int) -> np.ndarray:
+def _smallest(v: np.ndarray, k: int) -> Iterator[int]:
     """The first ``k`` indices of ``v.argsort(kind="stable")``, without sorting all of ``v``.
 
-    Every index whose value is at most the k-th smallest (ties included, in index order) is
-    sorted stably: the same first ``k`` as the full sort, at a fraction of its cost on the
-    thousands of (site, start) cells of a block job (of which the loop reads a few)."""
+    The first is ``v.argmin()`` (the minimum's first occurrence, as the stable sort has it):
+    the block loop mostly takes it and stops, so the others are only found when asked. For
+    them every index whose value is at most the k-th smallest (ties included, in index order)
+    is sorted stably: the same first ``k`` as the full sort, at a fraction of its cost on the
+    thousands of (site, start) cells of a block job."""
+    if k <= 0 or v.size == 0:
+        return
+    first = int(v.argmin())
+    if v[first] == v[first]:  # not NaN (argmin finds NaN first, the sort puts it last)
+        yield first
+        skip = 1
+    else:
+        skip = 0
     if v.size <= k:
-        return v.argsort(kind="stable")
-    kth = np.partition(v, k - 1)[k - 1]
-    near = (v <= kth).nonzero()[0]
-    return near[v[near].argsort(kind="stable")][:k]
+        rest = v.argsort(kind="stable")
+    else:
+        kth = np.partition(v, k - 1)[k - 1]
+        near = (v <= kth).nonzero()[0]
+        rest = near[v[near].argsort(kind="stable")][:k]
+    yield from rest[skip:].tolist()
 
 
 def _slot_cost(st: CapacityState, j: int, sites, slots, share, extra_kwh) -> np.ndarray:
     """Exact objective of running job j at ``share`` in each (site, slot), plus arriving kWh."""
     tt = np.asarray(slots)[None, :]
-    e = st.full_kwh[j, sites] * share + extra_kwh
+    e = st.full_kwh[j][sites] * share + extra_kwh
     grid = np.maximum(0.0, e - np.maximum(st.ren_left[sites, tt], 0.0))
-    price = st.late_coef[j] * st.late_w[j, tt] + st.idx.gpus[j] * st.gpu_price[sites, tt]
+    price = st.late_coef[j] * st.late_w[j][tt] + st.idx.gpus[j] * st.gpu_price[sites, tt]
     return st.coef[sites, tt] * grid + price * share
 
 
