@@ -943,7 +943,10 @@ def greedy_assignments(
 ) -> pd.DataFrame:
     """The greedy plan as a ``job, slot, site, share`` table (the MILP's warm start)."""
     cfg = settings or GreedySettings.from_params(params)
-    return greedy_state(scenario, objective, cfg).assignments()
+    # the collector still paused while the state is dropped: its containers go by reference
+    # count, and the pass the collector owes after the greedy has none of them to scan
+    with gc_paused():
+        return greedy_state(scenario, objective, cfg).assignments()
 
 
 def plan_greedy(scenario: Scenario, options) -> Plan:
