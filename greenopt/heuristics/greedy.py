@@ -931,7 +931,7 @@ def _committed_rows(st: CapacityState) -> tuple[np.ndarray, np.ndarray, np.ndarr
     booked = [p for k in range(st.J) for p in st.placements(k)]
     if not booked:
         return (np.zeros(0, np.int64),) * 3
-    job = np.concatenate([np.full(len(p), p.job, dtype=np.int64) for p in booked])
+    job = np.repeat(np.array([p.job for p in booked], dtype=np.int64), [len(p) for p in booked])
     return job, np.concatenate([p.sites for p in booked]), np.concatenate([p.slots for p in booked])
 
 

@@ -584,7 +584,8 @@ class CapacityState:
         booked = [b[0] for per_job in self._booked for b in per_job]
         if not booked:
             return pd.DataFrame({"job": [], "slot": np.zeros(0, np.int64), "site": [], "share": []})
-        j = np.concatenate([np.full(len(p), p.job, dtype=np.int64) for p in booked])
+        # each placement's job once per row: one repeat, not a np.full per placement
+        j = np.repeat(np.array([p.job for p in booked], dtype=np.int64), [len(p) for p in booked])
         t = np.concatenate([p.slots for p in booked])
         s = np.concatenate([p.sites for p in booked])
         sh = np.concatenate([p.shares for p in booked])
