@@ -34,7 +34,10 @@ Jobs that cannot be fitted are reported misses (their work left undone); every p
 
 from __future__ import annotations
 
+import gc
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -206,7 +209,8 @@ def _fill(
     ``sites`` (R, W) site per row and slot, ``slots`` (W,); ``cells`` (optional) their flat
     positions ``sites·T + slots`` in the (S, T) tables. Returns the shares (per row on demand:
     ``shares[r]`` is row ``r``'s (W,) shares), the work placed per row (slot-shares) and the
-    approximate cost per row (lateness + grid, no moves).
+    approximate cost per row (lateness + grid, no moves); ``shares.pieces(r)``: row ``r``'s
+    :func:`_row_pieces`, for the refinement's refills.
     """
     R, W = sites.shape
     if cells is None:
@@ -217,11 +221,14 @@ def _fill(
     E = fe.take(sites)  # (R, W)
     hpos = np.maximum(st.ren_left.ravel().take(cells), 0.0)
     if all_of(fe > 0):
-        ren_sh = np.minimum(cap, hpos / E)
+        ratio = hpos / E
+        ren_sh = np.minimum(cap, ratio)
     else:
         with np.errstate(divide="ignore", invalid="ignore"):
-            ren_sh = np.where(E > 0, np.minimum(cap, hpos / np.where(E > 0, E, 1.0)), cap)
-    lat = st.late_coef[j] * st.late_w[j, slots]  # (W,)
+            ratio = hpos / np.where(E > 0, E, 1.0)
+            ren_sh = np.where(E > 0, np.minimum(cap, ratio), cap)
+            ratio = np.where(E > 0, ratio, np.inf)  # min(cap, inf) = cap: the same shares
+    lat = st.late_coef[j] * st.late_w[j][slots]  # (W,)
     C = np.empty((R, 2 * W))  # the renewable pieces, then the grid pieces
     Q = np.empty((R, 2 * W))
     c_ren, c_grid = C[:, :W], C[:, W:]
@@ -240,45 +247,59 @@ def _fill(
     before = Qs.cumsum(axis=1) - Qs
     take = np.minimum(np.maximum(need - before, 0.0), Qs)  # np.clip, without its overhead
     take[take < MIN_SHARE] = 0.0
-    filled = take.sum(axis=1)
-    approx = (take * Cs).sum(axis=1)
-    return _Filled(order, take, W), filled, approx
+    filled = np.add.reduce(take, axis=1)
+    approx = np.add.reduce(take * Cs, axis=1)
+    return _Filled(order, take, W, ratio), filled, approx
 
 
 class _Filled:
     """The pieces a fill took, per row in cost order; a row's shares per slot on demand (only
     the few rows refined need them)."""
 
-    def __init__(self, order: np.ndarray, take: np.ndarray, W: int) -> None:
-        self.order, self.take, self.W = order, take, W
+    def __init__(self, order: np.ndarray, take: np.ndarray, W: int, ratio: np.ndarray) -> None:
+        self.order, self.take, self.W, self.ratio = order, take, W, ratio
 
     def __getitem__(self, r: int) -> np.ndarray:
         sh = np.empty(2 * self.W)
         sh[self.order[r]] = self.take[r]
         return sh[: self.W] + sh[self.W :]
 
+    def pieces(self, r: int) -> tuple[np.ndarray, np.ndarray]:
+        """Row ``r``'s :func:`_row_pieces` (the same values: the same costs, sorted stably)."""
+        return self.ratio[r], self.order[r]
 
-def _fill_row(
-    st: CapacityState, j: int, sites: np.ndarray, slots: np.ndarray, need: float, cap: np.ndarray
-) -> np.ndarray:
-    """:func:`_fill` of one row (the refinement's refill), in 1-D: its shares per slot."""
+
+def _row_pieces(
+    st: CapacityState, j: int, sites: np.ndarray, slots: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """What :func:`_fill_row` needs of one row besides its caps, which the refinement's refills
+    of a row change alone: the renewable share ``max(ren_left, 0) / kWh at share 1`` per slot
+    (``inf`` where the job draws no power) and the stable cost order of its 2W pieces."""
     W = slots.shape[0]
     fe = st.full_kwh[j]
     E = fe[sites]
     hpos = np.maximum(st.ren_left[sites, slots], 0.0)
     if all_of(fe > 0):
-        ren_sh = np.minimum(cap, hpos / E)
+        ratio = hpos / E
     else:
         with np.errstate(divide="ignore", invalid="ignore"):
-            ren_sh = np.where(E > 0, np.minimum(cap, hpos / np.where(E > 0, E, 1.0)), cap)
+            ratio = np.where(E > 0, hpos / np.where(E > 0, E, 1.0), np.inf)
     C = np.empty(2 * W)
     c_ren = C[:W]
-    c_ren[:] = st.late_coef[j] * st.late_w[j, slots]
+    c_ren[:] = st.late_coef[j] * st.late_w[j][slots]
     if any_of(st.gpu_price):
         c_ren += st.idx.gpus[j] * st.gpu_price[sites, slots]
     np.maximum(st.coef[sites, slots] * E + c_ren, c_ren, out=C[W:])
+    return ratio, C.argsort(kind="stable")
+
+
+def _fill_row(need: float, cap: np.ndarray, pieces: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    """:func:`_fill` of one row (the refinement's refill), in 1-D: its shares per slot, given
+    its :func:`_row_pieces`."""
+    ratio, order = pieces
+    W = ratio.shape[0]
+    ren_sh = np.minimum(cap, ratio)
     Q = np.concatenate((ren_sh, cap - ren_sh))
-    order = C.argsort(kind="stable")
     Qs = Q[order]
     take = np.minimum(np.maximum(need - (Qs.cumsum() - Qs), 0.0), Qs)
     take[take < MIN_SHARE] = 0.0
@@ -297,6 +318,7 @@ def _refine_row(
     shares: np.ndarray,
     cfg: GreedySettings,
     cap: np.ndarray | None = None,
+    pieces: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> tuple[Placement | None, bool]:
     """Make one filled row feasible for its moves; returns (placement, inside the domain).
 
@@ -305,6 +327,7 @@ def _refine_row(
     route and grid room for the move's kWh, and its share is capped at ``1 − disruption_h/Δh``.
     An arrival slot that does not qualify is capped (or closed, so that the arrival moves to the
     next slot the job runs at that site) and the row is refilled, until every arrival qualifies.
+    ``pieces``: the row's :func:`_row_pieces`, when known.
     """
     if cap is None:
         cap = st.max_share(j, row_sites, slots)
@@ -342,10 +365,13 @@ def _refine_row(
             lo = int(run[r - 1]) + 1 if r > 0 else 0
             row_sites[lo : (int(run[end]) if end < run.size else len(row_sites))] = a
             cap = st.max_share(j, row_sites, slots)
+            pieces = None  # other sites: other pieces
         else:
             cap = cap.copy()
             cap[fix[0]] = fix[1]
-        shares = _fill_row(st, j, row_sites, slots, need, cap)
+        if pieces is None:
+            pieces = _row_pieces(st, j, row_sites, slots)
+        shares = _fill_row(need, cap, pieces)
     else:
         return None, True
     run = shares > MIN_SHARE
@@ -373,11 +399,10 @@ def _short_stay(
         return None
     hours = shares[run] * st.dt
     ends = [*arrivals[1:], len(run)]
-    finished = st.finishes(j, float(np.add.reduce(hours)))
     for r, end in zip(arrivals, ends, strict=True):
         worked = float(np.add.reduce(hours[r:end]))
         if worked < float(st.dwell_need[j, int(prev[r]), int(at[r])]) - EPS:
-            if end == len(run) and finished:
+            if end == len(run) and st.finishes(j, float(np.add.reduce(hours))):
                 return None
             return r, end
     return None
@@ -408,7 +433,7 @@ def _in_domain(st: CapacityState, p: Placement, alpha: float) -> bool:
         # the stay at b: from the arrival until the job leaves b (its next arrival elsewhere)
         t = p.slots[r:end]
         # objective saved: the stay's energy on a's grid, less what b's grid supplies of it
-        gain = float(np.dot(st.coef[a, t], e[r:end]) - np.dot(st.coef[b, t], e[r:end] - ren[r:end]))
+        gain = float(np.dot(st.coef[a][t], e[r:end]) - np.dot(st.coef[b][t], e[r:end] - ren[r:end]))
         if not st.domain_allows(p.job, a, b, int(p.slots[r]), gain, alpha):
             return False
     return True
@@ -440,7 +465,7 @@ def _place_preemptible(
     # rank by approximate objective: −U per slot-share placed dominates; each site change of
     # the row is at least one migration penalty (its energy is left out: renewable may pay it)
     score = approx - st.unmet * st.dt * filled
-    changes = (sites[:, 0] != o).astype(float) + (sites[:, 1:] != sites[:, :-1]).sum(axis=1)
+    changes = (sites[:, 0] != o) + np.add.reduce(sites[:, 1:] != sites[:, :-1], axis=1)
     score = score + changes * st.objective.migration_penalty
     order = score.argsort(kind="stable")
     best: tuple[float, Placement] | None = None
@@ -455,7 +480,9 @@ def _place_preemptible(
         if best is not None and score[r] >= best[0] - 1e-12:
             break
         refined += 1
-        p, ok = _refine_row(st, j, o, sites[r], slots, need, shares[r], cfg, caps[r])
+        p, ok = _refine_row(
+            st, j, o, sites[r], slots, need, shares[r], cfg, caps[r], shares.pieces(r)
+        )
         if p is None:
             continue
         c = st.cost(p)
@@ -543,7 +570,7 @@ def _split_rows(
         return np.zeros((0, W), dtype=np.int64)
     ren = st.ren_left[dest, f:e]
     if dest.size > k:  # the destinations with most renewable left in the window
-        keep = np.argsort(-np.maximum(ren, 0).sum(axis=1), kind="stable")[:k]
+        keep = (-np.add.reduce(np.maximum(ren, 0), axis=1)).argsort(kind="stable")[:k]
         dest, ren = dest[keep], ren[keep]
     # each row padded with 'off' at both ends: 'on' changes at a window's first slot t1 and just
     # after its last t2, so row-major the changes alternate t1, t2 + 1 (fewer, larger ops than
@@ -575,7 +602,7 @@ def _place_block(
     if cand.size == 0:
         return None
     need = st.remaining_h(j) / st.dt
-    m = np.where(cand == o, 1.0, 1.0 - st.net.disruption_h[j, o, cand] / st.dt)
+    m = np.where(cand == o, 1.0, 1.0 - st.net.disruption_h[j, o][cand] / st.dt)
     # shape A: first share s0 (≤ the arrival cap), full slots, remainder
     s0 = np.minimum(np.minimum(1.0, m), need)
     rest = need - s0
@@ -606,7 +633,7 @@ def _place_block(
     first = s0[use][:, None]
     last = np.where(rem[use] > 0, rem[use], 1.0)[:, None]
     W = e - f
-    nmax = W - int(L.min()) + 1
+    nmax = W - int(np.minimum.reduce(L)) + 1
     # per site over the window, shared by every run length (slices of the state, not gathers):
     # the caps, and the pieces of the exact slot cost (_slot_cost)
     cap_all = st.window_max_share(j, f, e)  # (S, W)
@@ -655,13 +682,13 @@ def _place_block(
             total += np.where(two, end_cost, 0.0)
     total += np.where(sites != o, st.objective.migration_penalty, 0.0)[:, None]
     if cfg.domain and any_of(sites != o):  # moves outside the domain go after the rest
-        disr = st.net.disruption_h[j, o, sites][:, None]
+        disr = st.net.disruption_h[j, o][sites][:, None]
         wh = st.window_table(o)[sites, f : f + nmax]
         outside = (sites[:, None] != o) & (disr > cfg.alpha * wh + EPS)
         total = total + np.where(outside, 1e30, 0.0)
     allv = np.where(ok, total, np.inf).ravel()
     fallback: Placement | None = None
-    for k in _smallest(allv, 8 * cfg.top_k + 8).tolist():
+    for k in _smallest(allv, 8 * cfg.top_k + 8):
         if not np.isfinite(allv[k]):
             break
         outside = allv[k] >= 1e29  # sorted last: no block inside the domain is left
@@ -687,25 +714,37 @@ def _place_block(
     return fallback
 
 
-def _smallest(v: np.ndarray, k: int) -> np.ndarray:
+def _smallest(v: np.ndarray, k: int) -> Iterator[int]:
     """The first ``k`` indices of ``v.argsort(kind="stable")``, without sorting all of ``v``.
 
-    Every index whose value is at most the k-th smallest (ties included, in index order) is
-    sorted stably: the same first ``k`` as the full sort, at a fraction of its cost on the
-    thousands of (site, start) cells of a block job (of which the loop reads a few)."""
+    The first is ``v.argmin()`` (the minimum's first occurrence, as the stable sort has it):
+    the block loop mostly takes it and stops, so the others are only found when asked. For
+    them every index whose value is at most the k-th smallest (ties included, in index order)
+    is sorted stably: the same first ``k`` as the full sort, at a fraction of its cost on the
+    thousands of (site, start) cells of a block job."""
+    if k <= 0 or v.size == 0:
+        return
+    first = int(v.argmin())
+    if v[first] == v[first]:  # not NaN (argmin finds NaN first, the sort puts it last)
+        yield first
+        skip = 1
+    else:
+        skip = 0
     if v.size <= k:
-        return v.argsort(kind="stable")
-    kth = np.partition(v, k - 1)[k - 1]
-    near = (v <= kth).nonzero()[0]
-    return near[v[near].argsort(kind="stable")][:k]
+        rest = v.argsort(kind="stable")
+    else:
+        kth = np.partition(v, k - 1)[k - 1]
+        near = (v <= kth).nonzero()[0]
+        rest = near[v[near].argsort(kind="stable")][:k]
+    yield from rest[skip:].tolist()
 
 
 def _slot_cost(st: CapacityState, j: int, sites, slots, share, extra_kwh) -> np.ndarray:
     """Exact objective of running job j at ``share`` in each (site, slot), plus arriving kWh."""
     tt = np.asarray(slots)[None, :]
-    e = st.full_kwh[j, sites] * share + extra_kwh
+    e = st.full_kwh[j][sites] * share + extra_kwh
     grid = np.maximum(0.0, e - np.maximum(st.ren_left[sites, tt], 0.0))
-    price = st.late_coef[j] * st.late_w[j, tt] + st.idx.gpus[j] * st.gpu_price[sites, tt]
+    price = st.late_coef[j] * st.late_w[j][tt] + st.idx.gpus[j] * st.gpu_price[sites, tt]
     return st.coef[sites, tt] * grid + price * share
 
 
@@ -731,6 +770,22 @@ def _first_pass(
     return st
 
 
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """Python's cyclic garbage collector off for the block (on again after, if it was on).
+
+    The greedy allocates many small containers (placements, their memos) and frees them by
+    reference count; the collector's passes over them — a full one every few runs, scanning
+    every live object of the process — cost ~5 % of a 2000-job greedy and find nothing."""
+    was_on = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_on:
+            gc.enable()
+
+
 def greedy_state(
     scenario: Scenario,
     objective: Objective | str = "carbon",
@@ -742,6 +797,16 @@ def greedy_state(
     ``deadline`` (a ``time.perf_counter()`` value) stops the re-placement passes and the repair
     of short jobs (and skips the ejection moves) when reached; the first pass always completes
     (it is the plan)."""
+    with gc_paused():
+        return _greedy_state(scenario, objective, settings, deadline)
+
+
+def _greedy_state(
+    scenario: Scenario,
+    objective: Objective | str,
+    settings: GreedySettings | None,
+    deadline: float | None,
+) -> CapacityState:
     cfg = (settings or GreedySettings()).resolved(scenario)
     order = urgency_order(scenario)
     st = _first_pass(scenario, objective, cfg, order)
@@ -872,7 +937,7 @@ def _committed_rows(st: CapacityState) -> tuple[np.ndarray, np.ndarray, np.ndarr
     booked = [p for k in range(st.J) for p in st.placements(k)]
     if not booked:
         return (np.zeros(0, np.int64),) * 3
-    job = np.concatenate([np.full(len(p), p.job, dtype=np.int64) for p in booked])
+    job = np.repeat(np.array([p.job for p in booked], dtype=np.int64), [len(p) for p in booked])
     return job, np.concatenate([p.sites for p in booked]), np.concatenate([p.slots for p in booked])
 
 
@@ -884,7 +949,10 @@ def greedy_assignments(
 ) -> pd.DataFrame:
     """The greedy plan as a ``job, slot, site, share`` table (the MILP's warm start)."""
     cfg = settings or GreedySettings.from_params(params)
-    return greedy_state(scenario, objective, cfg).assignments()
+    # the collector still paused while the state is dropped: its containers go by reference
+    # count, and the pass the collector owes after the greedy has none of them to scan
+    with gc_paused():
+        return greedy_state(scenario, objective, cfg).assignments()
 
 
 def plan_greedy(scenario: Scenario, options) -> Plan:

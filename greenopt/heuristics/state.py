@@ -156,7 +156,7 @@ class CapacityState:
         g = float(self.idx.gpus[j])
         share = np.minimum(1.0, self.gpu_left[s, t] / g)
         if self.grid_limited:
-            e = self.full_kwh[j, s]
+            e = self.full_kwh[j][s]
             room = np.maximum(self.ren_left[s, t], 0.0) + self.grid_room(s, t)
             with np.errstate(divide="ignore", invalid="ignore"):
                 share = np.minimum(share, np.where(e > 0, room / np.where(e > 0, e, 1), np.inf))
@@ -246,7 +246,7 @@ class CapacityState:
         if source is not None:
             on |= self.coef[s] < self.coef[source] - EPS
         off = (~on).nonzero()[0]
-        i = int(np.searchsorted(off, t))
+        i = int(off.searchsorted(t))
         lo = int(off[i - 1]) if i > 0 else -1
         hi = int(off[i]) if i < len(off) else self.T
         return float((hi - lo - 1) * self.dt)
@@ -280,10 +280,17 @@ class CapacityState:
 
     def _run_hours(self, on: np.ndarray) -> np.ndarray:
         """Hours of the run of True cells around each cell of ``on`` (rows × T), 0 where False."""
-        ar = np.arange(self.T)
-        last_off = np.maximum.accumulate(np.where(on, -1, ar), axis=1)
-        next_off = np.minimum.accumulate(np.where(on, self.T, ar)[:, ::-1], axis=1)[:, ::-1]
-        return np.where(on, (next_off - last_off - 1) * self.dt, 0.0)
+        # the rows laid end to end, each closed by an off cell (and one before them all): runs
+        # start and end alternately where the flat sequence changes, and each True cell gets
+        # its run's length, in order (~2.5x cheaper than two accumulates along the rows)
+        rows, T = on.shape
+        flat = np.zeros(rows * (T + 1) + 1, dtype=np.int8)
+        flat[1:].reshape(rows, T + 1)[:, :T] = on
+        edge = (flat[1:] != flat[:-1]).nonzero()[0]
+        n = edge[1::2] - edge[0::2]
+        hours = np.zeros(on.shape)
+        hours[on] = np.repeat(n * self.dt, n)
+        return hours
 
     def domain_allows(self, j: int, a: int, b: int, t: int, gain: float, alpha: float) -> bool:
         """Seed-paper feasibility domain (MODEL §9) for moving job ``j`` a→b arriving in ``t``.
@@ -338,7 +345,7 @@ class CapacityState:
             return max(0.0, float(self.dwell_need[j, prev[a0], p.sites[a0]]) - stay)
         csum = np.concatenate(([0.0], cs))
         worked = csum[np.concatenate((arr[1:], [len(p)]))] - csum[arr]
-        need = self.dwell_need[j, prev[arr], p.sites[arr]]
+        need = self.dwell_need[j][prev[arr], p.sites[arr]]
         if any_of(worked[:-1] < need[:-1] - EPS):
             return None
         return max(0.0, float(need[-1] - worked[-1]))
@@ -386,7 +393,7 @@ class CapacityState:
         memo = p.__dict__["_moves"]
         if len(memo) == 4:
             return memo[3]
-        e = self.full_kwh[p.job, p.sites] * p.shares + arrive * self.mig_kwh[p.job]
+        e = self.full_kwh[p.job][p.sites] * p.shares + arrive * self.mig_kwh[p.job]
         e.flags.writeable = False
         object.__setattr__(p, "_moves", (*memo, e))
         return e
@@ -404,7 +411,7 @@ class CapacityState:
         grid = e - ren
         arrive, _ = self._moves(p)
         value = float(np.dot(self.coef[p.sites, p.slots], grid))
-        value += float(self.late_coef[j]) * float(np.dot(self.late_w[j, p.slots], p.shares))
+        value += float(self.late_coef[j]) * float(np.dot(self.late_w[j][p.slots], p.shares))
         value += self.objective.migration_penalty * int(np.count_nonzero(arrive))
         value += float(self.idx.gpus[j]) * float(np.dot(self.gpu_price[p.sites, p.slots], p.shares))
         value -= self.unmet * float(np.add.reduce(p.shares)) * self.dt
@@ -421,7 +428,7 @@ class CapacityState:
         priced = bool(np.any(self.gpu_price))
         for j, booked in enumerate(self._booked):
             for p, _, links_used in booked:
-                late += float(self.late_coef[j]) * float(np.dot(self.late_w[j, p.slots], p.shares))
+                late += float(self.late_coef[j]) * float(np.dot(self.late_w[j][p.slots], p.shares))
                 moves += len(links_used)  # one entry per arrival
                 if priced:
                     g = float(self.idx.gpus[j])
@@ -442,7 +449,7 @@ class CapacityState:
             return "window"
         if any_of(shares <= 0) or any_of(shares > 1 + EPS):
             return "share"
-        if not all_of(idx.allowed[j, sites]):
+        if not all_of(idx.allowed[j][sites]):
             return "residency or site GPUs"
         if any_of(shares > self.gpu_left[sites, slots] / idx.gpus[j] + EPS):
             return "capacity"
@@ -489,7 +496,7 @@ class CapacityState:
             inner = shares[lo:hi]
             moved = arrive[lo:hi]
             if any_of(moved):
-                disr = self.net.disruption_h[j, prev[lo:hi], p.sites[lo:hi]] / self.dt
+                disr = self.net.disruption_h[j][prev[lo:hi], p.sites[lo:hi]] / self.dt
                 full = 1.0 - np.where(moved, disr, 0.0)
             else:
                 full = 1.0
@@ -577,7 +584,8 @@ class CapacityState:
         booked = [b[0] for per_job in self._booked for b in per_job]
         if not booked:
             return pd.DataFrame({"job": [], "slot": np.zeros(0, np.int64), "site": [], "share": []})
-        j = np.concatenate([np.full(len(p), p.job, dtype=np.int64) for p in booked])
+        # each placement's job once per row: one repeat, not a np.full per placement
+        j = np.repeat(np.array([p.job for p in booked], dtype=np.int64), [len(p) for p in booked])
         t = np.concatenate([p.slots for p in booked])
         s = np.concatenate([p.sites for p in booked])
         sh = np.concatenate([p.shares for p in booked])
@@ -590,7 +598,9 @@ def any_of(mask: np.ndarray) -> bool:
     """``mask.any()``, ~5x cheaper on the small arrays of the per-job loop (``ndarray.any``
     pays a reduction's set-up, ~1.7 µs, for a handful of elements). The greedy asks it ~20k
     times on a 2000-job day. (Likewise ``np.add.reduce(x)`` stands for ``x.sum()`` in the loop:
-    the same pairwise sum without two Python-level wrappers.)"""
+    the same pairwise sum without two Python-level wrappers; and ``a[j][idx]`` for
+    ``a[j, idx]``: a row view, then a 1-D gather — ~7x cheaper than numpy's mixed
+    scalar-and-array indexing, the same values.)"""
     return np.count_nonzero(mask) > 0
 
 
