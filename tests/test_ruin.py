@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import greenopt
+import greenopt.heuristics.guided as guided
 from greenopt.examples.synthetic import synthetic_scenario
 from greenopt.heuristics.greedy import GreedySettings, greedy_state, place_job, urgency_order
-from greenopt.heuristics.ruin import K_MAX, ruin_and_recreate
+from greenopt.heuristics.ruin import K_MAX, ruin_and_recreate, state_of_plan
+from greenopt.plan import canonical_scenario
 
 
 def _plan(sc, state):
@@ -63,3 +66,27 @@ def test_ruin_finds_what_the_passes_left_on_a_contested_day():
     after = _plan(sc, state)
     assert greenopt.validate(sc, after) == []
     assert kept > 0 and after.objective < before
+
+
+def test_a_plan_loaded_into_a_state_keeps_its_objective_and_rules():
+    sc = canonical_scenario(synthetic_scenario(30, 4, 16, 3, non_preemptible=0.5))
+    plan = greenopt.plan(sc, method="greedy", objective="carbon")  # re-timed
+    state = state_of_plan(sc, "carbon", plan.assignments)
+    assert _plan(sc, state).objective == pytest.approx(plan.objective, rel=1e-9, abs=1e-9)
+    value = state.value()  # the objective less the unmet penalty of all work: the same plan
+    for j in range(state.J):  # every placement passes the state's checks, in commit order
+        for p in state.release(j):
+            assert state.check(p) is None
+            state.commit(p)
+    assert state.value() == pytest.approx(value, rel=1e-9, abs=1e-9)
+
+
+def test_the_default_greedy_searches_its_best_plan_deterministically(monkeypatch):
+    sc = synthetic_scenario(100, 5, 24, 0)
+    a = greenopt.plan(sc, method="greedy", objective="carbon")
+    b = greenopt.plan(sc, method="greedy", objective="carbon")
+    assert a.assignments.equals(b.assignments)
+    assert greenopt.validate(sc, a) == []
+    monkeypatch.setattr(guided, "RUIN_WORK", 0)  # the best-of without the search
+    without = greenopt.plan(sc, method="greedy", objective="carbon")
+    assert a.objective <= without.objective

@@ -18,6 +18,10 @@ changed order:
    :func:`~greenopt.heuristics.greedy.repair_short` does); otherwise the old placements are
    restored. The objective never rises, and every placement is one the state checked rules for.
 
+:func:`state_of_plan` loads a finished plan — the LP re-timed one
+(:mod:`greenopt.heuristics.retime`) — into a state, so the search starts from the objective the
+plan has, not from the greedy's state before re-timing (whose moves the re-timing can undo).
+
 The random draws come from a generator seeded with a constant and the work is a count of
 placements (``budget``), not time: the same input gives the same plan.
 """
@@ -27,9 +31,12 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
+import pandas as pd
 
 from greenopt.heuristics.ejection import REL_GAIN, Occupancy
-from greenopt.heuristics.state import CapacityState, Placement
+from greenopt.heuristics.state import CapacityState, Placement, placement
+from greenopt.objectives import Objective
+from greenopt.scenario import Scenario
 
 #: Smallest and largest group a ruin takes out (seed job included). Measured on 100×5×24
 #: (seeds 0–2): groups of 12–20 jobs were almost never recreated better than they were.
@@ -117,4 +124,27 @@ def _rivals(
     return [jobs[i] for i in sorted(pick.tolist())]
 
 
-__all__ = ["K_MAX", "K_MIN", "ruin_and_recreate"]
+def state_of_plan(
+    scenario: Scenario, objective: Objective | str, assignments: pd.DataFrame
+) -> CapacityState:
+    """A :class:`CapacityState` holding a valid plan's ``assignments``: each job's rows, in slot
+    order, committed as one placement (its moves follow from them as in the evaluator). Its
+    :meth:`~CapacityState.value` is the plan's objective, so a search from it starts where the
+    plan is — after the LP re-timing, not before."""
+    st = CapacityState(scenario, objective)
+    if len(assignments) == 0:
+        return st
+    idx = scenario.index
+    a = assignments.sort_values(["job", "slot"], kind="stable")
+    jobs = a["job"].map(idx.job_pos).to_numpy()
+    sites = a["site"].map(idx.site_pos).to_numpy()
+    slots = a["slot"].to_numpy().astype(np.int64)
+    shares = a["share"].to_numpy(dtype=float)
+    cut = np.flatnonzero(np.diff(jobs)) + 1
+    for rows in np.split(np.arange(len(a)), cut):
+        p = placement(int(jobs[rows[0]]), slots[rows], sites[rows], shares[rows])
+        st.commit(p, check=False)  # a validated plan: its rules hold (tests check it here)
+    return st
+
+
+__all__ = ["K_MAX", "K_MIN", "ruin_and_recreate", "state_of_plan"]
