@@ -34,10 +34,12 @@ generation from each job's origin, the plain plan's sites and its two cleanest s
 the loaded 2-core machine at load ~5: 100×5×24 0.2 s, the real-trace days 0.3–0.5 s, 500×10×48 ~5 s
 — 20–24 s at load ~10). Whole ``plan(method="greedy")`` calls, ``guide=False`` → default (medians
 of 3, interleaved, load ~7.7): 100×5×24 0.58 → 2.47 s, real day 2022-06-21 1.11 → 3.11 s, 500×10×48
-1.97 → 10.6 s. Everything is deterministic: HiGHS on one thread, placements counted, not timed
-(only the LP's time limit, :data:`GUIDE_LP_SECONDS`, or ``time_limit`` when smaller, none with
+1.97 → 10.6 s. The ruin-and-recreate rounds add (medians of 3, interleaved, load ~4–5):
+100×5×24 1.4–3.6 → 2.2–6.9 s, the real days 2.8–3.0 → 3.6–4.1 s, 500×10×48 12.8 → 14.7 s.
+Everything is deterministic: HiGHS on one thread, placements counted, not timed (only the LP's
+time limit, :data:`GUIDE_LP_SECONDS`, or ``time_limit`` when smaller, none with
 ``deterministic=True``, could cut it short — then the plain plan is returned; the guided runs
-themselves are bounded by their placements, not the clock).
+and the search are bounded by their placements, not the clock).
 """
 
 from __future__ import annotations
