@@ -90,3 +90,20 @@ def test_the_default_greedy_searches_its_best_plan_deterministically(monkeypatch
     monkeypatch.setattr(guided, "RUIN_WORK", 0)  # the best-of without the search
     without = greenopt.plan(sc, method="greedy", objective="carbon")
     assert a.objective <= without.objective
+
+
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 10_000), headroom=st.sampled_from([0.9, 1.2, 2.0]))
+def test_the_search_never_costs_the_default_greedy_on_random_days(seed, headroom):
+    sc = synthetic_scenario(25, 3, 16, seed, headroom=headroom, non_preemptible=0.3)
+    with_search = greenopt.plan(sc, method="greedy", objective="carbon")
+    assert greenopt.validate(sc, with_search) == []
+    saved = guided.RUIN_WORK
+    guided.RUIN_WORK = 0  # (hypothesis runs examples in one test call: no monkeypatch here)
+    try:
+        without = greenopt.plan(sc, method="greedy", objective="carbon")
+    finally:
+        guided.RUIN_WORK = saved
+    assert with_search.kpis["unmet_work_h"] <= without.kpis["unmet_work_h"] + 1e-6
+    if with_search.kpis["unmet_work_h"] >= without.kpis["unmet_work_h"] - 1e-6:
+        assert with_search.objective <= without.objective + 1e-9

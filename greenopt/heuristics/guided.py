@@ -34,8 +34,8 @@ generation from each job's origin, the plain plan's sites and its two cleanest s
 the loaded 2-core machine at load ~5: 100×5×24 0.2 s, the real-trace days 0.3–0.5 s, 500×10×48 ~5 s
 — 20–24 s at load ~10). Whole ``plan(method="greedy")`` calls, ``guide=False`` → default (medians
 of 3, interleaved, load ~7.7): 100×5×24 0.58 → 2.47 s, real day 2022-06-21 1.11 → 3.11 s, 500×10×48
-1.97 → 10.6 s. The ruin-and-recreate rounds add (medians of 3, interleaved, load ~4–5):
-100×5×24 1.4–3.6 → 2.2–6.9 s, the real days 2.8–3.0 → 3.6–4.1 s, 500×10×48 12.8 → 14.7 s.
+1.97 → 10.6 s. The ruin-and-recreate rounds add (medians of 3, interleaved, load ~4):
+100×5×24 1.0–1.2 → 2.0–2.2 s, the real days 1.4–1.6 → 1.9–2.3 s, 500×10×48 5.2 → 5.4 s.
 Everything is deterministic: HiGHS on one thread, placements counted, not timed (only the LP's
 time limit, :data:`GUIDE_LP_SECONDS`, or ``time_limit`` when smaller, none with
 ``deterministic=True``, could cut it short — then the plain plan is returned; the guided runs
@@ -80,8 +80,8 @@ GUIDE_MAX_JOBS = 1000
 #: ``slots``, the most expensive, which won on none of them.)
 GUIDE_WORK = 600
 #: Placements the ruin-and-recreate search (:mod:`greenopt.heuristics.ruin`) spends on the
-#: best plan: ``RUIN_WORK // jobs`` (2400 at 100 jobs, ~1.4 s at load ~4; 800 on the 300-job
-#: real days, 480 at 500 jobs, ~0.5–1.3 s), in :data:`RUIN_ROUNDS` rounds, each from the best
+#: best plan: ``RUIN_WORK // jobs`` (2400 at 100 jobs, ~1 s at load ~4; 800 on the 300-job
+#: real days, 480 at 500 jobs, ~0.3–0.9 s), in :data:`RUIN_ROUNDS` rounds, each from the best
 #: plan so far after its LP re-timing (a search from the re-timed plan found more than one from
 #: the greedy's state on 8 of the 9 benchmark days).
 RUIN_WORK = 240_000
