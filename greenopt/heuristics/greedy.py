@@ -639,14 +639,21 @@ def _place_block(
     cap_all = st.window_max_share(j, f, e)  # (S, W)
     ren = np.maximum(st.ren_left[:, f:e], 0.0)
     coef = st.coef[:, f:e]
-    price = st.late_coef[j] * st.late_w[j, f:e][None, :] + st.idx.gpus[j] * st.gpu_price[:, f:e]
+    # the price of a share-1 slot: lateness, and the GPU price when one is set (the greedy's
+    # own runs have none: then one (W,) row instead of an (S, W) table and its gathers)
+    lat = st.late_coef[j] * st.late_w[j, f:e]
+    gpu_price = st.gpu_price[:, f:e]
+    priced = any_of(gpu_price)
+    price = lat[None, :] + st.idx.gpus[j] * gpu_price if priced else lat[None, :]
     fe = st.full_kwh[j][sites][:, None]  # (C, 1) kWh at share 1
     at = np.arange(nmax)[None, :]  # start offsets
     ok = (cap_all.take(sites, axis=0)[:, :nmax] >= first - EPS) & (at < (W - L + 1)[:, None])
-    mig = np.where(sites != o, st.mig_kwh[j], 0.0)[:, None]
+    moving = sites != o
+    mig = np.where(moving, st.mig_kwh[j], 0.0)[:, None]
     # the first slot, at share `first` with the arrival's kWh
     grid = np.maximum(0.0, fe * first + mig - ren.take(sites, axis=0)[:, :nmax])
-    total = coef.take(sites, axis=0)[:, :nmax] * grid + price.take(sites, axis=0)[:, :nmax] * first
+    price0 = price.take(sites, axis=0)[:, :nmax] if priced else price[:, :nmax]
+    total = coef.take(sites, axis=0)[:, :nmax] * grid + price0 * first
     # a (row, start) cell's slot at offset k of the window is cell sites·W + k of a flat table:
     # one np.take instead of 2-D fancy indexing per table
     row0 = (sites * W)[:, None]
@@ -670,19 +677,21 @@ def _place_block(
             total += np.where(three, csum.take(hi) - csum.take(lo), 0.0)
     two = (L >= 2)[:, None]
     if every_three or any_of(two):  # the last slot, at share `last`
-        li = row0 + np.minimum(end, W - 1)
+        endc = np.minimum(end, W - 1)
+        li = row0 + endc
         fits = cap_all.ravel().take(li) >= last - EPS
         grid = np.maximum(0.0, fe * last + 0.0 - ren.ravel().take(li))
-        end_cost = coef.ravel().take(li) * grid + price.ravel().take(li) * last
+        price_last = price.ravel().take(li) if priced else lat.take(endc)
+        end_cost = coef.ravel().take(li) * grid + price_last * last
         if every_three:  # L >= 3 implies L >= 2
             ok &= fits
             total += end_cost
         else:
             ok &= ~two | fits
             total += np.where(two, end_cost, 0.0)
-    total += np.where(sites != o, st.objective.migration_penalty, 0.0)[:, None]
+    total += np.where(moving, st.objective.migration_penalty, 0.0)[:, None]
     allv = np.where(ok, total, np.inf).ravel()
-    if cfg.domain and any_of(sites != o):  # moves outside the domain go after the rest
+    if cfg.domain and any_of(moving):  # moves outside the domain go after the rest
         disr = st.net.disruption_h[j, o]
 
         def outside_at(k: int) -> bool:
@@ -693,7 +702,7 @@ def _place_block(
 
         def outside_all() -> np.ndarray:
             wh = st.window_table(o)[sites, f : f + nmax]
-            return (sites[:, None] != o) & (disr[sites][:, None] > cfg.alpha * wh + EPS)
+            return moving[:, None] & (disr[sites][:, None] > cfg.alpha * wh + EPS)
 
         cells = _outside_last(allv, 8 * cfg.top_k + 8, outside_at, outside_all)
     else:
@@ -713,7 +722,8 @@ def _place_block(
         pat[0] = first[g, 0]
         if Lg >= 2:
             pat[-1] = last[g, 0]
-        p = placement(j, np.arange(t0, t0 + Lg), b, pat)
+        # every share is in (MIN_SHARE, 1]: what placement() builds, without its filtering
+        p = Placement(j, np.arange(t0, t0 + Lg), np.full(Lg, b), pat)
         if st.check(p) is not None:
             continue
         if outside:
