@@ -524,9 +524,11 @@ class CapacityState:
         e = self._energy(p)
         arrive, prev = self._moves(p)
         owed = self.dwell_owed_after(p)  # before the job's state moves on
-        if _distinct(slots):  # one row per slot (every planner's case): plain fancy indexing
-            self.gpu_left[sites, slots] -= self.idx.gpus[j] * shares
-            self.ren_left[sites, slots] -= e
+        if _distinct(slots):  # one row per slot (every planner's case): each cell once
+            # ``a[sites, slots] -= x`` as a flat take and put: the same values, ~2.5x cheaper
+            cells = sites * self.T + slots
+            self.gpu_left.put(cells, self.gpu_left.take(cells) - self.idx.gpus[j] * shares)
+            self.ren_left.put(cells, self.ren_left.take(cells) - e)
         else:
             np.subtract.at(self.gpu_left, (sites, slots), self.idx.gpus[j] * shares)
             np.subtract.at(self.ren_left, (sites, slots), e)
