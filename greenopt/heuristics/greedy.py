@@ -169,14 +169,14 @@ def place_job(
     if need <= MIN_SHARE or e <= f:
         return None
     o = int(st.last_site[j])
-    cand = idx.allowed[j] & st.can_move(j, o) & st.site_mask[j]
-    if cfg.shortlist is not None and cand.sum() > cfg.shortlist + 1:
-        cand = _shortlist(st, j, o, cand.nonzero()[0], f, e, need, cfg.shortlist)
+    cand = (idx.allowed[j] & st.can_move(j, o) & st.site_mask[j]).nonzero()[0]
+    if cfg.shortlist is not None and cand.size > cfg.shortlist + 1:
+        cand = _shortlist(st, j, o, cand, f, e, need, cfg.shortlist).nonzero()[0]
     if idx.preemptible[j]:
-        return _place_preemptible(st, j, f, e, need, o, cand.nonzero()[0], cfg)
+        return _place_preemptible(st, j, f, e, need, o, cand, cfg)
     if st.last_slot[j] >= 0:  # a started pause-free job can only continue where it is
         return None
-    return _place_block(st, j, f, e, o, cand.nonzero()[0], cfg)
+    return _place_block(st, j, f, e, o, cand, cfg)
 
 
 def _shortlist(
@@ -374,8 +374,8 @@ def _refine_row(
         shares = _fill_row(need, cap, pieces)
     else:
         return None, True
-    run = shares > MIN_SHARE
-    p = placement(j, slots[run], row_sites[run], np.minimum(shares[run], cap[run]))
+    # `run` and `at`: the rows of the shares the loop ended on
+    p = placement(j, slots[run], at, np.minimum(shares[run], cap[run]))
     if len(p) == 0 or not st.dwell_closed(p):
         return None, True
     if not cfg.domain:
