@@ -244,9 +244,11 @@ def _fill(
     flat = order + (2 * W) * np.arange(R)[:, None]  # row r's sorted pieces in the flat (R, 2W)
     Qs = Q.ravel().take(flat)
     Cs = C.ravel().take(flat)
-    before = Qs.cumsum(axis=1) - Qs
+    # (np.add.accumulate is cumsum without its wrapper; np.putmask a boolean setitem, ~2x
+    # cheaper on these (R, 2W) arrays)
+    before = np.add.accumulate(Qs, axis=1) - Qs
     take = np.minimum(np.maximum(need - before, 0.0), Qs)  # np.clip, without its overhead
-    take[take < MIN_SHARE] = 0.0
+    np.putmask(take, take < MIN_SHARE, 0.0)
     filled = np.add.reduce(take, axis=1)
     approx = np.add.reduce(take * Cs, axis=1)
     return _Filled(order, take, W, ratio), filled, approx
@@ -301,8 +303,8 @@ def _fill_row(need: float, cap: np.ndarray, pieces: tuple[np.ndarray, np.ndarray
     ren_sh = np.minimum(cap, ratio)
     Q = np.concatenate((ren_sh, cap - ren_sh))
     Qs = Q[order]
-    take = np.minimum(np.maximum(need - (Qs.cumsum() - Qs), 0.0), Qs)
-    take[take < MIN_SHARE] = 0.0
+    take = np.minimum(np.maximum(need - (np.add.accumulate(Qs) - Qs), 0.0), Qs)
+    np.putmask(take, take < MIN_SHARE, 0.0)
     sh = np.empty(2 * W)
     sh[order] = take
     return sh[:W] + sh[W:]
@@ -664,7 +666,7 @@ def _place_block(
         zero = np.zeros((st.S, 1))
         bad_all = np.concatenate([zero, cap_all < 1.0 - EPS], axis=1).cumsum(axis=1)
         cost1 = coef * np.maximum(0.0, st.full_kwh[j][:, None] + 0.0 - ren) + price
-        csum_all = np.concatenate([zero, cost1], axis=1).cumsum(axis=1)
+        csum_all = np.add.accumulate(np.concatenate([zero, cost1], axis=1), axis=1)
         rowc = (sites * (W + 1))[:, None]
         lo = rowc + (at + 1)
         hi = rowc + np.minimum(end, W)

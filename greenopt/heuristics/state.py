@@ -220,7 +220,8 @@ class CapacityState:
             return True
         links = self.route_links[a][b]
         gb = float(self.idx.state_gb[j])
-        return all_of(self.link_left[links, t] >= gb - EPS)
+        # slot t's column, then its links: ~5x cheaper than link_left[links, t], the same values
+        return all_of(self.link_left[:, t][links] >= gb - EPS)
 
     def link_room_slots(self, j: int, a: int, b: int, t0: int, t1: int) -> np.ndarray:
         """(t1 − t0,) bool: slots where ``route(a, b)`` has room for job ``j``'s state."""
@@ -338,7 +339,7 @@ class CapacityState:
             return max(0.0, owed - float(np.add.reduce(hours)))
         if owed > EPS and float(np.add.reduce(hours[: arr[0]])) < owed - EPS:
             return None
-        cs = hours.cumsum()
+        cs = np.add.accumulate(hours)  # cumsum, without its wrapper
         if arr.size == 1:  # one move (the common case): its stay runs to the end of p
             a0 = int(arr[0])
             stay = float(cs[-1] - (cs[a0 - 1] if a0 > 0 else 0.0))
