@@ -387,11 +387,15 @@ class CapacityState:
         object.__setattr__(p, "_moves", (o, arrive, prev))
         return arrive, prev
 
-    def energy_rows(self, p: Placement) -> tuple[np.ndarray, np.ndarray]:
-        """Facility kWh each row adds (job power and arriving migration) and its renewable part."""
+    def energy_rows(
+        self, p: Placement, cells: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Facility kWh each row adds (job power and arriving migration) and its renewable part.
+
+        ``cells``: the rows' flat positions ``sites·T + slots``, when the caller has them."""
         e = self._energy(p)
-        ren = np.minimum(e, np.maximum(self.ren_left[p.sites, p.slots], 0.0))
-        return e, ren
+        ren_left = self.ren_left[p.sites, p.slots] if cells is None else self.ren_left.take(cells)
+        return e, np.minimum(e, np.maximum(ren_left, 0.0))
 
     def _energy(self, p: Placement) -> np.ndarray:
         """Facility kWh each row adds: they follow from the moves, so they are kept beside them."""
@@ -413,13 +417,16 @@ class CapacityState:
         if len(p) == 0:
             return 0.0
         j = p.job
-        e, ren = self.energy_rows(p)
+        # three tables read at the rows' cells: one flat index, then a take each (~4x cheaper
+        # than a[sites, slots])
+        cells = p.sites * self.T + p.slots
+        e, ren = self.energy_rows(p, cells)
         grid = e - ren
         arrive, _ = self._moves(p)
-        value = float(np.dot(self.coef[p.sites, p.slots], grid))
+        value = float(np.dot(self.coef.take(cells), grid))
         value += float(self.late_coef[j]) * float(np.dot(self.late_w[j][p.slots], p.shares))
-        value += self.objective.migration_penalty * int(np.count_nonzero(arrive))
-        value += float(self.idx.gpus[j]) * float(np.dot(self.gpu_price[p.sites, p.slots], p.shares))
+        value += self.objective.migration_penalty * int(_count_nonzero(arrive))
+        value += float(self.idx.gpus[j]) * float(np.dot(self.gpu_price.take(cells), p.shares))
         value -= self.unmet * float(np.add.reduce(p.shares)) * self.dt
         return value
 
