@@ -570,7 +570,7 @@ def _split_rows(
     dest = cand[cand != o]
     if dest.size == 0 or dest.size == cand.size:  # no destination, or the origin not allowed
         return np.zeros((0, W), dtype=np.int64)
-    ren = st.ren_left[dest, f:e]
+    ren = st.ren_left.take(dest, axis=0)[:, f:e]  # rows, then the window: ~2x cheaper
     if dest.size > k:  # the destinations with most renewable left in the window
         keep = (-np.add.reduce(np.maximum(ren, 0), axis=1)).argsort(kind="stable")[:k]
         dest, ren = dest[keep], ren[keep]

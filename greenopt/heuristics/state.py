@@ -500,7 +500,8 @@ class CapacityState:
         started = self.last_slot[j] >= 0
         if started and slots[0] != self.last_slot[j] + 1:
             return "non_preemptible"
-        if any_of(slots[1:] - slots[:-1] != 1):
+        # check() found the slots strictly increasing: they are consecutive iff they span len(p)
+        if int(slots[-1]) - int(slots[0]) != len(slots) - 1:
             return "non_preemptible"
         # rows that are inner slots of the whole run: all but the last row, and the first only
         # when the job already ran; each at share 1 less the disruption of a move arriving in it
