@@ -377,7 +377,11 @@ def _refine_row(
     else:
         return None, True
     # `run` and `at`: the rows of the shares the loop ended on
-    p = placement(j, slots[run], at, np.minimum(shares[run], cap[run]))
+    sh = np.minimum(shares[run], cap[run])
+    if all_of(sh > MIN_SHARE):  # placement() would keep every row (of arrays this call owns)
+        p = Placement(j, slots[run], at, np.minimum(sh, 1.0))
+    else:
+        p = placement(j, slots[run], at, sh)
     if len(p) == 0 or not st.dwell_closed(p):
         return None, True
     if not cfg.domain:
