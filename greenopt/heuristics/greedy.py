@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import gc
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 
@@ -169,14 +169,14 @@ def place_job(
     if need <= MIN_SHARE or e <= f:
         return None
     o = int(st.last_site[j])
-    cand = idx.allowed[j] & st.can_move(j, o) & st.site_mask[j]
-    if cfg.shortlist is not None and cand.sum() > cfg.shortlist + 1:
-        cand = _shortlist(st, j, o, cand.nonzero()[0], f, e, need, cfg.shortlist)
+    cand = (idx.allowed[j] & st.can_move(j, o) & st.site_mask[j]).nonzero()[0]
+    if cfg.shortlist is not None and cand.size > cfg.shortlist + 1:
+        cand = _shortlist(st, j, o, cand, f, e, need, cfg.shortlist).nonzero()[0]
     if idx.preemptible[j]:
-        return _place_preemptible(st, j, f, e, need, o, cand.nonzero()[0], cfg)
+        return _place_preemptible(st, j, f, e, need, o, cand, cfg)
     if st.last_slot[j] >= 0:  # a started pause-free job can only continue where it is
         return None
-    return _place_block(st, j, f, e, o, cand.nonzero()[0], cfg)
+    return _place_block(st, j, f, e, o, cand, cfg)
 
 
 def _shortlist(
@@ -244,9 +244,11 @@ def _fill(
     flat = order + (2 * W) * np.arange(R)[:, None]  # row r's sorted pieces in the flat (R, 2W)
     Qs = Q.ravel().take(flat)
     Cs = C.ravel().take(flat)
-    before = Qs.cumsum(axis=1) - Qs
+    # (np.add.accumulate is cumsum without its wrapper; np.putmask a boolean setitem, ~2x
+    # cheaper on these (R, 2W) arrays)
+    before = np.add.accumulate(Qs, axis=1) - Qs
     take = np.minimum(np.maximum(need - before, 0.0), Qs)  # np.clip, without its overhead
-    take[take < MIN_SHARE] = 0.0
+    np.putmask(take, take < MIN_SHARE, 0.0)
     filled = np.add.reduce(take, axis=1)
     approx = np.add.reduce(take * Cs, axis=1)
     return _Filled(order, take, W, ratio), filled, approx
@@ -301,8 +303,8 @@ def _fill_row(need: float, cap: np.ndarray, pieces: tuple[np.ndarray, np.ndarray
     ren_sh = np.minimum(cap, ratio)
     Q = np.concatenate((ren_sh, cap - ren_sh))
     Qs = Q[order]
-    take = np.minimum(np.maximum(need - (Qs.cumsum() - Qs), 0.0), Qs)
-    take[take < MIN_SHARE] = 0.0
+    take = np.minimum(np.maximum(need - (np.add.accumulate(Qs) - Qs), 0.0), Qs)
+    np.putmask(take, take < MIN_SHARE, 0.0)
     sh = np.empty(2 * W)
     sh[order] = take
     return sh[:W] + sh[W:]
@@ -374,8 +376,12 @@ def _refine_row(
         shares = _fill_row(need, cap, pieces)
     else:
         return None, True
-    run = shares > MIN_SHARE
-    p = placement(j, slots[run], row_sites[run], np.minimum(shares[run], cap[run]))
+    # `run` and `at`: the rows of the shares the loop ended on
+    sh = np.minimum(shares[run], cap[run])
+    if all_of(sh > MIN_SHARE):  # placement() would keep every row (of arrays this call owns)
+        p = Placement(j, slots[run], at, np.minimum(sh, 1.0))
+    else:
+        p = placement(j, slots[run], at, sh)
     if len(p) == 0 or not st.dwell_closed(p):
         return None, True
     if not cfg.domain:
@@ -568,7 +574,7 @@ def _split_rows(
     dest = cand[cand != o]
     if dest.size == 0 or dest.size == cand.size:  # no destination, or the origin not allowed
         return np.zeros((0, W), dtype=np.int64)
-    ren = st.ren_left[dest, f:e]
+    ren = st.ren_left.take(dest, axis=0)[:, f:e]  # rows, then the window: ~2x cheaper
     if dest.size > k:  # the destinations with most renewable left in the window
         keep = (-np.add.reduce(np.maximum(ren, 0), axis=1)).argsort(kind="stable")[:k]
         dest, ren = dest[keep], ren[keep]
@@ -639,14 +645,21 @@ def _place_block(
     cap_all = st.window_max_share(j, f, e)  # (S, W)
     ren = np.maximum(st.ren_left[:, f:e], 0.0)
     coef = st.coef[:, f:e]
-    price = st.late_coef[j] * st.late_w[j, f:e][None, :] + st.idx.gpus[j] * st.gpu_price[:, f:e]
+    # the price of a share-1 slot: lateness, and the GPU price when one is set (the greedy's
+    # own runs have none: then one (W,) row instead of an (S, W) table and its gathers)
+    lat = st.late_coef[j] * st.late_w[j, f:e]
+    gpu_price = st.gpu_price[:, f:e]
+    priced = any_of(gpu_price)
+    price = lat[None, :] + st.idx.gpus[j] * gpu_price if priced else lat[None, :]
     fe = st.full_kwh[j][sites][:, None]  # (C, 1) kWh at share 1
     at = np.arange(nmax)[None, :]  # start offsets
     ok = (cap_all.take(sites, axis=0)[:, :nmax] >= first - EPS) & (at < (W - L + 1)[:, None])
-    mig = np.where(sites != o, st.mig_kwh[j], 0.0)[:, None]
+    moving = sites != o
+    mig = np.where(moving, st.mig_kwh[j], 0.0)[:, None]
     # the first slot, at share `first` with the arrival's kWh
     grid = np.maximum(0.0, fe * first + mig - ren.take(sites, axis=0)[:, :nmax])
-    total = coef.take(sites, axis=0)[:, :nmax] * grid + price.take(sites, axis=0)[:, :nmax] * first
+    price0 = price.take(sites, axis=0)[:, :nmax] if priced else price[:, :nmax]
+    total = coef.take(sites, axis=0)[:, :nmax] * grid + price0 * first
     # a (row, start) cell's slot at offset k of the window is cell sites·W + k of a flat table:
     # one np.take instead of 2-D fancy indexing per table
     row0 = (sites * W)[:, None]
@@ -657,7 +670,7 @@ def _place_block(
         zero = np.zeros((st.S, 1))
         bad_all = np.concatenate([zero, cap_all < 1.0 - EPS], axis=1).cumsum(axis=1)
         cost1 = coef * np.maximum(0.0, st.full_kwh[j][:, None] + 0.0 - ren) + price
-        csum_all = np.concatenate([zero, cost1], axis=1).cumsum(axis=1)
+        csum_all = np.add.accumulate(np.concatenate([zero, cost1], axis=1), axis=1)
         rowc = (sites * (W + 1))[:, None]
         lo = rowc + (at + 1)
         hi = rowc + np.minimum(end, W)
@@ -670,25 +683,38 @@ def _place_block(
             total += np.where(three, csum.take(hi) - csum.take(lo), 0.0)
     two = (L >= 2)[:, None]
     if every_three or any_of(two):  # the last slot, at share `last`
-        li = row0 + np.minimum(end, W - 1)
+        endc = np.minimum(end, W - 1)
+        li = row0 + endc
         fits = cap_all.ravel().take(li) >= last - EPS
         grid = np.maximum(0.0, fe * last + 0.0 - ren.ravel().take(li))
-        end_cost = coef.ravel().take(li) * grid + price.ravel().take(li) * last
+        price_last = price.ravel().take(li) if priced else lat.take(endc)
+        end_cost = coef.ravel().take(li) * grid + price_last * last
         if every_three:  # L >= 3 implies L >= 2
             ok &= fits
             total += end_cost
         else:
             ok &= ~two | fits
             total += np.where(two, end_cost, 0.0)
-    total += np.where(sites != o, st.objective.migration_penalty, 0.0)[:, None]
-    if cfg.domain and any_of(sites != o):  # moves outside the domain go after the rest
-        disr = st.net.disruption_h[j, o][sites][:, None]
-        wh = st.window_table(o)[sites, f : f + nmax]
-        outside = (sites[:, None] != o) & (disr > cfg.alpha * wh + EPS)
-        total = total + np.where(outside, 1e30, 0.0)
+    total += np.where(moving, st.objective.migration_penalty, 0.0)[:, None]
     allv = np.where(ok, total, np.inf).ravel()
+    if cfg.domain and any_of(moving):  # moves outside the domain go after the rest
+        disr = st.net.disruption_h[j, o]
+
+        def outside_at(k: int) -> bool:
+            b = int(sites[k // nmax])
+            if b == o:
+                return False
+            return float(disr[b]) > cfg.alpha * st.window_hours(b, f + k % nmax, source=o) + EPS
+
+        def outside_all() -> np.ndarray:
+            wh = st.window_table(o)[sites, f : f + nmax]
+            return moving[:, None] & (disr[sites][:, None] > cfg.alpha * wh + EPS)
+
+        cells = _outside_last(allv, 8 * cfg.top_k + 8, outside_at, outside_all)
+    else:
+        cells = _smallest(allv, 8 * cfg.top_k + 8)
     fallback: Placement | None = None
-    for k in _smallest(allv, 8 * cfg.top_k + 8):
+    for k in cells:
         if not np.isfinite(allv[k]):
             break
         outside = allv[k] >= 1e29  # sorted last: no block inside the domain is left
@@ -702,7 +728,8 @@ def _place_block(
         pat[0] = first[g, 0]
         if Lg >= 2:
             pat[-1] = last[g, 0]
-        p = placement(j, np.arange(t0, t0 + Lg), b, pat)
+        # every share is in (MIN_SHARE, 1]: what placement() builds, without its filtering
+        p = Placement(j, np.arange(t0, t0 + Lg), np.full(Lg, b), pat)
         if st.check(p) is not None:
             continue
         if outside:
@@ -712,6 +739,30 @@ def _place_block(
         if cfg.rescue and fallback is None:
             fallback = p
     return fallback
+
+
+def _outside_last(
+    v: np.ndarray,
+    k: int,
+    outside_at: Callable[[int], bool],
+    outside_all: Callable[[], np.ndarray],
+) -> Iterator[int]:
+    """:func:`_smallest` of ``v + 1e30·outside`` (the cells outside the domain sorted after the
+    rest), where ``outside_all()`` is the (R, N) mask of such cells and ``outside_at(i)`` tells
+    it for the flat index ``i`` alone.
+
+    The block loop mostly takes the first cell and stops. When ``v``'s smallest finite cell is
+    inside the domain it is that first cell (every cell outside sorts after it), found by one
+    window lookup instead of the whole window table (~15 µs a block job); the table is only
+    built if the loop asks for a second cell."""
+    first = int(v.argmin())
+    fast = bool(v[first] < np.inf) and not outside_at(first)
+    if fast:
+        yield first
+    ranked = _smallest(np.where(outside_all().ravel(), v + 1e30, v), k)
+    if fast:
+        next(ranked)  # `first` again
+    yield from ranked
 
 
 def _smallest(v: np.ndarray, k: int) -> Iterator[int]:

@@ -43,6 +43,11 @@ import numpy as np
 import pandas as pd
 
 from greenopt.dwell import dwell_need_h
+
+try:  # np.count_nonzero's own C function: its Python wrapper costs 3x the count on small masks
+    from numpy._core.multiarray import count_nonzero as _count_nonzero  # numpy >= 2
+except ImportError:  # pragma: no cover - numpy 1.x
+    _count_nonzero = np.count_nonzero
 from greenopt.errors import PlanError
 from greenopt.objectives import Objective, lateness_weights
 from greenopt.scenario import Scenario
@@ -220,7 +225,8 @@ class CapacityState:
             return True
         links = self.route_links[a][b]
         gb = float(self.idx.state_gb[j])
-        return all_of(self.link_left[links, t] >= gb - EPS)
+        # slot t's column, then its links: ~5x cheaper than link_left[links, t], the same values
+        return all_of(self.link_left[:, t][links] >= gb - EPS)
 
     def link_room_slots(self, j: int, a: int, b: int, t0: int, t1: int) -> np.ndarray:
         """(t1 − t0,) bool: slots where ``route(a, b)`` has room for job ``j``'s state."""
@@ -338,7 +344,7 @@ class CapacityState:
             return max(0.0, owed - float(np.add.reduce(hours)))
         if owed > EPS and float(np.add.reduce(hours[: arr[0]])) < owed - EPS:
             return None
-        cs = hours.cumsum()
+        cs = np.add.accumulate(hours)  # cumsum, without its wrapper
         if arr.size == 1:  # one move (the common case): its stay runs to the end of p
             a0 = int(arr[0])
             stay = float(cs[-1] - (cs[a0 - 1] if a0 > 0 else 0.0))
@@ -381,11 +387,15 @@ class CapacityState:
         object.__setattr__(p, "_moves", (o, arrive, prev))
         return arrive, prev
 
-    def energy_rows(self, p: Placement) -> tuple[np.ndarray, np.ndarray]:
-        """Facility kWh each row adds (job power and arriving migration) and its renewable part."""
+    def energy_rows(
+        self, p: Placement, cells: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Facility kWh each row adds (job power and arriving migration) and its renewable part.
+
+        ``cells``: the rows' flat positions ``sites·T + slots``, when the caller has them."""
         e = self._energy(p)
-        ren = np.minimum(e, np.maximum(self.ren_left[p.sites, p.slots], 0.0))
-        return e, ren
+        ren_left = self.ren_left[p.sites, p.slots] if cells is None else self.ren_left.take(cells)
+        return e, np.minimum(e, np.maximum(ren_left, 0.0))
 
     def _energy(self, p: Placement) -> np.ndarray:
         """Facility kWh each row adds: they follow from the moves, so they are kept beside them."""
@@ -407,13 +417,16 @@ class CapacityState:
         if len(p) == 0:
             return 0.0
         j = p.job
-        e, ren = self.energy_rows(p)
+        # three tables read at the rows' cells: one flat index, then a take each (~4x cheaper
+        # than a[sites, slots])
+        cells = p.sites * self.T + p.slots
+        e, ren = self.energy_rows(p, cells)
         grid = e - ren
         arrive, _ = self._moves(p)
-        value = float(np.dot(self.coef[p.sites, p.slots], grid))
+        value = float(np.dot(self.coef.take(cells), grid))
         value += float(self.late_coef[j]) * float(np.dot(self.late_w[j][p.slots], p.shares))
-        value += self.objective.migration_penalty * int(np.count_nonzero(arrive))
-        value += float(self.idx.gpus[j]) * float(np.dot(self.gpu_price[p.sites, p.slots], p.shares))
+        value += self.objective.migration_penalty * int(_count_nonzero(arrive))
+        value += float(self.idx.gpus[j]) * float(np.dot(self.gpu_price.take(cells), p.shares))
         value -= self.unmet * float(np.add.reduce(p.shares)) * self.dt
         return value
 
@@ -487,7 +500,8 @@ class CapacityState:
         started = self.last_slot[j] >= 0
         if started and slots[0] != self.last_slot[j] + 1:
             return "non_preemptible"
-        if any_of(slots[1:] - slots[:-1] != 1):
+        # check() found the slots strictly increasing: they are consecutive iff they span len(p)
+        if int(slots[-1]) - int(slots[0]) != len(slots) - 1:
             return "non_preemptible"
         # rows that are inner slots of the whole run: all but the last row, and the first only
         # when the job already ran; each at share 1 less the disruption of a move arriving in it
@@ -524,18 +538,22 @@ class CapacityState:
         e = self._energy(p)
         arrive, prev = self._moves(p)
         owed = self.dwell_owed_after(p)  # before the job's state moves on
-        if _distinct(slots):  # one row per slot (every planner's case): plain fancy indexing
-            self.gpu_left[sites, slots] -= self.idx.gpus[j] * shares
-            self.ren_left[sites, slots] -= e
+        if _distinct(slots):  # one row per slot (every planner's case): each cell once
+            # ``a[sites, slots] -= x`` as a flat take and put: the same values, ~2.5x cheaper
+            cells = sites * self.T + slots
+            g = float(self.idx.gpus[j])  # the int GPUs as the float numpy would convert them to
+            self.gpu_left.put(cells, self.gpu_left.take(cells) - g * shares)
+            self.ren_left.put(cells, self.ren_left.take(cells) - e)
         else:
             np.subtract.at(self.gpu_left, (sites, slots), self.idx.gpus[j] * shares)
             np.subtract.at(self.ren_left, (sites, slots), e)
         gb = float(self.idx.state_gb[j])
         links_used: list[tuple[np.ndarray, int]] = []
         for r in arrive.nonzero()[0]:
-            links = self.route_links[int(prev[r])][int(sites[r])]
-            self.link_left[links, int(slots[r])] -= gb
-            links_used.append((links, int(slots[r])))
+            links, t = self.route_links[int(prev[r])][int(sites[r])], int(slots[r])
+            column = self.link_left[:, t]  # a view: link_left[links, t] -= gb, ~2x cheaper
+            column[links] -= gb
+            links_used.append((links, t))
         self.done_h[j] += float(np.add.reduce(shares)) * self.dt
         self.last_site[j] = int(sites[-1])
         self.last_slot[j] = int(slots[-1])
@@ -601,12 +619,12 @@ def any_of(mask: np.ndarray) -> bool:
     the same pairwise sum without two Python-level wrappers; and ``a[j][idx]`` for
     ``a[j, idx]``: a row view, then a 1-D gather — ~7x cheaper than numpy's mixed
     scalar-and-array indexing, the same values.)"""
-    return np.count_nonzero(mask) > 0
+    return _count_nonzero(mask) > 0
 
 
 def all_of(mask: np.ndarray) -> bool:
     """``mask.all()``, cheaper on small arrays (see :func:`any_of`)."""
-    return np.count_nonzero(mask) == mask.size
+    return _count_nonzero(mask) == mask.size
 
 
 def _distinct(slots: np.ndarray) -> bool:
