@@ -36,6 +36,8 @@ START_SHARE = 0.2
 MATRIX_S_PER_COL = 6e-6
 PYOMO_S_PER_COL = 1.3e-4
 FINISH_S_PER_COL = 4e-6
+#: Seconds, at least, kept after the tidy step for scoring the plan and settling its outcome.
+FINISH_MIN_S = 0.5
 
 
 def time_limit_of(options: Any) -> float | None:
@@ -92,6 +94,13 @@ class Clock:
         the reserve); always in deterministic mode or without a limit."""
         left = self.left(reserve=True)
         return left is None or self.deterministic or seconds <= share * left
+
+    def left_before_finish(self) -> float | None:
+        """Seconds left for a step before the last ones (scoring the plan, settling bound and
+        status): :meth:`left` less :attr:`finish_s`, at least :data:`FINISH_MIN_S` (the tidy
+        step, given all of :meth:`left`, ended 500×10×48's 60 s call at 60.2–61.1 s)."""
+        left = self.left()
+        return None if left is None else max(left - max(self.finish_s, FINISH_MIN_S), 0.0)
 
     def expect_columns(self, n_cols: float) -> None:
         """Size the reserve for reading back a model of ``n_cols`` columns."""

@@ -493,7 +493,7 @@ def _read_back(
             assignments,
             options.objective,
             options,
-            clock.left(),
+            clock.left_before_finish(),
             notes,
             prep.start if start.eligible else None,
             _tidy_model(prep, compiled, start, values) if changes.any else None,
