@@ -43,11 +43,6 @@ import numpy as np
 import pandas as pd
 
 from greenopt.dwell import dwell_need_h
-
-try:  # np.count_nonzero's own C function: its Python wrapper costs 3x the count on small masks
-    from numpy._core.multiarray import count_nonzero as _count_nonzero  # numpy >= 2
-except ImportError:  # pragma: no cover - numpy 1.x
-    _count_nonzero = np.count_nonzero
 from greenopt.errors import PlanError
 from greenopt.objectives import Objective, lateness_weights
 from greenopt.scenario import Scenario
@@ -619,12 +614,12 @@ def any_of(mask: np.ndarray) -> bool:
     the same pairwise sum without two Python-level wrappers; and ``a[j][idx]`` for
     ``a[j, idx]``: a row view, then a 1-D gather — ~7x cheaper than numpy's mixed
     scalar-and-array indexing, the same values.)"""
-    return _count_nonzero(mask) > 0
+    return np.count_nonzero(mask) > 0
 
 
 def all_of(mask: np.ndarray) -> bool:
     """``mask.all()``, cheaper on small arrays (see :func:`any_of`)."""
-    return _count_nonzero(mask) == mask.size
+    return np.count_nonzero(mask) == mask.size
 
 
 def _distinct(slots: np.ndarray) -> bool:
