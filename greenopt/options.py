@@ -417,7 +417,7 @@ METHOD_PARAMS: dict[str, dict[str, Option]] = {
             "bool",
             "start from the better of the greedy's plan and the greedy steered by the relaxation "
             "LP's optimum (days of up to 1000 jobs whose relaxation is solved before the search; "
-            "default on)",
+            "default: on above 24 jobs; true: on every such day)",
         ),
         Option(
             "lns_sub_gap",

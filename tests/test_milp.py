@@ -155,7 +155,7 @@ def _start_greedy(sc, **kw):
     from greenopt.milp.start import START_SETTINGS as s
 
     knobs = {"passes": s.passes, "eject": s.eject, "domain": s.domain, "route": s.route}
-    return greenopt.plan(sc, method="greedy", retime=False, **knobs, **kw)
+    return greenopt.plan(sc, method="greedy", retime=False, guide=False, **knobs, **kw)
 
 
 @pytest.mark.parametrize("objective", ["carbon", "cost", "grid", "weighted"])

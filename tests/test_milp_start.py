@@ -187,15 +187,18 @@ def _prepared(sc, **params):
 
 def test_the_guided_start_is_the_better_plan_and_inside_the_model():
     sc = _contested()
-    prep, plain = _prepared(sc)
+    prep, plain = _prepared(sc, guided_start=True)
     assert greenopt.validate(sc, prep.start) == []
     assert prep.start.objective < 0.2 * plain.objective  # 0.90 against 7.52
     rows = prep.start.assignments
     assert set(rows.loc[rows["job"] == "second", "site"]) == {"a"}
     assert prep.v0 is not None  # the model holds the guided plan: it is the MIP start
     assert any("start plan: LP-guided greedy" in n for n in prep.notes)
-    milp = greenopt.plan(sc, "milp", **MILP_KW)
+    milp = greenopt.plan(sc, "milp", guided_start=True, **MILP_KW)
     assert greenopt.validate(sc, milp) == [] and milp.no_worse_than(prep.start)
+    # by default a day this small keeps the greedy's start (branch-and-bound solves it whole)
+    default, _ = _prepared(sc)
+    pd.testing.assert_frame_equal(default.start.assignments, plain.assignments)
 
 
 def test_guided_start_false_keeps_the_greedys_start():
@@ -209,6 +212,6 @@ def test_guided_start_false_keeps_the_greedys_start():
 @given(data=st.data())
 def test_the_start_is_never_worse_than_the_greedys_and_always_valid(data):
     sc = data.draw(scenarios(size=240), label="scenario")
-    prep, plain = _prepared(sc)
+    prep, plain = _prepared(sc, guided_start=True)
     assert greenopt.validate(sc, prep.start) == []
     assert prep.start.no_worse_than(plain)

@@ -23,7 +23,7 @@ the plain plan), so it is never worse than the plain greedy, and every plan it r
 the greedy's state built (valid by construction, the dwell rule included). Last, the best plan,
 re-timed, is loaded into a state and searched by *ruin and recreate*
 (:mod:`greenopt.heuristics.ruin`: groups of competing jobs taken out and placed again, kept when
-the exact objective falls) in :data:`RUIN_ROUNDS` rounds of ``RUIN_WORK // (jobs · rounds)``
+the exact objective falls) in :data:`RUIN_ROUNDS` rounds of :func:`ruin_budget` ``/ rounds``
 placements, each re-timed and kept only when better (100×5×24: 71.28 → 70.32).
 
 **Cost.** One LP and ``GUIDE_WORK // jobs`` guided greedy runs (at least one, at most
@@ -85,6 +85,10 @@ GUIDE_WORK = 600
 #: plan so far after its LP re-timing (a search from the re-timed plan found more than one from
 #: the greedy's state on 8 of the 9 benchmark days).
 RUIN_WORK = 240_000
+#: ... and at most this many placements per job: ``RUIN_WORK // jobs`` alone grows as a day
+#: shrinks (24,000 placements, seconds, for a 10-job day the search has long exhausted); the
+#: cap binds below 100 jobs only, so the measured days keep their budget.
+RUIN_PER_JOB = 24
 #: Rounds of the search (each re-timed, the next from the best plan so far).
 RUIN_ROUNDS = 2
 #: Above this many columns the guide LP is solved by column generation (simplex below).
@@ -360,7 +364,7 @@ def plan_guided(scenario: Scenario, options: PlanOptions) -> Plan:
         # from the re-timed plan, so any move kept lowers the objective the plan has now
         st = state_of_plan(scenario, obj, best.assignments)
         kept, _ = ruin_and_recreate(
-            st, order, lambda s, j: place_job(s, j, 0, cfg), RUIN_WORK // J // RUIN_ROUNDS, r
+            st, order, lambda s, j: place_job(s, j, 0, cfg), ruin_budget(J) // RUIN_ROUNDS, r
         )
         if kept:
             cand = finish_greedy(scenario, st.assignments(), options, given, cfg, t0)
@@ -380,6 +384,11 @@ def plan_guided(scenario: Scenario, options: PlanOptions) -> Plan:
         f"(LP bound {_num(guide.bound)}, {guide.seconds:.2f} s; {spent:.2f} s in all)"
     )
     return best
+
+
+def ruin_budget(jobs: int) -> int:
+    """Placements the ruin-and-recreate search spends on a day of ``jobs`` jobs (all rounds)."""
+    return min(RUIN_WORK // max(jobs, 1), RUIN_PER_JOB * jobs)
 
 
 def best_guided(

@@ -420,7 +420,7 @@ class CapacityState:
         arrive, _ = self._moves(p)
         value = float(np.dot(self.coef.take(cells), grid))
         value += float(self.late_coef[j]) * float(np.dot(self.late_w[j][p.slots], p.shares))
-        value += self.objective.migration_penalty * int(_count_nonzero(arrive))
+        value += self.objective.migration_penalty * int(np.count_nonzero(arrive))
         value += float(self.idx.gpus[j]) * float(np.dot(self.gpu_price.take(cells), p.shares))
         value -= self.unmet * float(np.add.reduce(p.shares)) * self.dt
         return value
