@@ -25,6 +25,7 @@ so the same input gives the same plan.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 
 import numpy as np
 
@@ -148,27 +149,52 @@ def ejection_moves(
             occ.commit(q)
         # with no blockers this is the passes' single-job move (kept only when it pays too)
         group = [j, *sorted(blockers_of(st, occ, w, blockers), key=lambda k: rank[k])]
-        old = {k: occ.release(k) for k in group}
-        before = 0.0
-        for k in group:  # the old placements priced back in: the objective as it was
-            for q in old[k]:
-                before += st.cost(q)
-                occ.commit(q)
-        for k in group:
-            occ.release(k)
-        after = 0.0
-        for i, k in enumerate(group):
-            p = w if i == 0 and st.check(w) is None else place(st, k)
-            spent += 0 if p is w else 1
-            if p is not None:
-                after += st.cost(p)
-                occ.commit(p)
-        if after < before - REL_GAIN * max(1.0, abs(before)):
-            kept += 1
-            continue
-        for k in group:
-            occ.release(k)
-        for k in group:
-            for q in old[k]:
-                occ.commit(q)
+        placed = [0]
+
+        def place_one(
+            i: int, k: int, w: Placement = w, placed: list[int] = placed
+        ) -> Placement | None:
+            if i == 0 and st.check(w) is None:
+                return w  # the wish fits now: no placement spent
+            placed[0] += 1
+            return place(st, k)
+
+        kept += regroup(st, occ, group, place_one)
+        spent += placed[0]
     return kept, spent
+
+
+def regroup(
+    st: CapacityState,
+    occ: Occupancy,
+    group: list[int],
+    place_one: Callable[[int, int], Placement | None],
+) -> bool:
+    """Take ``group``'s jobs out and place them again in its order (``place_one(i, job)``, each
+    seeing everything placed before it); keep the change when the objective falls — the sum of
+    the new placements' marginal costs, each priced in the state it was committed into, against
+    the same sum for the old ones: the exact change whatever the order — else restore the old
+    placements. Returns whether the change was kept. (The ejection moves' and the
+    ruin-and-recreate search's one accept-or-restore step.)"""
+    old = {k: occ.release(k) for k in group}
+    before = 0.0
+    for k in group:  # the old placements priced back in: the objective as it was
+        for q in old[k]:
+            before += st.cost(q)
+            occ.commit(q)
+    for k in group:
+        occ.release(k)
+    after = 0.0
+    for i, k in enumerate(group):
+        p = place_one(i, k)
+        if p is not None:
+            after += st.cost(p)
+            occ.commit(p)
+    if after < before - REL_GAIN * max(1.0, abs(before)):
+        return True
+    for k in group:
+        occ.release(k)
+    for k in group:
+        for q in old[k]:
+            occ.commit(q)
+    return False

@@ -33,7 +33,7 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
-from greenopt.heuristics.ejection import REL_GAIN, Occupancy
+from greenopt.heuristics.ejection import Occupancy, regroup
 from greenopt.heuristics.state import CapacityState, Placement, placement
 from greenopt.objectives import Objective
 from greenopt.scenario import Scenario
@@ -76,29 +76,8 @@ def ruin_and_recreate(
             rng.shuffle(group)
         else:
             group.sort(key=lambda q: (-size[q], rank[q]))
-        old = {q: occ.release(q) for q in group}
-        before = 0.0
-        for q in group:  # the old placements, priced back in: the objective as it was
-            for p in old[q]:
-                before += st.cost(p)
-                occ.commit(p)
-        for q in group:
-            occ.release(q)
-        after = 0.0
-        for q in group:
-            p = place(st, q)
-            spent += 1
-            if p is not None:
-                after += st.cost(p)
-                occ.commit(p)
-        if after < before - REL_GAIN * max(1.0, abs(before)):
-            kept += 1
-            continue
-        for q in group:
-            occ.release(q)
-        for q in group:
-            for p in old[q]:
-                occ.commit(p)
+        kept += regroup(st, occ, group, lambda _, q: place(st, q))
+        spent += len(group)
     return kept, spent
 
 
