@@ -135,3 +135,18 @@ def test_hard_deadlines_and_an_idle_day():
     q = greenopt.plan(idle, method="greedy", guide=True)
     _valid(idle, q)
     assert len(q.assignments) == 0
+
+
+def test_a_guide_lp_above_the_column_limit_is_not_tried(monkeypatch):
+    # 1000 x 15 x 96 (308,146 columns) spent 60 s in a guide LP that never converged: above
+    # GUIDE_MAX_COLS the default is the plain greedy at once; guide=True still asks for it
+    import greenopt.heuristics.guided as guided
+
+    sc = synthetic_scenario(30, 3, 16, 4)
+    monkeypatch.setattr(guided, "GUIDE_MAX_COLS", guided.guide_columns(sc) - 1)
+    default = greenopt.plan(sc, method="greedy")
+    plain = greenopt.plan(sc, method="greedy", guide=False)
+    assert default.assignments.equals(plain.assignments)
+    assert not any("LP-guided" in n or "LP guide" in n for n in default.notes)
+    forced = greenopt.plan(sc, method="greedy", guide=True)
+    assert any("LP-guided" in n or "LP guide" in n for n in forced.notes)

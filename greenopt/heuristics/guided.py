@@ -74,6 +74,11 @@ from greenopt.solvers import highs
 
 #: Days of up to this many jobs get the guided runs by default (``guide`` left at ``None``).
 GUIDE_MAX_JOBS = 1000
+#: ... and of up to this many run-share columns in the guide LP (the MILP's own limit for
+#: solving the relaxation before its search): 1000 × 15 × 96 (above it) spent the whole
+#: :data:`GUIDE_LP_SECONDS` in column generation without converging, and then kept the plain
+#: plan — 62 s for nothing (scaling suite, quiet machine).
+GUIDE_MAX_COLS = 250_000
 #: A day of ``jobs`` jobs gets ``GUIDE_WORK // jobs`` guided runs (at least 1): the work of the
 #: guided runs grows with the day like one greedy's of ~GUIDE_WORK jobs. (1000 gave 500×10×48
 #: a second run, 251.84 → 250.95 for ~4 s more at load ~10, and the real-trace days a third,
@@ -315,6 +320,12 @@ def _replace(st: CapacityState, j: int, place) -> int:
     return 0
 
 
+def guide_columns(scenario: Scenario) -> int:
+    """Run-share columns of the guide LP: Σ_j (sites j may run at) × (slots of its window)."""
+    idx = scenario.index
+    return int(np.sum(idx.allowed.sum(axis=1) * (idx.end_slot - idx.first_slot)))
+
+
 def variants_for(jobs: int, force: bool = False) -> tuple[GuideVariant, ...]:
     """The variants a day of ``jobs`` jobs gets: ``GUIDE_WORK // jobs`` of them (at least one
     and at most all), none above :data:`GUIDE_MAX_JOBS` jobs unless ``force``."""
@@ -325,7 +336,8 @@ def variants_for(jobs: int, force: bool = False) -> tuple[GuideVariant, ...]:
 
 def plan_guided(scenario: Scenario, options: PlanOptions) -> Plan:
     """``plan(method="greedy")``: the plain greedy's plan and, on days of up to
-    :data:`GUIDE_MAX_JOBS` jobs (``guide=None``, the default) or whenever ``guide=True``, the
+    :data:`GUIDE_MAX_JOBS` jobs and :data:`GUIDE_MAX_COLS` columns (``guide=None``, the
+    default) or whenever ``guide=True``, the
     LP-guided ones (module docstring) — the best of them. ``guide=False``: the plain greedy
     alone, exactly :func:`~greenopt.heuristics.greedy.plan_greedy`."""
     params = dict(options.params)
@@ -335,6 +347,8 @@ def plan_guided(scenario: Scenario, options: PlanOptions) -> Plan:
         return plain
     J = len(scenario.index.job_names)
     chosen = variants_for(J, force=guide_param is True)
+    if guide_param is None and guide_columns(scenario) > GUIDE_MAX_COLS:
+        chosen = ()  # its LP would not be solved in time: the plain plan, at once
     if not chosen:
         return plain
     t0 = time.perf_counter()
