@@ -346,6 +346,11 @@ def test_docs_blocks_are_regenerated(tmp_path):
     assert "No `solvers` results yet" in text
     write_docs(tmp_path / "results", doc)
     assert doc.read_text() == text  # idempotent
+    # a suite without results keeps the table an earlier run wrote (a one-suite run
+    # refreshes its own blocks only)
+    doc.write_text(text.replace("No `solvers` results yet", "earlier solver table"))
+    write_docs(tmp_path / "results", doc)
+    assert "earlier solver table" in doc.read_text() and "| greedy |" in doc.read_text()
     doc.write_text("<!-- bench:nope --><!-- /bench:nope -->")
     with pytest.raises(ScenarioError, match="unknown block"):
         write_docs(tmp_path / "results", doc)

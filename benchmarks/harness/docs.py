@@ -9,7 +9,9 @@ The document is hand-written prose with generated blocks between markers::
 :func:`write_docs` reads each suite's output folder (``bench.parquet``, ``gap_progress.csv``,
 ``meta.json`` as written by :func:`benchmarks.harness.run_suite`), renders every block of
 :data:`BLOCKS` and redraws the plots as small PNGs into the images folder. A block whose suite
-has no results says how to produce them. Unknown or unbalanced markers are an error, so the
+has no results keeps what the document already holds there (so ``--suite scaling`` refreshes
+the scaling blocks and leaves the real and solver tables of an earlier run alone); an empty one
+says how to produce them. Unknown or unbalanced markers are an error, so the
 prose and the generator cannot drift apart silently.
 """
 
@@ -122,20 +124,25 @@ def _solvers(d: SuiteData) -> str:
     return text
 
 
-def _machine(results: Mapping[str, SuiteData]) -> str:
+def _machine(results: Mapping[str, SuiteData]) -> str | None:
     for d in results.values():
         return machine_markdown(d.meta)
-    return "_no results yet_"
+    return None
 
 
-def _image(name: str) -> Callable[[Mapping[str, SuiteData], Path, str], str]:
+#: a block's renderer: ``(results by suite, images folder, images path from the doc)`` → its
+#: text, or ``None`` when its suite has no results (the document's text is then kept)
+Renderer = Callable[[Mapping[str, SuiteData], Path, str], "str | None"]
+
+
+def _image(name: str) -> Renderer:
     """A block showing plot ``name`` (``suite-plot``) redrawn into the images folder."""
     suite, plot = name.split("-", 1)
 
     def block(results: Mapping[str, SuiteData], images: Path, rel: str) -> str:
         d = results.get(suite)
         if d is None:
-            return _missing(suite)
+            return None
         path = images / f"bench-{suite}-{plot}.png"
         if plot == "carbon":
             bench_plots.carbon_grid(d.table, path, dpi=70)
@@ -148,18 +155,16 @@ def _image(name: str) -> Callable[[Mapping[str, SuiteData], Path, str], str]:
     return block
 
 
-def _suite_block(
-    suite: str, render: Callable[[SuiteData], str]
-) -> Callable[[Mapping[str, SuiteData], Path, str], str]:
-    def block(results: Mapping[str, SuiteData], images: Path, rel: str) -> str:
+def _suite_block(suite: str, render: Callable[[SuiteData], str]) -> Renderer:
+    def block(results: Mapping[str, SuiteData], images: Path, rel: str) -> str | None:
         d = results.get(suite)
-        return render(d) if d is not None else _missing(suite)
+        return render(d) if d is not None else None
 
     return block
 
 
-#: block name → renderer ``(results by suite, images folder, images path from the doc)``
-BLOCKS: dict[str, Callable[[Mapping[str, SuiteData], Path, str], str]] = {
+#: block name → its renderer
+BLOCKS: dict[str, Renderer] = {
     "machine": lambda results, images, rel: _machine(results),
     "real-headline": _suite_block("real", _headline),
     "real-instances": _suite_block("real", _pivot),
@@ -177,7 +182,8 @@ BLOCKS: dict[str, Callable[[Mapping[str, SuiteData], Path, str], str]] = {
 def render(
     template: str, results: Mapping[str, SuiteData], images: Path, rel: str = "images"
 ) -> str:
-    """``template`` with every ``bench:`` block replaced (see the module docstring)."""
+    """``template`` with every ``bench:`` block replaced (see the module docstring): a block
+    whose suite has no results keeps its text, or says how to produce it when it has none."""
     out: list[str] = []
     pos = 0
     open_name: str | None = None
@@ -193,7 +199,11 @@ def render(
         else:
             if open_name != name:
                 raise ScenarioError(f"docs: closing bench:{name} without its opening", name)
-            out.append("\n" + BLOCKS[name](results, images, rel).strip() + "\n")
+            text = BLOCKS[name](results, images, rel)
+            if text is None:  # no results for its suite: keep the document's
+                kept = template[pos : m.start()].strip()
+                text = kept or (_missing(name.split("-")[0]) if name != "machine" else "_none_")
+            out.append("\n" + text.strip() + "\n")
             out.append(m.group(0))
             open_name = None
         pos = m.end()

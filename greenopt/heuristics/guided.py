@@ -321,9 +321,8 @@ def _replace(st: CapacityState, j: int, place) -> int:
 
 
 def guide_columns(scenario: Scenario) -> int:
-    """Run-share columns of the guide LP: Σ_j (sites j may run at) × (slots of its window)."""
-    idx = scenario.index
-    return int(np.sum(idx.allowed.sum(axis=1) * (idx.end_slot - idx.first_slot)))
+    """Run-share columns of the guide LP (:attr:`ScenarioIndex.run_columns`)."""
+    return scenario.index.run_columns
 
 
 def variants_for(jobs: int, force: bool = False) -> tuple[GuideVariant, ...]:

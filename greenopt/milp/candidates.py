@@ -84,9 +84,8 @@ def lp_sites(used: list[set[int]], work: np.ndarray | None) -> list[set[int]]:
 
 
 def reachable_columns(scenario: Scenario) -> int:
-    """Run-share columns of the relaxation: Σ_j (sites j may run at) × (slots of its window)."""
-    idx = scenario.index
-    return int(np.sum(idx.allowed.sum(axis=1) * (idx.end_slot - idx.first_slot)))
+    """Run-share columns of the relaxation (:attr:`ScenarioIndex.run_columns`)."""
+    return scenario.index.run_columns
 
 
 def binaries_estimate(scenario: Scenario) -> int:

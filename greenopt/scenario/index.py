@@ -64,6 +64,13 @@ class ScenarioIndex:
     def has_reserved(self) -> bool:
         return bool(self.reserved_gpus.any() or self.reserved_kw.any() or self.reserved_link_gb)
 
+    @property
+    def run_columns(self) -> int:
+        """Run-share columns of a relaxation over every reachable site-slot:
+        ``Σ_j (sites j may run at) × (slots of its window)`` — the size test the MILP's
+        relaxation steps and the LP-guided greedy share."""
+        return int(np.sum(self.allowed.sum(axis=1) * (self.end_slot - self.first_slot)))
+
     def in_window(self, j: int, t: int) -> bool:
         return bool(self.first_slot[j] <= t < self.end_slot[j])
 
