@@ -215,3 +215,31 @@ def test_the_start_is_never_worse_than_the_greedys_and_always_valid(data):
     prep, plain = _prepared(sc, guided_start=True)
     assert greenopt.validate(sc, prep.start) == []
     assert prep.start.no_worse_than(plain)
+
+
+def test_a_huge_model_gets_its_guided_start_from_a_first_restricted_master(monkeypatch):
+    """Above HUGE_COLS the relaxation runs beside the search; a first restricted master (one
+    round of column generation) is solved before it, for the guided start, and the column
+    generation beside the search goes on from its columns."""
+    from greenopt.milp import prepare as prepare_module
+    from greenopt.milp import relaxation
+
+    monkeypatch.setattr(prepare_module, "HUGE_COLS", 0)  # this day is "huge"
+    monkeypatch.setattr(relaxation, "COLGEN_MIN_COLS", 0)  # its LP by column generation
+    sc = _contested()
+    prep, plain = _prepared(sc, guided_start=True)
+    assert any("first restricted master" in n for n in prep.notes), prep.notes
+    assert prep.step.beside_now and prep.step.guide_paid
+    assert prep.step.relax.columns is not None  # where the bound beside the search goes on
+    assert greenopt.validate(sc, prep.start) == []
+    assert prep.start.objective < 0.2 * plain.objective  # the capacity dual's swap, as above
+    assert prep.v0 is not None
+    milp = greenopt.plan(sc, "milp", guided_start=True, **MILP_KW)
+    assert greenopt.validate(sc, milp) == [] and milp.no_worse_than(prep.start)
+    # guided_start=False: no master before the search
+    prep_off, _ = _prepared(sc, guided_start=False)
+    assert not any("first restricted master" in n for n in prep_off.notes)
+    monkeypatch.undo()
+    exact = greenopt.plan(sc, "milp", **MILP_KW)  # not huge any more: solved whole
+    assert exact.status == "optimal"
+    assert milp.bound is not None and milp.bound <= exact.objective + 1e-6

@@ -162,12 +162,9 @@ def test_neighbourhood_seeding_is_repeatable():
 
 
 # -- column generation -----------------------------------------------------------------------------
-@pytest.fixture(scope="module")
-def relaxation_lp():
-    """The relaxation LP (no presence rows) of a 40-job synthetic day, its work rows, the
-    origin-only starting columns, and its optimum solved directly by HiGHS."""
+def _relaxation_lp(dwell: bool):
     sc = synthetic_scenario(40, 5, 24, seed=1)
-    _, mx = build_relaxation(sc, Objective("carbon"), "soft", presence=False)
+    _, mx = build_relaxation(sc, Objective("carbon"), "soft", presence=False, dwell=dwell)
     form = highs.from_matrix(mx)
     idx = sc.index
     initial = np.ones(mx.n_cols, dtype=bool)
@@ -181,26 +178,66 @@ def relaxation_lp():
     return form, row_positions(mx, "work"), initial, direct.objective
 
 
-def test_column_generation_bound_never_exceeds_the_lp_optimum(relaxation_lp, monkeypatch):
+@pytest.fixture(scope="module")
+def relaxation_lp():
+    """The relaxation LP (no presence rows, dwell rows) of a 40-job synthetic day, its work
+    rows, the origin-only starting columns, and its optimum solved directly by HiGHS."""
+    return _relaxation_lp(dwell=True)
+
+
+@pytest.fixture(scope="module")
+def plain_relaxation_lp():
+    """The same without the dwell rows: the form column generation solves in the MILP."""
+    return _relaxation_lp(dwell=False)
+
+
+def test_column_generation_bound_never_exceeds_the_lp_optimum(relaxation_lp):
     form, work_rows, initial, optimum = relaxation_lp
-    seen: list[float] = []
-    real = colgen.lagrangian_bound
-
-    def recording(*args, **kwargs):
-        value = real(*args, **kwargs)
-        seen.append(value)
-        return value
-
-    monkeypatch.setattr(colgen, "lagrangian_bound", recording)
     cg = colgen.solve_by_columns(form, initial, time_limit=None, batch=50, kept_rows=work_rows)
     tol = 1e-7 * max(1.0, abs(optimum))
-    assert cg.rounds > 2 and len(seen) == cg.rounds  # it did generate columns, round by round
+    assert cg.rounds > 2 and len(cg.history) == cg.rounds  # it did generate columns, round by round
     assert cg.columns > int(initial.sum())
-    assert all(b <= optimum + tol for b in seen), (seen, optimum)  # valid every round
+    # valid every round, subgradient ascent included; the masters' optima are above it
+    assert all(lower <= optimum + tol <= z + 2 * tol for _, z, lower in cg.history), cg.history
     assert cg.converged
     assert cg.bound == pytest.approx(optimum, rel=1e-7)  # equal once converged
     assert cg.objective == pytest.approx(optimum, rel=1e-7)
     assert _feasible(form, cg.values)
+
+
+@pytest.mark.parametrize("lp", ["plain_relaxation_lp", "relaxation_lp"])
+def test_subgradient_ascent_raises_a_weak_bound_and_stays_below_the_lp(lp, request):
+    """The first restricted master's duals give a poor Lagrangian bound (2.14 against an LP
+    optimum of 43.39); the ascent from them raises it — to 40.5 on the form column generation
+    solves in the MILP (with the dwell rows, whose unbounded ``cum`` columns cut its steps
+    short, to 18.5) — never above the LP optimum, and the duals it returns give the bound it
+    says."""
+    form, work_rows, initial, optimum = request.getfixturevalue(lp)
+    first = colgen.solve_by_columns(
+        form, initial, time_limit=None, kept_rows=work_rows, max_rounds=1, ascent=0.0
+    )
+    assert first.rounds == 1 and not first.converged
+    dual_fn = colgen.Lagrangian(form, work_rows)
+    start = dual_fn.value(first.row_duals)
+    tol = 1e-7 * max(1.0, abs(optimum))
+    lifted, y = dual_fn.ascend(first.row_duals, first.objective, iterations=300)
+    assert start < lifted <= optimum + tol
+    if lp == "plain_relaxation_lp":
+        assert lifted > 0.9 * optimum  # a real step towards it, not a nudge
+    assert dual_fn.value(y) == pytest.approx(lifted, rel=1e-12)
+    assert lifted == colgen.lagrangian_bound(form, y, work_rows)
+    # from zero duals too (every row unpriced: each job at its cheapest alone)
+    zero, _ = dual_fn.ascend(np.zeros(form.A.shape[0]), first.objective, iterations=100)
+    assert zero <= optimum + tol
+    # by work: the same steps, the same bound, on every run
+    again = colgen.solve_by_columns(
+        form, initial, time_limit=None, kept_rows=work_rows, max_rounds=2, by_work=True
+    )
+    twice = colgen.solve_by_columns(
+        form, initial, time_limit=None, kept_rows=work_rows, max_rounds=2, by_work=True
+    )
+    assert [h[1:] for h in again.history] == [h[1:] for h in twice.history]
+    assert again.history[0][2] > start  # round 1's bound, raised by the ascent
 
 
 def test_column_generation_without_kept_rows_converges_to_the_optimum(relaxation_lp):

@@ -190,6 +190,7 @@ def solve_guide(
             time_limit=time_limit,
             threads=1,
             kept_rows=row_positions(mx, "work"),
+            ascent=0.0,  # its optimum guides; a bound before it is not needed here
         )
         if cg.values is None or not cg.converged:
             return None

@@ -117,14 +117,10 @@ def guided_start(
     never by seconds, so a plan it returns does not depend on the machine's load). What it did
     is appended to ``notes``."""
     notes = [] if notes is None else notes
-    asked = options.params.get("guided_start")
-    jobs = len(scenario.jobs)
-    variants = variants_for(jobs)
-    if guide is None or not variants or asked is False:
+    if guide is None or not wants_guided_start(scenario, options):
         return start
-    if asked is None and jobs <= GUIDED_START_MIN_JOBS:
-        return start
-    need = GUIDED_START_COST * len(variants) * max(start.solve_s, 0.01)
+    variants = variants_for(len(scenario.jobs))
+    need = guided_start_cost(scenario, start)
     if clock is not None and not clock.fits(need, GUIDED_START_SHARE):
         notes.append(
             f"LP-guided start skipped: about {need:.1f} s, more than "
@@ -144,6 +140,23 @@ def guided_start(
         f"{start.objective:.6g} → {best.objective:.6g} ({spent:.2f} s)"
     )
     return best
+
+
+def wants_guided_start(scenario: Scenario, options: PlanOptions) -> bool:
+    """Whether :func:`guided_start` runs, given a guide: ``guided_start`` not ``False``, a day
+    the LP-guided greedy takes (:func:`~greenopt.heuristics.guided.variants_for`) and, unless
+    ``guided_start=True``, more than :data:`GUIDED_START_MIN_JOBS` jobs."""
+    asked = options.params.get("guided_start")
+    jobs = len(scenario.jobs)
+    if asked is False or not variants_for(jobs):
+        return False
+    return asked is True or jobs > GUIDED_START_MIN_JOBS
+
+
+def guided_start_cost(scenario: Scenario, start: Plan) -> float:
+    """Seconds the guided start's greedy runs are estimated at: :data:`GUIDED_START_COST` start
+    plans' time per variant."""
+    return GUIDED_START_COST * len(variants_for(len(scenario.jobs))) * max(start.solve_s, 0.01)
 
 
 def _scored(scenario: Scenario, options: PlanOptions, state: CapacityState, t0: float) -> Plan:

@@ -22,12 +22,20 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from greenopt.solvers.highs import Cancel, StandardForm, _run_interruptible, new_highs
+
+#: Subgradient steps after each round may take up to this share of the round's solve time, and
+#: at most :data:`ASCENT_STEPS` steps (measured: ...).
+ASCENT_SHARE = 0.3
+ASCENT_STEPS = 300
+#: A subgradient step that leaves the region where the Lagrangian is finite is cut by 4 up to
+#: this many times.
+BACKTRACKS = 8
 
 
 @dataclass
@@ -40,6 +48,10 @@ class ColumnGenerationResult:
     columns: int  # columns in R at the end
     seconds: float
     row_duals: np.ndarray | None = None  # row duals of the last restricted optimum
+    #: per round: (seconds since the start, restricted optimum, the round's lower bound)
+    history: list[tuple[float, float, float]] = field(default_factory=list)
+    #: the columns in ``R`` at the end (bool mask): where a later run can continue from
+    inside: np.ndarray | None = None
 
 
 def solve_by_columns(
@@ -52,13 +64,22 @@ def solve_by_columns(
     tol: float = 1e-6,
     kept_rows: np.ndarray | None = None,
     cancel: Cancel | None = None,
+    ascent: float = ASCENT_SHARE,
+    max_rounds: int | None = None,
+    by_work: bool = False,
 ) -> ColumnGenerationResult:
     """Solve the LP ``form`` from the columns ``initial`` (bool mask) by column generation.
 
     ``kept_rows``: equality rows with non-negative coefficients, each column in at most one
     (here: each job's work row) — kept out of the Lagrangian, so the bound prices each job's
     columns as the job would use them (:func:`lagrangian_bound`), which is far tighter than
-    ``z_R + Σ min(0, d·u)``.
+    ``z_R + Σ min(0, d·u)``. Each round's bound is then raised by subgradient steps from the
+    master's duals (:meth:`Lagrangian.ascend`, at most ``ascent`` × the round's solve time):
+    far from convergence the master's duals give a weak bound (measured: 1000×15×96, ...).
+    ``max_rounds``: stop after that many restricted solves (the last one's optimum is then a
+    feasible point of the LP, not its optimum: guidance for the greedy, a bound as above).
+    ``by_work``: the subgradient steps are :data:`ASCENT_STEPS` whatever they take (the same
+    bound on every machine: deterministic mode), not a share of the round's time.
     """
     import highspy
 
@@ -102,9 +123,14 @@ def solve_by_columns(
     rounds = 0
     converged = False
     AT = A.T.tocsr()
+    dual_fn = Lagrangian(form, kept_rows, AT) if kept_rows is not None else None
+    history: list[tuple[float, float, float]] = []
     while True:
+        t_round = time.perf_counter()
         left = None if time_limit is None else time_limit - (time.perf_counter() - t0)
         if (left is not None and left <= 0.05) or (cancel is not None and cancel.cancelled):
+            break
+        if max_rounds is not None and rounds >= max_rounds:
             break
         # HiGHS compares ``time_limit`` with the run time summed over every run() of this one
         # object (a limit of ``left`` alone stopped the third round at once on 2000×20×96)
@@ -121,14 +147,26 @@ def solve_by_columns(
         outside = ~inside
         with np.errstate(invalid="ignore"):
             worst = np.where(outside & (d < 0), d * ub, 0.0)
-        if kept_rows is not None:
-            lower = lagrangian_bound(form, y, kept_rows, AT)
+        if dual_fn is not None:
+            lower = dual_fn.value(y)
+            budget: float | None = ascent * (time.perf_counter() - t_round)
+            if by_work:
+                budget = None if ascent > 0 else 0.0
+            elif time_limit is not None:
+                budget = min(budget, time_limit - (time.perf_counter() - t0))
+            open_gap = best is None or z - max(best, lower) > tol * max(1.0, abs(z))
+            if (budget is None or budget > 0) and open_gap:
+                lifted, _ = dual_fn.ascend(
+                    y, z, iterations=ASCENT_STEPS, seconds=budget, cancel=cancel
+                )
+                lower = max(lower, lifted)
         elif np.any(np.isinf(worst)):
             lower = -math.inf
         else:
             lower = z + float(worst.sum())
         if math.isfinite(lower):
             best = lower if best is None else max(best, lower)
+        history.append((time.perf_counter() - t0, z, lower))
         values = np.zeros(n)
         values[np.asarray(order)] = np.asarray(sol.col_value)
         price = np.where(outside, d, 0.0)
@@ -163,14 +201,22 @@ def solve_by_columns(
         columns=int(inside.sum()),
         seconds=time.perf_counter() - t0,
         row_duals=y,
+        history=history,
+        inside=inside,
     )
 
 
 def lagrangian_bound(
     form: StandardForm, y: np.ndarray, kept_rows: np.ndarray, AT: Any | None = None
 ) -> float:
-    """A lower bound of the LP ``form`` from any row duals ``y``: every row but ``kept_rows``
-    is priced by ``y``; the rest is solved exactly.
+    """A lower bound of the LP ``form`` from any row duals ``y`` (:class:`Lagrangian`)."""
+    return Lagrangian(form, kept_rows, AT).value(y)
+
+
+class Lagrangian:
+    """The Lagrangian dual function of the LP ``form`` with ``kept_rows`` kept: a lower bound
+    of the LP from any row duals ``y``; every row but ``kept_rows`` is priced by ``y``, the
+    rest is solved exactly.
 
         L(y) = Σ_r y_r·b_r + Σ_{kept rows i} min{ d·x : a_i·x = b_i, 0 ≤ x ≤ u }
                           + Σ_{other columns} min(d_k·l_k, d_k·u_k),        d = c − A_Dᵀ y
@@ -178,46 +224,162 @@ def lagrangian_bound(
     with ``b_r`` the row bound ``y_r`` refers to (the lower one when ``y_r > 0``, the upper one
     when ``y_r < 0``; a dual of the wrong sign is taken as 0). Each kept row is a continuous
     knapsack filled exactly: columns by increasing ``d_k / a_ik`` until ``b_i`` is reached.
+
+    :meth:`ascend` raises ``L`` from a start ``y`` by projected subgradient steps (Polyak's
+    step towards a target above the maximum, e.g. a restricted master's optimum): every ``y``
+    it visits gives a true bound, so the best one seen is kept. Column generation calls it
+    after each round, where the restricted master's duals give a weak ``L`` until it is
+    nearly converged. The structure (which column is in which kept row, the columns without
+    an upper bound) is read once.
     """
-    A = form.A
-    AT = A.T.tocsr() if AT is None else AT
-    y = np.asarray(y, dtype=float).copy()
-    kept = np.zeros(len(y), dtype=bool)
-    kept[kept_rows] = True
-    lo_ok = np.isfinite(form.row_lb)
-    hi_ok = np.isfinite(form.row_ub)
-    y[(y > 0) & ~lo_ok] = 0.0
-    y[(y < 0) & ~hi_ok] = 0.0
-    y[kept] = 0.0
-    b = np.where(y > 0, np.where(lo_ok, form.row_lb, 0.0), np.where(hi_ok, form.row_ub, 0.0))
-    value = float(form.offset) + float(y @ b)
-    d = form.c - AT @ y
-    # which kept row (if any) each column is in, and its coefficient there
-    sub = A[kept_rows, :].tocsc()
-    in_row = np.diff(sub.indptr) > 0
-    cols = np.flatnonzero(in_row)
-    row_of = sub.indices[sub.indptr[cols]]
-    coef = sub.data[sub.indptr[cols]]
-    free = ~in_row
-    lb, ub = form.col_lb, form.col_ub
-    with np.errstate(invalid="ignore"):
-        alone = np.where(d[free] >= 0, d[free] * lb[free], d[free] * ub[free])
-    alone = np.where(np.isnan(alone), 0.0, alone)
-    if np.any(np.isinf(alone)):
-        return -math.inf
-    value += float(alone.sum())
-    # continuous knapsacks, all rows at once: sort by (row, price per unit of the row)
-    need = form.row_lb[kept_rows]
-    ratio = d[cols] / coef
-    order = np.lexsort((ratio, row_of))
-    r, q, c_unit = row_of[order], ub[cols[order]] * coef[order], ratio[order]
-    first = np.r_[True, r[1:] != r[:-1]]
-    start = np.flatnonzero(first)
-    filled = np.cumsum(q) - np.repeat(np.cumsum(q)[start] - q[start], np.diff(np.r_[start, len(q)]))
-    before = filled - q
-    take = np.clip(need[r] - before, 0.0, q)
-    value += float(np.sum(take * c_unit))
-    short = need - np.bincount(r, weights=take, minlength=len(kept_rows))
-    if np.any(short > 1e-9):
-        return -math.inf  # a kept row that cannot be met: no finite bound from this y
-    return value
+
+    def __init__(self, form: StandardForm, kept_rows: np.ndarray, AT: Any | None = None):
+        A = form.A
+        self.form = form
+        self.A = A.tocsr()
+        self.AT = A.T.tocsr() if AT is None else AT
+        n_rows = A.shape[0]
+        self.kept_rows = np.asarray(kept_rows)
+        self.kept = np.zeros(n_rows, dtype=bool)
+        self.kept[self.kept_rows] = True
+        self.lo_ok = np.isfinite(form.row_lb)
+        self.hi_ok = np.isfinite(form.row_ub)
+        # which kept row (if any) each column is in, and its coefficient there
+        sub = A[self.kept_rows, :].tocsc()
+        in_row = np.diff(sub.indptr) > 0
+        self.cols = np.flatnonzero(in_row)
+        self.row_of = sub.indices[sub.indptr[self.cols]]
+        self.coef = sub.data[sub.indptr[self.cols]]
+        self.free = ~in_row
+        self.need = form.row_lb[self.kept_rows]
+        # priced columns without an upper bound: L is finite only while their reduced cost
+        # is >= 0. One in a single priced row puts a box on that row's dual (the grid column
+        # of an energy row here), which :meth:`ascend` projects onto; for one in several rows
+        # (the dwell relaxation's ``cum``) a step that leaves the region is shortened instead.
+        ub = form.col_ub
+        unbounded = self.free & ~np.isfinite(ub)
+        csc = A.tocsc()
+        single = unbounded & (np.diff(csc.indptr) == 1)
+        k = np.flatnonzero(single)
+        rows = csc.indices[csc.indptr[k]]
+        a = csc.data[csc.indptr[k]]
+        hi = np.full(n_rows, np.inf)
+        lo = np.full(n_rows, -np.inf)
+        # c_k − a·y_r ≥ 0:  y_r ≤ c_k/a (a > 0),  y_r ≥ c_k/a (a < 0)
+        np.minimum.at(hi, rows[a > 0], form.c[k][a > 0] / a[a > 0])
+        np.maximum.at(lo, rows[a < 0], form.c[k][a < 0] / a[a < 0])
+        self.box = (lo, hi)
+
+    def _clean(self, y: np.ndarray) -> np.ndarray:
+        y = np.asarray(y, dtype=float).copy()
+        y[(y > 0) & ~self.lo_ok] = 0.0
+        y[(y < 0) & ~self.hi_ok] = 0.0
+        y[self.kept] = 0.0
+        return y
+
+    def value(self, y: np.ndarray) -> float:
+        """``L(y)`` (``-inf`` where it is unbounded)."""
+        return self._solve(self._clean(y), False)[0]
+
+    def _solve(self, y: np.ndarray, want_x: bool) -> tuple[float, np.ndarray | None]:
+        form = self.form
+        b = np.where(
+            y > 0, np.where(self.lo_ok, form.row_lb, 0.0), np.where(self.hi_ok, form.row_ub, 0.0)
+        )
+        value = float(form.offset) + float(y @ b)
+        d = form.c - self.AT @ y
+        free, lb, ub = self.free, form.col_lb, form.col_ub
+        with np.errstate(invalid="ignore"):
+            at = np.where(d[free] >= 0, lb[free], ub[free])
+            alone = d[free] * at
+        alone = np.where(np.isnan(alone), 0.0, alone)
+        if np.any(np.isinf(alone)):
+            return -math.inf, None
+        value += float(alone.sum())
+        # continuous knapsacks, all rows at once: sort by (row, price per unit of the row)
+        cols, coef = self.cols, self.coef
+        ratio = d[cols] / coef
+        order = np.lexsort((ratio, self.row_of))
+        r, q, c_unit = self.row_of[order], ub[cols[order]] * coef[order], ratio[order]
+        first = np.r_[True, r[1:] != r[:-1]]
+        start = np.flatnonzero(first)
+        filled = np.cumsum(q) - np.repeat(
+            np.cumsum(q)[start] - q[start], np.diff(np.r_[start, len(q)])
+        )
+        before = filled - q
+        take = np.clip(self.need[r] - before, 0.0, q)
+        value += float(np.sum(take * c_unit))
+        short = self.need - np.bincount(r, weights=take, minlength=len(self.kept_rows))
+        if np.any(short > 1e-9):
+            return -math.inf, None  # a kept row that cannot be met: no finite bound from this y
+        if not want_x:
+            return value, None
+        x = np.zeros(form.n_cols)
+        x[free] = np.where(np.isfinite(at), at, 0.0)
+        x[cols[order]] = take / coef[order]
+        return value, x
+
+    def ascend(
+        self,
+        y: np.ndarray,
+        target: float,
+        *,
+        iterations: int = 50,
+        seconds: float | None = None,
+        cancel: Cancel | None = None,
+    ) -> tuple[float, np.ndarray]:
+        """The best ``(L(y'), y')`` over projected subgradient steps from ``y`` (at most
+        ``iterations`` steps and ``seconds``). ``target``: a value at least the maximum of
+        ``L`` (an upper bound of the LP, e.g. a restricted master's optimum) for Polyak's step
+        ``θ·(target − L)/‖g‖²``; θ halves after 5 steps without a new best."""
+        form = self.form
+        lo, hi = self.box
+        t0 = time.perf_counter()
+
+        def project(v: np.ndarray) -> np.ndarray:
+            v = np.clip(self._clean(v), lo, hi)
+            return self._clean(v)
+
+        y = project(y)
+        value, x = self._solve(y, True)
+        best, best_y = value, y
+        theta, stale = 1.0, 0
+        for _ in range(iterations):
+            if x is None or not math.isfinite(value) or target <= best:
+                break
+            if seconds is not None and time.perf_counter() - t0 >= seconds:
+                break
+            if cancel is not None and cancel.cancelled:
+                break
+            ax = self.A @ x
+            # a supergradient of L at y: the row's bound minus its activity, on the side the
+            # dual's sign refers to (at 0: the violated side, else 0)
+            lo_gap = np.where(self.lo_ok, form.row_lb - ax, -np.inf)
+            hi_gap = np.where(self.hi_ok, form.row_ub - ax, np.inf)
+            g = np.where(y > 0, lo_gap, np.where(y < 0, hi_gap, 0.0))
+            at0 = y == 0
+            g[at0] = np.where(
+                lo_gap[at0] > 0, lo_gap[at0], np.where(hi_gap[at0] < 0, hi_gap[at0], 0.0)
+            )
+            g[self.kept] = 0.0
+            g = np.where(np.isfinite(g), g, 0.0)
+            norm = float(g @ g)
+            if norm <= 1e-18:
+                break
+            step = theta * (target - value) / norm
+            for _ in range(BACKTRACKS):
+                trial = project(y + step * g)
+                got, x_trial = self._solve(trial, True)
+                if math.isfinite(got):
+                    break
+                step /= 4  # out of the region where L is finite: a shorter step
+            if not math.isfinite(got):
+                break
+            y, value, x = trial, got, x_trial
+            if value > best:
+                best, best_y, stale = value, y, 0
+            else:
+                stale += 1
+                if stale >= 5:
+                    theta, stale = theta / 2, 0
+        return best, best_y
