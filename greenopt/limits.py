@@ -109,6 +109,33 @@ def budget_of_call(value: Any | None) -> Iterator[None]:
         _call_budget.reset(token)
 
 
+#: When the current ``plan()`` call began (``time.perf_counter()``; ``None`` outside one):
+#: a time limit bounds the whole call, imports of its planner included
+_call_started: ContextVar[float | None] = ContextVar("greenopt_call_started", default=None)
+
+
+@contextmanager
+def timed_call(started: float) -> Iterator[None]:
+    """Within the ``with`` block (in this thread or task), clocks count from ``started``
+    (:func:`take_call_start`) — ``plan()`` sets it first thing, so that the time its method's
+    first import takes (Pyomo: ~0.9 s) is inside its time limit."""
+    token = _call_started.set(started)
+    try:
+        yield
+    finally:
+        _call_started.reset(token)
+
+
+def take_call_start() -> float | None:
+    """When the current ``plan()`` call began (:func:`timed_call`; ``None`` outside one, or
+    once taken): the first clock of the call counts from it, later ones (a hard-deadline
+    diagnosis's own soft plan) from when they are made, as before."""
+    started = _call_started.get()
+    if started is not None:
+        _call_started.set(None)
+    return started
+
+
 def memory_budget(value: Any | None = None) -> int:
     """The budget in bytes: ``value`` if given, else the current call's
     (:func:`budget_of_call`: ``plan(memory_budget=...)``, ``--memory-budget``), else

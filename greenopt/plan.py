@@ -135,17 +135,18 @@ def plan(scenario: Scenario, method: str | None = None, **options: Any) -> Plan:
     with the original exception chained; Ctrl-C during a HiGHS solve returns the best plan so
     far with ``status == "interrupted"``.
     """
+    t0 = time.perf_counter()  # the time limit bounds the whole call, the planner's import too
     if not isinstance(scenario, Scenario):
         raise ScenarioError(
             f"plan() needs a greenopt.Scenario, got {type(scenario).__name__}", "scenario"
         )
     opts = PlanOptions.from_call(method, **options)
-    run = planner(opts.method)
-    log.info("planning %r with %s (%s)", scenario.name, opts.method, opts.objective.name)
-    t0 = time.perf_counter()
-    with limits.budget_of_call(opts.memory_budget):
-        canonical = canonical_scenario(scenario)
-        result = run(canonical, opts)
+    with limits.timed_call(t0):
+        run = planner(opts.method)
+        log.info("planning %r with %s (%s)", scenario.name, opts.method, opts.objective.name)
+        with limits.budget_of_call(opts.memory_budget):
+            canonical = canonical_scenario(scenario)
+            result = run(canonical, opts)
     if canonical is not scenario:
         present_in_order_of(scenario, result)
     result.wall_s = time.perf_counter() - t0

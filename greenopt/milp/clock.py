@@ -22,6 +22,7 @@ import math
 import time
 from typing import Any
 
+from greenopt.limits import take_call_start
 from greenopt.options import DEFAULT_MILP_TIME_LIMIT
 
 #: Share of the time limit (at least :data:`RESERVE_MIN_S`) kept back for the final LP polish,
@@ -52,10 +53,14 @@ def time_limit_of(options: Any) -> float | None:
 
 
 class Clock:
-    """Seconds left of the time limit (``None``: no limit), from when it was made."""
+    """Seconds left of the time limit (``None``: no limit), from the start of the ``plan()``
+    call it serves when it is that call's first (:func:`greenopt.limits.take_call_start`), else
+    from when it was made."""
 
     def __init__(self, limit: float | None, *, deterministic: bool = False) -> None:
-        self.t0 = time.perf_counter()
+        # from the start of the plan() call it serves (its planner's import included)
+        started = take_call_start()
+        self.t0 = time.perf_counter() if started is None else min(started, time.perf_counter())
         self.limit = limit
         self.deterministic = deterministic
         #: seconds estimated for reading back and scoring, once the model's size is known
