@@ -236,6 +236,12 @@ def test_a_huge_model_gets_its_guided_start_from_a_first_restricted_master(monke
     assert prep.v0 is not None
     milp = greenopt.plan(sc, "milp", guided_start=True, **MILP_KW)
     assert greenopt.validate(sc, milp) == [] and milp.no_worse_than(prep.start)
+    # above the greedy's 1,000 jobs the start still gets one guided run, polished by passes
+    from greenopt.heuristics.guided import GUIDE_MAX_JOBS
+    from greenopt.milp.start import GUIDED_SETTINGS, START_PASSES, start_variants
+
+    assert len(start_variants(GUIDE_MAX_JOBS + 1)) == 1
+    assert GUIDED_SETTINGS.passes == START_PASSES
     # guided_start=False: no master before the search
     prep_off, _ = _prepared(sc, guided_start=False)
     assert not any("first restricted master" in n for n in prep_off.notes)
