@@ -150,3 +150,29 @@ def test_a_guide_lp_above_the_column_limit_is_not_tried(monkeypatch):
     assert not any("LP-guided" in n or "LP guide" in n for n in default.notes)
     forced = greenopt.plan(sc, method="greedy", guide=True)
     assert any("LP-guided" in n or "LP guide" in n for n in forced.notes)
+    _valid(sc, forced)
+    assert forced.no_worse_than(plain)
+
+
+def test_guide_true_above_the_column_limit_is_steered_by_the_first_restricted_master(monkeypatch):
+    # 2000 x 20 x 96: the guide LP does not converge in 400 s; guide=True takes the first
+    # restricted master's optimum (one round of column generation) instead of nothing
+    import greenopt.heuristics.guided as guided
+    import greenopt.solvers.colgen as colgen
+
+    sc = synthetic_scenario(30, 3, 16, 4)
+    monkeypatch.setattr(guided, "GUIDE_MAX_COLS", guided.guide_columns(sc) - 1)
+    monkeypatch.setattr(guided, "COLGEN_MIN_COLS", 0)  # by column generation, as at that size
+    rounds: list[int | None] = []
+    real = colgen.solve_by_columns
+
+    def spy(*args, **kwargs):
+        rounds.append(kwargs.get("max_rounds"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(colgen, "solve_by_columns", spy)
+    forced = greenopt.plan(sc, method="greedy", guide=True)
+    assert rounds == [1]
+    assert not any("not solved" in n for n in forced.notes)  # it did guide
+    _valid(sc, forced)
+    assert forced.no_worse_than(greenopt.plan(sc, method="greedy", guide=False))
