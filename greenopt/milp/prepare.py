@@ -295,42 +295,14 @@ def relaxation_step(
         # scores, and the bound by column generation beside the search, on its own core
         keep = [set(np.flatnonzero(row).tolist()) for row in pairs]
         relax = Relaxation(None, None, 0.0, "solved beside the search", False)
-        paid = False
+        first = None
         if start is not None and wants_guided_start(scenario, options):
-            idx = scenario.index
-            window = idx.end_slot - idx.first_slot
-            need = HUGE_GUIDE_S_PER_COL * float(np.sum(pairs.sum(axis=1) * window))
-            need += guided_start_cost(scenario, start)
-            if clock.fits(need, HUGE_GUIDE_SHARE):
-                # one restricted master (the columns column generation starts from): its
-                # optimum steers the greedy, and its Lagrangian bound is a first bound
-                # a time limit only as a safety net (the estimate fitted; in deterministic
-                # mode the clock must not decide)
-                limit = None if options.deterministic else clock.share(HUGE_GUIDE_SHARE)
-                relax = solve_relaxation(
-                    scenario,
-                    obj,
-                    options.deadlines,
-                    options,
-                    False,
-                    limit,
-                    pairs,
-                    guide=True,
-                    max_rounds=1,
-                )
-                paid = relax.guide is not None
-                relax.status = f"{relax.status}; the rest beside the search"
-                notes.append(
-                    f"relaxation LP, first restricted master for the guided start: "
-                    f"{relax.status}, bound {relax.bound}, {relax.seconds:.2f} s"
-                )
-            else:
-                notes.append(
-                    f"LP-guided start skipped: its first master LP and greedy, about {need:.1f} s, "
-                    f"more than {HUGE_GUIDE_SHARE:.0%} of the time left"
-                )
+            first = first_master(scenario, options, pairs, start, clock, notes)
+        relax = first or relax
         # presence=True: no second bound LP beside fix-and-optimise
-        return RelaxationStep(relax, keep, True, launch, beside_now=True, guide_paid=paid)
+        return RelaxationStep(
+            relax, keep, True, launch, beside_now=True, guide_paid=first is not None
+        )
     presence = bool(options.params.get("presence", n_reach <= PRESENCE_MAX_COLS))
     relax = solve_relaxation(
         scenario, obj, options.deadlines, options, presence, clock.share(0.3), pairs, guide=True
@@ -340,6 +312,50 @@ def relaxation_step(
         f"{relax.status}, bound {relax.bound}, {relax.seconds:.2f} s"
     )
     return RelaxationStep(relax, lp_sites(used, relax.work), presence, launch)
+
+
+def first_master(
+    scenario: Scenario,
+    options: PlanOptions,
+    pairs: np.ndarray,
+    start: Plan,
+    clock: Clock,
+    notes: list[str],
+) -> Relaxation | None:
+    """On a huge model, the relaxation's first restricted master (one round of column generation
+    over ``pairs``' columns) for the guided start, when its estimated time and the guided
+    greedy's fit in :data:`HUGE_GUIDE_SHARE` of the time left: its optimum steers the greedy,
+    its Lagrangian bound is a first bound, and the column generation beside the search goes on
+    from its columns (:attr:`Relaxation.columns`). ``None`` when skipped or not solved."""
+    idx = scenario.index
+    window = idx.end_slot - idx.first_slot
+    need = HUGE_GUIDE_S_PER_COL * float(np.sum(pairs.sum(axis=1) * window))
+    need += guided_start_cost(scenario, start)
+    if not clock.fits(need, HUGE_GUIDE_SHARE):
+        notes.append(
+            f"LP-guided start skipped: its first master LP and greedy, about {need:.1f} s, "
+            f"more than {HUGE_GUIDE_SHARE:.0%} of the time left"
+        )
+        return None
+    # a time limit only as a safety net (the estimate fitted; in deterministic mode the clock
+    # must not decide)
+    limit = None if options.deterministic else clock.share(HUGE_GUIDE_SHARE)
+    relax = solve_relaxation(
+        scenario,
+        options.objective,
+        options.deadlines,
+        options,
+        False,
+        limit,
+        pairs,
+        guide=True,
+        max_rounds=1,
+    )
+    notes.append(
+        f"relaxation LP, first restricted master for the guided start: {relax.status}, bound "
+        f"{relax.bound}, {relax.seconds:.2f} s; the rest beside the search"
+    )
+    return relax if relax.guide is not None else None
 
 
 def schedules_beside(

@@ -131,7 +131,12 @@ def solve_relaxation(
         if cg.values is not None:
             work = np.zeros((ix.J, ix.S))
             np.add.at(work, (ix.xj, ix.xs), cg.values[xb.cols(np.arange(xb.n))])
-        status = "optimal" if cg.converged else ("time_limit" if cg.bound is not None else "none")
+        if cg.converged:
+            status = "optimal"
+        elif max_rounds is not None and cg.rounds >= max_rounds:
+            status = "restricted master"  # stopped by its rounds, as asked
+        else:
+            status = "time_limit" if cg.bound is not None else "none"
         status = f"{status} (column generation: {cg.rounds} rounds, {cg.columns} columns)"
         if want and cg.values is not None and (cg.converged or max_rounds is not None):
             guide = lp_guide(
