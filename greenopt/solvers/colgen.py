@@ -33,10 +33,6 @@ from greenopt.solvers.highs import Cancel, StandardForm, _run_interruptible, new
 #: at most :data:`ASCENT_STEPS` steps (measured: ...).
 ASCENT_SHARE = 0.3
 ASCENT_STEPS = 300
-#: A round starts only when the time left is at least this many times the last round's solve;
-#: otherwise the time left goes to subgradient steps from the best duals so far (a round cut by
-#: the time limit adds nothing to the bound).
-ROUND_FITS = 1.0
 #: A subgradient step that leaves the region where the Lagrangian is finite is cut by 4 up to
 #: this many times.
 BACKTRACKS = 8
@@ -129,8 +125,6 @@ def solve_by_columns(
     AT = A.T.tocsr()
     dual_fn = Lagrangian(form, kept_rows, AT) if kept_rows is not None else None
     history: list[tuple[float, float, float]] = []
-    best_y: np.ndarray | None = None  # the duals of the best bound (the ascent's, when it won)
-    last_round = 0.0  # seconds the last restricted solve took
     while True:
         t_round = time.perf_counter()
         left = None if time_limit is None else time_limit - (time.perf_counter() - t0)
@@ -138,29 +132,11 @@ def solve_by_columns(
             break
         if max_rounds is not None and rounds >= max_rounds:
             break
-        if (
-            left is not None
-            and not by_work
-            and dual_fn is not None
-            and best_y is not None
-            and z is not None
-            and left < ROUND_FITS * last_round
-        ):
-            # a round that would not end in time gives nothing: the time left raises the bound
-            # by more subgradient steps from the best duals so far instead
-            lifted, _ = dual_fn.ascend(
-                best_y, z, iterations=ASCENT_STEPS * 100, seconds=left - 0.05, cancel=cancel
-            )
-            if math.isfinite(lifted) and (best is None or lifted > best):
-                best = lifted
-                history.append((time.perf_counter() - t0, z, lifted))
-            break
         # HiGHS compares ``time_limit`` with the run time summed over every run() of this one
         # object (a limit of ``left`` alone stopped the third round at once on 2000×20×96)
         h.setOptionValue("time_limit", math.inf if left is None else h.getRunTime() + left)
         # in a short-lived thread of its own: a scheduler sized for this solve (see highs.py)
         _run_interruptible(h)
-        last_round = time.perf_counter() - t_round
         rounds += 1
         if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
             break
@@ -173,7 +149,6 @@ def solve_by_columns(
             worst = np.where(outside & (d < 0), d * ub, 0.0)
         if dual_fn is not None:
             lower = dual_fn.value(y)
-            round_y = y
             budget: float | None = ascent * (time.perf_counter() - t_round)
             if by_work:
                 budget = None if ascent > 0 else 0.0
@@ -181,13 +156,10 @@ def solve_by_columns(
                 budget = min(budget, time_limit - (time.perf_counter() - t0))
             open_gap = best is None or z - max(best, lower) > tol * max(1.0, abs(z))
             if (budget is None or budget > 0) and open_gap:
-                lifted, lifted_y = dual_fn.ascend(
+                lifted, _ = dual_fn.ascend(
                     y, z, iterations=ASCENT_STEPS, seconds=budget, cancel=cancel
                 )
-                if lifted > lower:
-                    lower, round_y = lifted, lifted_y
-            if math.isfinite(lower) and (best is None or lower > best):
-                best_y = round_y
+                lower = max(lower, lifted)
         elif np.any(np.isinf(worst)):
             lower = -math.inf
         else:
