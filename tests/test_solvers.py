@@ -12,6 +12,8 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import greenopt
 from greenopt.examples.synthetic import synthetic_scenario
@@ -274,3 +276,35 @@ def test_column_generation_refuses_columns_whose_bounds_exclude_zero(relaxation_
     )
     with pytest.raises(ValueError, match="0 inside"):
         colgen.solve_by_columns(shifted, initial, time_limit=None)
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    jobs=st.integers(3, 14),
+    sites=st.integers(2, 4),
+    slots=st.sampled_from([8, 12, 16]),
+    seed=st.integers(0, 10_000),
+    dwell=st.booleans(),
+    scale=st.sampled_from([0.0, 0.01, 1.0, 100.0]),
+    objective=st.sampled_from(["carbon", "cost"]),
+)
+def test_the_ascents_bound_never_exceeds_the_lp_optimum(
+    jobs, sites, slots, seed, dwell, scale, objective
+):
+    """On random days and from random duals, every bound the subgradient ascent reports is at
+    most the relaxation LP's optimum (HiGHS, directly), and at least where it started."""
+    sc = synthetic_scenario(jobs, sites, slots, seed=seed)
+    _, mx = build_relaxation(sc, Objective(objective), "soft", presence=False, dwell=dwell)
+    form = highs.from_matrix(mx)
+    direct = highs.solve(form, None, OPTIONS, None, relax=True, log=False)
+    assert direct.status == "optimal"
+    work_rows = row_positions(mx, "work")
+    dual_fn = colgen.Lagrangian(form, work_rows)
+    y0 = scale * np.random.default_rng(seed).standard_normal(form.A.shape[0])
+    start = dual_fn.value(y0)
+    target = direct.objective + 1.0 + abs(direct.objective)  # above the maximum, as a master's
+    lifted, y = dual_fn.ascend(y0, target, iterations=150)
+    tol = 1e-7 * max(1.0, abs(direct.objective))
+    assert lifted <= direct.objective + tol
+    assert lifted >= start or not math.isfinite(start)
+    assert dual_fn.value(y) == pytest.approx(lifted, rel=1e-9, abs=1e-9)
