@@ -389,75 +389,8 @@ def test_tidy_raises_an_arrival_sliver_when_the_work_has_nowhere_else_to_go():
 
 
 # -- property: every method obeys the rule on random instances ------------------------------------
+# (the test is below, with the relaxation's check: one drawn scenario serves both)
 DWELL_EXAMPLES = int(os.environ.get("GREENOPT_DWELL_EXAMPLES", "60"))
-
-
-@settings(
-    max_examples=DWELL_EXAMPLES,
-    deadline=None,
-    derandomize=True,
-    database=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-)
-@given(data=st.data())
-def test_every_method_obeys_the_dwell_rule_on_random_instances(data):
-    """Random small instances (tests/test_properties.py's strategy) with the rule on at the
-    paper's α or a stricter one: no method's plan has a stay short of its dwell, and the
-    validator agrees."""
-    sc = data.draw(scenarios(size=MILP_SIZE), label="scenario")
-    alpha = data.draw(st.sampled_from([0.1, 0.03]), label="migration_alpha")
-    sc = sc.with_jobs(list(sc.jobs), migration_alpha=alpha)
-    for method in greenopt.METHODS:
-        kw = MILP_KW if method == "milp" else {}
-        p = greenopt.plan(sc, method, **kw)
-        _no_short_stay(sc, p)
-        assert [v for v in greenopt.validate(sc, p) if v.rule == "dwell"] == [], method
-
-
-@settings(
-    max_examples=DWELL_EXAMPLES,
-    deadline=None,
-    derandomize=True,
-    database=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-)
-@given(data=st.data())
-def test_the_dwell_rows_cut_off_no_valid_plan(data):
-    """Every heuristic's (valid) plan, written as the MILP's columns, satisfies every row of the
-    model with the dwell family (owed, departure, window cut, end): the formulation forbids
-    only what MODEL.md forbids."""
-    from greenopt.formulations.build import build_matrix
-    from greenopt.formulations.solution import start_vector
-    from greenopt.objectives import Objective
-
-    sc = data.draw(scenarios(size=MILP_SIZE), label="scenario")
-    alpha = data.draw(st.sampled_from([0.1, 0.03]), label="migration_alpha")
-    deadlines = data.draw(st.sampled_from(["soft", "hard"]), label="deadlines")
-    sc = canonical_scenario(sc.with_jobs(list(sc.jobs), migration_alpha=alpha))
-    ix, mx = build_matrix(sc, Objective(), deadlines, absorbed_moves=False)
-    A, lo, hi = mx.row_arrays()
-    names = np.concatenate([[name] * b.n for name, b in mx.rows.items()])
-    for method in HEURISTICS:
-        p = greenopt.plan(sc, method, deadlines="soft")
-        if deadlines == "hard" and p.kpis["deadline_misses"]:
-            continue  # not a plan under hard deadlines
-        v = start_vector(ix, mx, p.assignments)
-        if v is None:  # an arrival share below the model's least (1e-3): not representable
-            continue
-        CHECKED[method] = CHECKED.get(method, 0) + 1
-        act = A @ v
-        bad = (act < lo - 1e-6) | (act > hi + 1e-6)
-        assert not bad.any(), (method, sorted(set(names[bad])))
-
-
-CHECKED: dict[str, int] = {}
-
-
-def test_the_cut_off_check_saw_plans_of_every_method():
-    """The property above is not vacuous: every heuristic's plans were written and checked."""
-    if not CHECKED:
-        test_the_dwell_rows_cut_off_no_valid_plan()
-    assert all(CHECKED.get(m, 0) >= DWELL_EXAMPLES // 3 for m in HEURISTICS), CHECKED
 
 
 def test_tidy_fills_an_idle_sliver_and_drops_a_short_run():
@@ -831,11 +764,21 @@ def _relaxation_point(sc: Scenario, ix, mx, plan) -> tuple[np.ndarray, np.ndarra
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 @given(data=st.data())
-def test_the_relaxations_dwell_rows_cut_off_no_valid_plan(data):
-    """Every method's valid plan, written as the relaxation's columns the way §11a maps it,
-    satisfies every row of the relaxation that does not involve the grid columns (those are
-    the energy rows, unchanged): the bound's dwell rows forbid only what MODEL.md forbids."""
+def test_every_method_obeys_the_dwell_rule_and_the_models_rows_cut_off_no_valid_plan(data):
+    """Random small instances (tests/test_properties.py's strategy) with the rule on at the
+    paper's α or a stricter one; one drawn scenario and one plan per method serve three
+    properties (each was its own test, planning the same methods on the same strategy):
+
+    * no method's plan has a stay short of its dwell, and the validator agrees;
+    * every heuristic's (valid) plan, written as the MILP's columns, satisfies every row of the
+      model with the dwell family (owed, departure, window cut, end): the formulation forbids
+      only what MODEL.md forbids;
+    * every method's valid plan, written as the relaxation's columns the way §11a maps it,
+      satisfies every row of the relaxation that does not involve the grid columns (those are
+      the energy rows, unchanged): the bound's dwell rows forbid only what MODEL.md forbids."""
+    from greenopt.formulations.build import build_matrix
     from greenopt.formulations.relaxation import build_relaxation
+    from greenopt.formulations.solution import start_vector
     from greenopt.objectives import Objective
 
     sc = data.draw(scenarios(size=MILP_SIZE), label="scenario")
@@ -843,12 +786,31 @@ def test_the_relaxations_dwell_rows_cut_off_no_valid_plan(data):
     deadlines = data.draw(st.sampled_from(["soft", "hard"]), label="deadlines")
     presence = data.draw(st.booleans(), label="presence")
     sc = canonical_scenario(sc.with_jobs(list(sc.jobs), migration_alpha=alpha))
+    # the MILP's model
+    mix, mmx = build_matrix(sc, Objective(), deadlines, absorbed_moves=False)
+    mA, mlo, mhi = mmx.row_arrays()
+    mnames = np.concatenate([[name] * b.n for name, b in mmx.rows.items()])
+    # the relaxation
     ix, mx = build_relaxation(sc, Objective(), deadlines, presence=presence)
     A, lo, hi = mx.row_arrays()
     names = np.concatenate([[name] * b.n for name, b in mx.rows.items()])
     for method in greenopt.METHODS:
         p = greenopt.plan(sc, method, deadlines="soft", **(MILP_KW if method == "milp" else {}))
-        if greenopt.validate(sc, p):
+        # the rule
+        _no_short_stay(sc, p)
+        violations = greenopt.validate(sc, p)
+        assert [v for v in violations if v.rule == "dwell"] == [], method
+        # the MILP's dwell rows, on every heuristic's plan
+        if method in HEURISTICS and not (deadlines == "hard" and p.kpis["deadline_misses"]):
+            v = start_vector(mix, mmx, p.assignments)
+            # (None: an arrival share below the model's least (1e-3), not representable)
+            if v is not None:
+                CHECKED[method] = CHECKED.get(method, 0) + 1
+                act = mA @ v
+                bad = (act < mlo - 1e-6) | (act > mhi + 1e-6)
+                assert not bad.any(), (method, sorted(set(mnames[bad])))
+        # the relaxation's rows
+        if violations:
             # only valid plans must map (a time-limited MILP plan has been seen pausing a
             # non-preemptible job: another property's business, not this relaxation's)
             continue
@@ -864,11 +826,21 @@ def test_the_relaxations_dwell_rows_cut_off_no_valid_plan(data):
         assert not len(bad), (method, sorted(set(names[bad])))
 
 
+CHECKED: dict[str, int] = {}
 RELAX_CHECKED: dict[str, int] = {}
 
 
+def test_the_cut_off_check_saw_plans_of_every_method():
+    """The MILP rows' check above is not vacuous: every heuristic's plans were written and
+    checked."""
+    if not CHECKED:
+        test_every_method_obeys_the_dwell_rule_and_the_models_rows_cut_off_no_valid_plan()
+    assert all(CHECKED.get(m, 0) >= DWELL_EXAMPLES // 3 for m in HEURISTICS), CHECKED
+
+
 def test_the_relaxation_check_saw_plans_with_the_dwell_rows():
-    """The property above is not vacuous: most drawn scenarios had dwell rows to check."""
+    """The relaxation's check above is not vacuous: most drawn scenarios had dwell rows to
+    check."""
     if not RELAX_CHECKED:
-        test_the_relaxations_dwell_rows_cut_off_no_valid_plan()
+        test_every_method_obeys_the_dwell_rule_and_the_models_rows_cut_off_no_valid_plan()
     assert RELAX_CHECKED.get("with rows", 0) >= DWELL_EXAMPLES // 3, RELAX_CHECKED

@@ -41,6 +41,7 @@ import greenopt
 import greenopt.dwell
 from greenopt import Plan, Scenario, ScenarioError
 from greenopt.examples.synthetic import synthetic_scenario
+from greenopt.heuristics.greedy import GreedySettings
 
 METHODS = tuple(greenopt.METHODS)
 HEURISTICS = tuple(m for m in METHODS if m != "milp")
@@ -174,15 +175,17 @@ def _permuted(draw: st.DrawFn, sc: Scenario) -> Scenario:
 OBJECTIVES = st.sampled_from(["carbon", "cost", "grid", "weighted"])
 
 
-#: Variants of a method checked like the methods themselves (name → method, parameters).
-VARIANTS: dict[str, tuple[str, dict[str, Any]]] = {
-    "greedy+retime": ("greedy", {"passes": 2, "retime": True}),
-}
+#: The greedy with its re-placement passes and LP re-timing asked for by name (the knobs were
+#: opt-in when the property test first checked them). On every drawn day (at most 10 jobs, far
+#: below QUALITY_JOBS) they are also the greedy's default effort, so the default plan *is* this
+#: variant's: the test checks that the settings resolve alike and that the default's re-timing
+#: did not fail (asked for by name, a failure would raise), instead of planning it three more
+#: times per example (200 examples: the same plans, rows, notes, to the row, 2026-12-07).
+RETIME_PARAMS: dict[str, Any] = {"passes": 2, "retime": True}
 
 
 def _plan(sc: Scenario, method: str, objective: str) -> Plan:
-    method, kw = VARIANTS.get(method, (method, MILP_KW if method == "milp" else {}))
-    return greenopt.plan(sc, method, objective=objective, **kw)
+    return greenopt.plan(sc, method, objective=objective, **(MILP_KW if method == "milp" else {}))
 
 
 # -- comparing plans -----------------------------------------------------------------------------
@@ -306,11 +309,15 @@ def test_heuristic_plans_valid_repeatable_and_order_free(data, objective):
     jobs, sites or links are reordered (a copy built anew: no cached index or network shared)."""
     sc = data.draw(scenarios(), label="scenario")
     shuffled = _permuted(data.draw, sc)
-    for method in (*HEURISTICS, *VARIANTS):
+    # the greedy's default effort is the re-timed variant's (RETIME_PARAMS): its checks cover both
+    default, asked = GreedySettings(), GreedySettings.from_params(RETIME_PARAMS)
+    assert default.resolved(sc) == asked.resolved(sc)
+    for method in HEURISTICS:
         p = _plan(sc, method, objective)
         violations = greenopt.validate(sc, p)
         assert violations == [], (method, [str(v) for v in violations[:3]])
-        assert p.method == VARIANTS.get(method, (method,))[0]
+        assert p.method == method
+        assert not any(n.startswith("LP re-timing failed") for n in p.notes), (method, p.notes)
         assert_same_plan(p, _plan(sc, method, objective), f"{method} twice", rows_in_order=True)
         assert_same_plan(p, _plan(shuffled, method, objective), f"{method} reordered")
 
