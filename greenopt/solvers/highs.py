@@ -263,9 +263,12 @@ def solve(
     if cancel is not None:
         cancel.register(h)
     log_path = None
+    log_from = 0  # where this run's lines begin in the caller's log file (HiGHS appends)
     if log:
         fd, log_path = tempfile.mkstemp(prefix="greenopt-highs-", suffix=".log")
         os.close(fd)
+        if options.log_file and os.path.exists(options.log_file):
+            log_from = os.path.getsize(options.log_file)
         # the log is written even when quiet: it tells whether HiGHS accepted the MIP start
         h.setOptionValue("log_file", options.log_file or log_path)
         h.setOptionValue("output_flag", True)
@@ -337,8 +340,12 @@ def solve(
         h.setOptionValue("log_file", "")  # closes the log
         path = options.log_file or log_path
         try:
-            with open(path, encoding="utf-8", errors="replace") as fh:
-                text = fh.read()
+            # this run's lines only: HiGHS appends to the caller's log file, which earlier
+            # solves of the same call (or the caller's earlier calls) wrote to — their
+            # "accepted" line must not count for this run, nor their text be read again
+            with open(path, "rb") as fh:
+                fh.seek(log_from)
+                text = fh.read().decode("utf-8", errors="replace")
         finally:
             if not options.log_file:
                 os.unlink(log_path)
