@@ -70,7 +70,7 @@ def small_model():
 
 def _lns(small_model, seed: int = 0, solve_sub=None, **kw):
     _, ix, mx, form, v0 = small_model
-    kw = {"size": 4, "stall": 6, "sub_time": 60.0, **kw}
+    kw = {"size": 4, "stall": 6, "sub_time": 60.0, "budget_s": math.inf, **kw}
     return fix_and_optimise(
         form,
         column_jobs(ix, mx),
@@ -78,7 +78,6 @@ def _lns(small_model, seed: int = 0, solve_sub=None, **kw):
         neighbourhoods_for(ix),
         ix.T,
         solve_sub or _sub_solver(),
-        budget_s=math.inf,
         seed=seed,
         **kw,
     )
@@ -101,6 +100,27 @@ def test_fix_and_optimise_improves_a_suboptimal_incumbent(small_model):
     assert greenopt.validate(sc, plan) == []
     best = greenopt.plan(sc, "milp", mip_gap=1e-6, time_limit=60)
     assert res.objective >= best.bound - 1e-6
+
+
+def test_fix_and_optimise_keeps_back_the_time_of_its_final_polish(small_model):
+    """The final LP polish runs after the search, so the search stops that much earlier (at
+    2000 jobs it took 3.3 s and ran past the budget): a polish of at least 0.3 s and a budget
+    of 0.5 s leave no time for a neighbourhood, and the polish still runs at the end."""
+    import time as clock
+
+    calls: list[int] = []
+
+    def slow_polish(v: np.ndarray):
+        calls.append(1)
+        clock.sleep(0.3)
+        return None  # nothing better: only its time matters here
+
+    res = _lns(small_model, polish=slow_polish, budget_s=0.5)
+    assert res.iterations == 0  # 0.5 − 0.3 (first polish) − 0.3 (the final one's) < 0
+    assert len(calls) == 2  # before the search and at its end
+    # a budget with room for the search: neighbourhoods run, then the final polish
+    roomy = _lns(small_model, polish=slow_polish, budget_s=math.inf, max_neighbourhoods=3)
+    assert roomy.iterations == 3
 
 
 def test_fix_and_optimise_is_repeatable(small_model):
