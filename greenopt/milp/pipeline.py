@@ -13,7 +13,9 @@ its caller changed, :mod:`.clock`, :mod:`.diagnose`):
    state can reach. Its optimum is a lower bound of every plan (the *reported bound* whenever
    the MILP is restricted), and the sites it runs each job at are the job's candidates. Its
    optimum also steers the greedy (:func:`greenopt.milp.start.guided_start`): that plan is
-   the start instead when it is better (``guided_start``, on by default).
+   the start instead when it is better (``guided_start``, on by default). On huge models it is
+   solved beside the search instead, by column generation; its first restricted master is
+   solved here for the guided start when it fits (:func:`greenopt.milp.prepare.first_master`).
 3. **Model**: the MILP over each job's origin, its LP sites and the sites of the start plan
    (every reachable site up to ``bb_max`` binaries), as numpy arrays, and — when it is needed —
    as the labelled Pyomo model :func:`greenopt.build_model` returns

@@ -67,7 +67,7 @@ class Relaxation:
     presence: bool
     #: its optimum as guidance for the greedy (run shares, capacity duals as prices): the
     #: LP-guided start (:func:`greenopt.milp.start.guided_start`); only when solved before the
-    #: search, to optimality
+    #: search, to optimality or (``max_rounds``) as far as its restricted master
     guide: LpGuide | None = None
     #: column generation's columns at its end (a mask over the relaxation's columns without
     #: presence and dwell rows): a later run continues from them (``initial=``)

@@ -110,10 +110,11 @@ def guided_start(
     notes: list[str] | None = None,
 ) -> Plan:
     """The better of ``start`` and the greedy steered by the relaxation's optimum ``guide`` (the
-    LP-guided greedy's variants, :mod:`greenopt.heuristics.guided`, as many as
-    ``plan(method="greedy")`` runs on a day of this size): the relaxation is solved before the
-    search anyway, so its guidance costs only the greedy runs. ``guided_start=False`` (or no
-    ``guide``: the relaxation runs beside the search, or did not solve) keeps ``start``; left
+    LP-guided greedy's variants, :mod:`greenopt.heuristics.guided`, :func:`start_variants` of
+    them): the relaxation is solved before the search anyway (on huge models, its first
+    restricted master: :func:`greenopt.milp.prepare.first_master`), so its guidance costs only
+    the greedy runs. ``guided_start=False`` (or no ``guide``: the relaxation did not solve, or
+    its master did not fit in the time) keeps ``start``; left
     out, so do days of at most :data:`GUIDED_START_MIN_JOBS` jobs (``True``: every day). Cut
     out, not short, by the clock: skipped when :data:`GUIDED_START_COST` start plans' time does
     not fit in :data:`GUIDED_START_SHARE` of the time left (its runs are bounded by placements,
