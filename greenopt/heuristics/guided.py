@@ -32,7 +32,8 @@ real-trace days), 1 from 301 to 1000; above :data:`GUIDE_MAX_JOBS` jobs the plai
 LP is solved by the simplex method up to :data:`COLGEN_MIN_COLS` columns, above by column
 generation from each job's origin, the plain plan's sites and its two cleanest sites (measured on
 the loaded 2-core machine at load ~5: 100×5×24 0.2 s, the real-trace days 0.3–0.5 s, 500×10×48 ~5 s
-— 20–24 s at load ~10). Whole ``plan(method="greedy")`` calls, ``guide=False`` → default (medians
+— 20–24 s at load ~10); above :data:`GUIDE_MAX_COLS` columns one round of it only (1000×15×96:
+~11 s, the whole call ~14 s against 1.2 s for the plain greedy). Whole ``plan(method="greedy")`` calls, ``guide=False`` → default (medians
 of 3, interleaved, load ~7.7): 100×5×24 0.58 → 2.47 s, real day 2022-06-21 1.11 → 3.11 s, 500×10×48
 1.97 → 10.6 s. The ruin-and-recreate rounds add (medians of 3, interleaved, load ~4):
 100×5×24 1.0–1.2 → 2.0–2.2 s, the real days 1.4–1.6 → 1.9–2.3 s, 500×10×48 5.2 → 5.4 s.
@@ -76,10 +77,12 @@ from greenopt.solvers import highs
 
 #: Days of up to this many jobs get the guided runs by default (``guide`` left at ``None``).
 GUIDE_MAX_JOBS = 1000
-#: ... and of up to this many run-share columns in the guide LP (the MILP's own limit for
-#: solving the relaxation before its search): 1000 × 15 × 96 (above it) spent the whole
-#: :data:`GUIDE_LP_SECONDS` in column generation without converging, and then kept the plain
-#: plan — 62 s for nothing (scaling suite, quiet machine).
+#: Above this many run-share columns in the guide LP (the MILP's own limit for solving the
+#: relaxation before its search) the guide is the LP's *first restricted master* — one round of
+#: column generation over each job's origin, the plain plan's sites and its cleanest ones —
+#: not the LP's optimum: on 1000 × 15 × 96 (308,146 columns) the LP did not converge in
+#: :data:`GUIDE_LP_SECONDS` (62 s, then the plain plan kept), while the first master takes
+#: ~11 s and steers the greedy from 1035.5 to 857.3 (the MILP's 60 s plan: 846).
 GUIDE_MAX_COLS = 250_000
 #: A day of ``jobs`` jobs gets ``GUIDE_WORK // jobs`` guided runs (at least 1): the work of the
 #: guided runs grows with the day like one greedy's of ~GUIDE_WORK jobs. (1000 gave 500×10×48
@@ -344,10 +347,10 @@ def variants_for(jobs: int, force: bool = False) -> tuple[GuideVariant, ...]:
 
 def plan_guided(scenario: Scenario, options: PlanOptions) -> Plan:
     """``plan(method="greedy")``: the plain greedy's plan and, on days of up to
-    :data:`GUIDE_MAX_JOBS` jobs and :data:`GUIDE_MAX_COLS` columns (``guide=None``, the
-    default) or whenever ``guide=True``, the
-    LP-guided ones (module docstring) — the best of them. ``guide=False``: the plain greedy
-    alone, exactly :func:`~greenopt.heuristics.greedy.plan_greedy`."""
+    :data:`GUIDE_MAX_JOBS` jobs (``guide=None``, the default) or whenever ``guide=True``, the
+    LP-guided ones (module docstring; above :data:`GUIDE_MAX_COLS` columns guided by the first
+    restricted master) — the best of them. ``guide=False``: the plain greedy alone, exactly
+    :func:`~greenopt.heuristics.greedy.plan_greedy`."""
     params = dict(options.params)
     guide_param = params.pop("guide", None)
     plain = plan_greedy(scenario, options)
@@ -355,8 +358,6 @@ def plan_guided(scenario: Scenario, options: PlanOptions) -> Plan:
         return plain
     J = len(scenario.index.job_names)
     chosen = variants_for(J, force=guide_param is True)
-    if guide_param is None and guide_columns(scenario) > GUIDE_MAX_COLS:
-        chosen = ()  # its LP would not be solved in time: the plain plan, at once
     if not chosen:
         return plain
     t0 = time.perf_counter()
@@ -371,8 +372,8 @@ def plan_guided(scenario: Scenario, options: PlanOptions) -> Plan:
             limit = None  # work, not the clock, decides (as the MILP's deterministic mode)
         elif options.time_limit is not None and math.isfinite(options.time_limit):
             limit = min(GUIDE_LP_SECONDS, max(options.time_limit - (time.perf_counter() - t0), 0.1))
-        # above GUIDE_MAX_COLS (asked for by guide=True) its first restricted master: the LP
-        # does not converge in a day-ahead budget there (2000×20×96: > 400 s on one thread)
+        # above GUIDE_MAX_COLS its first restricted master: the LP does not converge in a
+        # day-ahead budget there (2000×20×96: > 400 s on one thread)
         rounds = 1 if guide_columns(scenario) > GUIDE_MAX_COLS else None
         guide = solve_guide(scenario, obj, options.deadlines, pairs, limit, max_rounds=rounds)
     except Exception as exc:  # guidance never costs the plan
