@@ -36,7 +36,8 @@ the loaded 2-core machine at load ~5: 100×5×24 0.2 s, the real-trace days 0.3�
 ~11 s, the whole call ~14 s against 1.2 s for the plain greedy). Whole ``plan(method="greedy")``
 calls, ``guide=False`` → default (medians of 3, interleaved, load ~7.7): 100×5×24 0.58 → 2.47 s,
 real day 2022-06-21 1.11 → 3.11 s, 500×10×48 1.97 → 10.6 s. The ruin-and-recreate rounds add
-(medians of 3, interleaved, load ~4): 100×5×24 1.0–1.2 → 2.0–2.2 s, the real days 1.4–1.6 → 1.9–2.3 s, 500×10×48 5.2 → 5.4 s.
+(medians of 3, interleaved, load ~4): 100×5×24 1.0–1.2 → 2.0–2.2 s, the real days 1.4–1.6 →
+1.9–2.3 s, 500×10×48 5.2 → 5.4 s.
 Everything is deterministic: HiGHS on one thread, placements counted, not timed (only the LP's
 time limit, :data:`GUIDE_LP_SECONDS`, or ``time_limit`` when smaller, none with
 ``deterministic=True``, could cut it short — then the plain plan is returned; the guided runs
