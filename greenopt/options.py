@@ -307,7 +307,12 @@ COMMON: dict[str, Option] = _options(
         "mip_gap", "float", "relative gap at which the MILP stops", low=0, high=1, high_open=True
     ),
     Option(
-        "threads", "int", "solver threads (0 or none: the solver's choice)", low=0, nullable=True
+        "threads",
+        "int",
+        "solver threads of the search (0 or none: the solver's choice); on the clock, the MILP's "
+        "bound LP beside the search takes one core more",
+        low=0,
+        nullable=True,
     ),
     Option("seed", "int", "random seed of the solver and of fix-and-optimise", low=0),
     Option("warm_start", "bool", "start branch-and-bound from the greedy plan"),
