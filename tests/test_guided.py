@@ -165,3 +165,32 @@ def test_above_the_column_limit_the_default_is_steered_by_the_first_restricted_m
     plain = greenopt.plan(sc, method="greedy", guide=False)
     assert rounds == [1, 1]  # guide=False: no LP
     assert default.no_worse_than(plain)
+
+
+def test_a_first_master_estimated_too_long_is_skipped_by_default(monkeypatch):
+    # 1000 jobs x 50 sites x 288 slots: the first master is estimated at ~44 s (by its columns),
+    # beyond GUIDE_MASTER_SECONDS: the default keeps the plain plan at once and says why;
+    # guide=True still solves it
+    import greenopt.heuristics.guided as guided
+    import greenopt.solvers.colgen as colgen
+
+    sc = synthetic_scenario(30, 3, 16, 4)
+    monkeypatch.setattr(guided, "GUIDE_MAX_COLS", guided.guide_columns(sc) - 1)
+    monkeypatch.setattr(guided, "COLGEN_MIN_COLS", 0)
+    monkeypatch.setattr(guided, "GUIDE_MASTER_SECONDS", 1e-9)
+    calls: list[int | None] = []
+    real = colgen.solve_by_columns
+
+    def spy(*args, **kwargs):
+        calls.append(kwargs.get("max_rounds"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(colgen, "solve_by_columns", spy)
+    default = greenopt.plan(sc, method="greedy")
+    assert calls == []
+    assert any("first restricted master would take" in n for n in default.notes)
+    plain = greenopt.plan(sc, method="greedy", guide=False)
+    assert default.assignments.equals(plain.assignments)
+    forced = greenopt.plan(sc, method="greedy", guide=True)
+    assert calls == [1]
+    _valid(sc, forced)

@@ -48,6 +48,20 @@ from greenopt.formulations.sets import IndexSets, build_sets
 from greenopt.formulations.work import add_work
 from greenopt.objectives import Objective
 
+#: Seconds per initial run-share column of the relaxation's *first restricted master* (one round
+#: of column generation over chosen site pairs of each job's window, :func:`first_master_seconds`)
+#: — an estimate, so that callers decide by a count, not the clock, whether it fits. Measured
+#: (2 cores, load ~1.7): 1000×15×96, 75,963 such columns, 13.7 s with the guided greedy after it.
+FIRST_MASTER_S_PER_COL = 2e-4
+
+
+def first_master_seconds(scenario: Any, pairs: np.ndarray) -> float:
+    """The estimated seconds of the first restricted master over ``pairs`` ((J, S) bool: the
+    sites each job's columns start from), :data:`FIRST_MASTER_S_PER_COL` per column."""
+    idx = scenario.index
+    window = idx.end_slot - idx.first_slot
+    return FIRST_MASTER_S_PER_COL * float(np.sum(pairs.sum(axis=1) * window))
+
 
 def build_relaxation(
     scenario: Any,

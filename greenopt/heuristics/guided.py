@@ -53,7 +53,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from greenopt.formulations.matrix import Matrix, row_positions
-from greenopt.formulations.relaxation import build_relaxation
+from greenopt.formulations.relaxation import build_relaxation, first_master_seconds
 from greenopt.formulations.sets import IndexSets, pairs_by_score
 from greenopt.heuristics.ejection import ejection_moves
 from greenopt.heuristics.greedy import (
@@ -85,6 +85,11 @@ GUIDE_MAX_JOBS = 1000
 #: :data:`GUIDE_LP_SECONDS` (62 s, then the plain plan kept), while the first master takes
 #: ~11 s and steers the greedy from 1035.5 to 857.3 (the MILP's 60 s plan: 846).
 GUIDE_MAX_COLS = 250_000
+#: ... by default only when that master's estimated time
+#: (:func:`~greenopt.formulations.relaxation.first_master_seconds`, a count of its columns) is at
+#: most this many seconds (and within ``time_limit``): 1000×15×96's is 15 s, 1000 jobs × 50 sites
+#: × 288 five-minute slots' 44 s (there the plain plan, at once, ~2.5 s).
+GUIDE_MASTER_SECONDS = 20.0
 #: A day of ``jobs`` jobs gets ``GUIDE_WORK // jobs`` guided runs (at least 1): the work of the
 #: guided runs grows with the day like one greedy's of ~GUIDE_WORK jobs. (1000 gave 500×10×48
 #: a second run, 251.84 → 250.95 for ~4 s more at load ~10, and the real-trace days a third,
@@ -376,6 +381,14 @@ def plan_guided(scenario: Scenario, options: PlanOptions) -> Plan:
         # above GUIDE_MAX_COLS its first restricted master: the LP does not converge in a
         # day-ahead budget there (2000×20×96: > 400 s on one thread)
         rounds = 1 if guide_columns(scenario) > GUIDE_MAX_COLS else None
+        need = first_master_seconds(scenario, pairs) if rounds is not None else 0.0
+        if guide_param is None and need > min(GUIDE_MASTER_SECONDS, limit or math.inf):
+            plain.notes.append(
+                f"LP guide skipped: its first restricted master would take about {need:.0f} s "
+                f"(more than {min(GUIDE_MASTER_SECONDS, limit or math.inf):.0f} s); guide=True "
+                "asks for it"
+            )
+            return plain
         guide = solve_guide(scenario, obj, options.deadlines, pairs, limit, max_rounds=rounds)
     except Exception as exc:  # guidance never costs the plan
         if guide_param is True:

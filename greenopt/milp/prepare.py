@@ -30,6 +30,7 @@ from greenopt.errors import OptionsError, SolverError
 from greenopt.formulations.build import build_matrix
 from greenopt.formulations.matrix import Matrix
 from greenopt.formulations.pyomo_model import to_pyomo
+from greenopt.formulations.relaxation import first_master_seconds
 from greenopt.formulations.sets import IndexSets
 from greenopt.formulations.solution import sites_used, start_vector
 from greenopt.milp.candidates import (
@@ -75,12 +76,11 @@ TOP_SITES = 2
 #: round takes a minute at 2000 jobs × 20 sites × 96 slots) from the compact LP with presence rows.
 SCHEDULES_MAX_COLS = 250_000
 #: Huge models (above :data:`~.relaxation.HUGE_COLS` reachable columns): one restricted master
-#: of the relaxation before the search, for the LP-guided start, when its estimated time — this
-#: many seconds per initial run-share column (the start plan's and the best-scoring sites over
-#: each job's window), plus the guided greedy's — fits in :data:`HUGE_GUIDE_SHARE` of the time
-#: left. Measured (2 cores, load ~1.7): 1000×15×96, 75,963 such columns, 13.7 s, its optimum
-#: 750.0 against the LP's 734.4; the guided greedy from it 857.3 against the plain 1035.5.
-HUGE_GUIDE_S_PER_COL = 2e-4
+#: of the relaxation before the search, for the LP-guided start, when its estimated time
+#: (:func:`~greenopt.formulations.relaxation.first_master_seconds`) plus the guided greedy's
+#: fits in :data:`HUGE_GUIDE_SHARE` of the time left. Measured (2 cores, load ~1.7): 1000×15×96,
+#: 13.7 s, its optimum 750.0 against the LP's 734.4; the guided greedy from it 857.3 against the
+#: plain 1035.5.
 #: A large share: at this size the guided start is worth more than the search's time (1000×15×96
 #: at 30 s on one thread: fix-and-optimise from the greedy's 1068.2 ended at ~960–972; the
 #: guided start alone is 889.1, and the MILP from it ended at 852.6).
@@ -327,10 +327,7 @@ def first_master(
     greedy's fit in :data:`HUGE_GUIDE_SHARE` of the time left: its optimum steers the greedy,
     its Lagrangian bound is a first bound, and the column generation beside the search goes on
     from its columns (:attr:`Relaxation.columns`). ``None`` when skipped or not solved."""
-    idx = scenario.index
-    window = idx.end_slot - idx.first_slot
-    need = HUGE_GUIDE_S_PER_COL * float(np.sum(pairs.sum(axis=1) * window))
-    need += guided_start_cost(scenario, start)
+    need = first_master_seconds(scenario, pairs) + guided_start_cost(scenario, start)
     if not clock.fits(need, HUGE_GUIDE_SHARE):
         notes.append(
             f"LP-guided start skipped: its first master LP and greedy, about {need:.1f} s, "
