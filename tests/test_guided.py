@@ -137,16 +137,14 @@ def test_hard_deadlines_and_an_idle_day():
     assert len(q.assignments) == 0
 
 
-def test_above_the_column_limit_the_default_is_steered_by_the_first_restricted_master(monkeypatch):
-    # 1000 x 15 x 96 (308,146 columns): the guide LP did not converge in 60 s, so the default
-    # kept the plain plan; one round of column generation (the first restricted master) steers
-    # it from 1035.5 to 857.3 in ~14 s. guide=True asks the same; guide=False the plain plan
+def _fleet_scale(monkeypatch, sc) -> list[int | None]:
+    """Make ``sc`` count as above GUIDE_MAX_COLS (its guide by column generation, as at fleet
+    size); returns the list to which each column generation appends its ``max_rounds``."""
     import greenopt.heuristics.guided as guided
     import greenopt.solvers.colgen as colgen
 
-    sc = synthetic_scenario(30, 3, 16, 4)
     monkeypatch.setattr(guided, "GUIDE_MAX_COLS", guided.guide_columns(sc) - 1)
-    monkeypatch.setattr(guided, "COLGEN_MIN_COLS", 0)  # by column generation, as at that size
+    monkeypatch.setattr(guided, "COLGEN_MIN_COLS", 0)
     rounds: list[int | None] = []
     real = colgen.solve_by_columns
 
@@ -155,6 +153,15 @@ def test_above_the_column_limit_the_default_is_steered_by_the_first_restricted_m
         return real(*args, **kwargs)
 
     monkeypatch.setattr(colgen, "solve_by_columns", spy)
+    return rounds
+
+
+def test_above_the_column_limit_the_default_is_steered_by_the_first_restricted_master(monkeypatch):
+    # 1000 x 15 x 96 (308,146 columns): the guide LP did not converge in 60 s, so the default
+    # kept the plain plan; one round of column generation (the first restricted master) steers
+    # it from 1035.5 to 857.3 in ~14 s. guide=True asks the same; guide=False the plain plan
+    sc = synthetic_scenario(30, 3, 16, 4)
+    rounds = _fleet_scale(monkeypatch, sc)
     default = greenopt.plan(sc, method="greedy")
     forced = greenopt.plan(sc, method="greedy", guide=True)
     assert rounds == [1, 1]
@@ -172,25 +179,15 @@ def test_a_first_master_estimated_too_long_is_skipped_by_default(monkeypatch):
     # beyond GUIDE_MASTER_SECONDS: the default keeps the plain plan at once and says why;
     # guide=True still solves it
     import greenopt.heuristics.guided as guided
-    import greenopt.solvers.colgen as colgen
 
     sc = synthetic_scenario(30, 3, 16, 4)
-    monkeypatch.setattr(guided, "GUIDE_MAX_COLS", guided.guide_columns(sc) - 1)
-    monkeypatch.setattr(guided, "COLGEN_MIN_COLS", 0)
+    rounds = _fleet_scale(monkeypatch, sc)
     monkeypatch.setattr(guided, "GUIDE_MASTER_SECONDS", 1e-9)
-    calls: list[int | None] = []
-    real = colgen.solve_by_columns
-
-    def spy(*args, **kwargs):
-        calls.append(kwargs.get("max_rounds"))
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(colgen, "solve_by_columns", spy)
     default = greenopt.plan(sc, method="greedy")
-    assert calls == []
+    assert rounds == []
     assert any("first restricted master would take" in n for n in default.notes)
     plain = greenopt.plan(sc, method="greedy", guide=False)
     assert default.assignments.equals(plain.assignments)
     forced = greenopt.plan(sc, method="greedy", guide=True)
-    assert calls == [1]
+    assert rounds == [1]
     _valid(sc, forced)
