@@ -533,7 +533,9 @@ METHOD_PARAMS: dict[str, dict[str, Option]] = {
                 "guide",
                 "bool",
                 "also run the greedy steered by the relaxation LP (its duals and run shares) "
-                "and keep the best plan; none: up to 1000 jobs; false: the plain greedy alone",
+                "and keep the best plan; none: up to 1000 jobs (above 250,000 LP columns, when "
+                "its first restricted master is estimated at <= 20 s); false: the plain greedy "
+                "alone",
                 nullable=True,
             ),
             _HIGHS_OPTIONS,
