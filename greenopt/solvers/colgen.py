@@ -252,6 +252,17 @@ class Lagrangian:
         self.coef = sub.data[sub.indptr[self.cols]]
         self.free = ~in_row
         self.need = form.row_lb[self.kept_rows]
+        # the knapsacks' fixed structure, read once (a step re-sorts only by price): the kept
+        # columns grouped by row, each group's start and length, each column's room
+        # (upper bound × row coefficient); rows as 16-bit keys when they fit, which numpy's
+        # stable sort orders by radix, in linear time
+        self.q_all = form.col_ub[self.cols] * self.coef
+        self.row_key = self.row_of.astype(np.uint16) if len(self.kept_rows) < 2**16 else self.row_of
+        self.r_sorted = np.sort(self.row_of, kind="stable")
+        first = np.r_[True, self.r_sorted[1:] != self.r_sorted[:-1]]
+        self.group_start = np.flatnonzero(first)
+        self.group_len = np.diff(np.r_[self.group_start, len(self.r_sorted)])
+        self.need_sorted = self.need[self.r_sorted]
         # priced columns without an upper bound: L is finite only while their reduced cost
         # is >= 0. One in a single priced row puts a box on that row's dual (the grid column
         # of an energy row here), which :meth:`ascend` projects onto; for one in several rows
@@ -296,18 +307,17 @@ class Lagrangian:
         if np.any(np.isinf(alone)):
             return -math.inf, None
         value += float(alone.sum())
-        # continuous knapsacks, all rows at once: sort by (row, price per unit of the row)
-        cols, coef = self.cols, self.coef
-        ratio = d[cols] / coef
-        order = np.lexsort((ratio, self.row_of))
-        r, q, c_unit = self.row_of[order], ub[cols[order]] * coef[order], ratio[order]
-        first = np.r_[True, r[1:] != r[:-1]]
-        start = np.flatnonzero(first)
-        filled = np.cumsum(q) - np.repeat(
-            np.cumsum(q)[start] - q[start], np.diff(np.r_[start, len(q)])
-        )
-        before = filled - q
-        take = np.clip(self.need[r] - before, 0.0, q)
+        # continuous knapsacks, all rows at once: sort by (row, price per unit of the row) —
+        # by price, then stably by row (a third of lexsort's time on 1000×15×96)
+        cols = self.cols
+        ratio = d[cols] / self.coef
+        by_price = np.argsort(ratio)
+        order = by_price[np.argsort(self.row_key[by_price], kind="stable")]
+        r, q, c_unit = self.r_sorted, self.q_all[order], ratio[order]
+        start = self.group_start
+        filled = np.cumsum(q)
+        before = filled - q - np.repeat(filled[start] - q[start], self.group_len)
+        take = np.clip(self.need_sorted - before, 0.0, q)
         value += float(np.sum(take * c_unit))
         short = self.need - np.bincount(r, weights=take, minlength=len(self.kept_rows))
         if np.any(short > 1e-9):
@@ -316,7 +326,7 @@ class Lagrangian:
             return value, None
         x = np.zeros(form.n_cols)
         x[free] = np.where(np.isfinite(at), at, 0.0)
-        x[cols[order]] = take / coef[order]
+        x[cols[order]] = take / self.coef[order]
         return value, x
 
     def ascend(
