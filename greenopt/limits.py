@@ -226,14 +226,8 @@ def milp_estimate(scenario: Any, bb_max: int | None = None) -> Estimate:
     ``bb_max``: binaries up to which the model keeps every allowed site (the MILP's own
     threshold); above it, a restricted model of about :data:`_RESTRICTED_SITES` sites per job.
     """
-    idx = scenario.index
-    J, S, T = len(idx.job_names), len(idx.site_names), idx.T
-    W = (idx.end_slot - idx.first_slot).astype(float)
-    allowed = np.asarray(idx.allowed, dtype=bool).copy()
-    if J:
-        allowed[np.arange(J), idx.origin] = True
-    A = allowed.sum(axis=1).astype(float)
-    mobile = np.asarray(idx.migratable, dtype=float)
+    J, S, T, W, A = _reach(scenario)
+    mobile = np.asarray(scenario.index.migratable, dtype=float)
 
     def moves(c: np.ndarray) -> float:
         return float(np.sum(W * (mobile * c * (c - 1) + (1 - mobile) * (c - 1))))
@@ -260,6 +254,34 @@ def milp_estimate(scenario: Any, bb_max: int | None = None) -> Estimate:
         },
     )
 
+
+def _reach(scenario: Any) -> tuple[int, int, int, np.ndarray, np.ndarray]:
+    """``J, S, T``, each job's window length ``W`` and number of sites it may run at ``A``."""
+    idx = scenario.index
+    J, S, T = len(idx.job_names), len(idx.site_names), idx.T
+    W = (idx.end_slot - idx.first_slot).astype(float)
+    allowed = np.asarray(idx.allowed, dtype=bool).copy()
+    if J:
+        allowed[np.arange(J), idx.origin] = True
+    return J, S, T, W, allowed.sum(axis=1).astype(float)
+
+
+def relaxation_estimate(scenario: Any) -> Estimate:
+    """Bytes of the relaxation LP over every reachable site — the greedy's guide LP
+    (:mod:`greenopt.heuristics.guided`) — and its index sets, before they are built."""
+    J, S, T, W, A = _reach(scenario)
+    relax_cols = 3.0 * float(np.sum(A * W))  # shares, arrivals, presence over every site
+    return Estimate(
+        "the greedy's guide LP",
+        {"jobs": J, "sites": S, "slots": T, "relaxation columns": int(relax_cols)},
+        {
+            "position lookups (J×S×T)": 2.0 * _F8 * J * S * T,
+            "relaxation LP": relax_cols * _RELAX_COL_BYTES,
+        },
+    )
+
+
+GUIDE_ADVICE = "Plan it with guide=False (the plain greedy), or plan fewer jobs at a time."
 
 _MILP_ADVICE = (
     "Plan it with the greedy heuristic (method='greedy'), or plan fewer jobs, fewer sites per "

@@ -191,3 +191,26 @@ def test_a_first_master_estimated_too_long_is_skipped_by_default(monkeypatch):
     forced = greenopt.plan(sc, method="greedy", guide=True)
     assert rounds == [1]
     _valid(sc, forced)
+
+
+def test_the_guide_lp_is_estimated_against_the_memory_budget_before_it_is_built():
+    # the guide LP spans every reachable site (1000 jobs x 100 sites x 96 slots: 2.1 GB peak
+    # against 0.4 GB for the plain greedy): over the budget the default keeps the plain plan
+    # and says why; guide=True is a SizeError naming it, before anything is built
+    from greenopt.errors import SizeError
+    from greenopt.limits import relaxation_estimate, scenario_estimate
+
+    sc = synthetic_scenario(30, 3, 16, 4)
+    idx = sc.index
+    low = scenario_estimate(len(idx.job_names), len(idx.site_names), idx.T).bytes
+    high = relaxation_estimate(sc).bytes
+    assert low < high
+    budget = (low + high) // 2
+    default = greenopt.plan(sc, method="greedy", memory_budget=budget)
+    assert any("LP guide skipped: it would need" in n for n in default.notes)
+    plain = greenopt.plan(sc, method="greedy", guide=False)
+    assert default.assignments.equals(plain.assignments)
+    with pytest.raises(SizeError, match="guide LP"):
+        greenopt.plan(sc, method="greedy", guide=True, memory_budget=budget)
+    guided = greenopt.plan(sc, method="greedy", memory_budget=high * 2)
+    assert not any("LP guide skipped" in n for n in guided.notes)

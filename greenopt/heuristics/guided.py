@@ -70,6 +70,7 @@ from greenopt.heuristics.greedy import (
 )
 from greenopt.heuristics.ruin import ruin_and_recreate, state_of_plan
 from greenopt.heuristics.state import CapacityState, Placement
+from greenopt.limits import GUIDE_ADVICE, human, memory_budget, relaxation_estimate
 from greenopt.objectives import Objective
 from greenopt.options import PlanOptions
 from greenopt.result import Plan
@@ -389,6 +390,14 @@ def plan_guided(scenario: Scenario, options: PlanOptions) -> Plan:
                 "asks for it"
             )
             return plain
+        memory = relaxation_estimate(scenario)
+        if guide_param is None and memory.bytes > memory_budget():
+            plain.notes.append(
+                f"LP guide skipped: it would need about {human(memory.bytes)} of memory, over "
+                f"the budget of {human(memory_budget())}"
+            )
+            return plain
+        memory.check(advice=GUIDE_ADVICE)  # guide=True: a SizeError before anything is built
         guide = solve_guide(scenario, obj, options.deadlines, pairs, limit, max_rounds=rounds)
     except Exception as exc:  # guidance never costs the plan
         if guide_param is True:
