@@ -1,7 +1,7 @@
 """Memory limits: an estimate *before* every large allocation, and a clear error instead of a
 machine that swaps for minutes and then dies.
 
-Three places allocate memory that grows with the size of a scenario:
+Four places allocate memory that grows with the size of a scenario:
 
 * **the scenario's arrays** (:func:`check_scenario_size`, when :attr:`Scenario.index` is built —
   before any planner runs): the index itself (J×S, S×T), the network's per-job move times
@@ -11,6 +11,9 @@ Three places allocate memory that grows with the size of a scenario:
   plan): its columns and rows from the index-set sizes — run shares over every site each job
   may reach (the relaxation always has them all), moves, locations — the dense (J, S, T)
   position lookups of the index sets, and Pyomo's objects for the restricted model;
+* **the greedy's guide LP** (:func:`relaxation_estimate`, in ``plan(method="greedy")`` before
+  the LP is built): the relaxation over every reachable site and its position lookups — over
+  the budget the default guide is skipped with a note, ``guide=True`` raises;
 * **plots** (:func:`plot_budget`): artists and pixels; a plot too large to draw in bounded
   time is drawn aggregated (per-site totals per slot, slots binned) or skipped with a note.
 
