@@ -341,3 +341,30 @@ def test_race_returns_a_valid_plan_with_a_true_bound():
     one = greenopt.plan(sc, race=False, **kw)
     assert not greenopt.validate(sc, one)
     assert not any("beside fix-and-optimise" in n for n in one.notes)
+
+
+def test_the_bound_beside_the_search_is_waited_for_no_longer_than_the_time_left():
+    # 2000 x 20 x 96: the search stopped early and the bound LP beside it was waited for until
+    # its own time limit, which HiGHS checks between iterations: the 30 s call ended at 31.5 s.
+    # With a timeout the work is cancelled when it is up; deterministic mode's work (Deferred)
+    # is computed whole, the clock never deciding it
+    import time
+
+    from greenopt.milp.relaxation import Background, Deferred
+
+    def work(cancel):
+        end = time.perf_counter() + 60.0
+        while time.perf_counter() < end:
+            if cancel is not None and cancel.cancelled:
+                return "cancelled"
+            time.sleep(0.01)
+        return "done"
+
+    assert Background(work).result(wait=True, timeout=0.1) == "cancelled"
+    assert Background(lambda cancel: "quick").result(wait=True, timeout=5.0) == "quick"
+
+    def short(cancel):
+        assert cancel is None
+        return "whole"
+
+    assert Deferred(short).result(wait=True, timeout=0.0) == "whole"

@@ -158,7 +158,7 @@ def solve(prep: Prepared, options: PlanOptions, clock: Clock) -> Plan:
             "the time limit stopped the search before its work budget: this plan depends on "
             "the clock and is not repeatable (raise time_limit, or lower the work budget)"
         )
-    bound = _bound(prep, search, beside, notes, shift)
+    bound = _bound(prep, search, beside, notes, shift, clock.left(reserve=True))
     racing = beside is not None and beside.racing
     values = _polish(compiled, search, options, not racing, clock, notes)
     plan = _read_back(
@@ -394,18 +394,23 @@ def root_beside(
 
 
 def _bound(
-    prep: Prepared, search: Search, beside: Beside | None, notes: list[str], shift: float
+    prep: Prepared,
+    search: Search,
+    beside: Beside | None,
+    notes: list[str],
+    shift: float,
+    wait_s: float | None = None,
 ) -> float | None:
     """The best true lower bound: the relaxation's, the search's over a model with every
     reachable site and move, and the relaxation's beside the search (stopped now if the time
-    ran out or Ctrl-C came, else waited for; in deterministic mode solved now, after the
-    search, on this thread). Bounds of MODEL.md's objective are ``shift``ed to bound a changed
-    objective (:mod:`.extension`)."""
+    ran out or Ctrl-C came, else waited for, at most ``wait_s`` seconds; in deterministic mode
+    solved now, after the search, on this thread). Bounds of MODEL.md's objective are
+    ``shift``ed to bound a changed objective (:mod:`.extension`)."""
     relax_bound = None if prep.relaxation is None else prep.relaxation.bound
     bounds = [b for b in (shifted(relax_bound, shift), search.bound) if b is not None]
     if beside is not None:
         where = "beside" if beside.racing else "after"
-        late = beside.result(wait=not search.ran_out and not search.interrupted)
+        late = beside.result(wait=not search.ran_out and not search.interrupted, timeout=wait_s)
         if late is not None and late.bound is not None:
             if shifted(late.bound, shift) is not None:
                 bounds.append(shifted(late.bound, shift))
