@@ -383,18 +383,18 @@ def plan_guided(scenario: Scenario, options: PlanOptions) -> Plan:
         # day-ahead budget there (2000×20×96: > 400 s on one thread)
         rounds = 1 if guide_columns(scenario) > GUIDE_MAX_COLS else None
         need = first_master_seconds(scenario, pairs) if rounds is not None else 0.0
-        if guide_param is None and need > min(GUIDE_MASTER_SECONDS, limit or math.inf):
+        allowed = min(GUIDE_MASTER_SECONDS, limit or math.inf)
+        if guide_param is None and need > allowed:
             plain.notes.append(
                 f"LP guide skipped: its first restricted master would take about {need:.0f} s "
-                f"(more than {min(GUIDE_MASTER_SECONDS, limit or math.inf):.0f} s); guide=True "
-                "asks for it"
+                f"(more than {allowed:.0f} s); guide=True asks for it"
             )
             return plain
-        memory = relaxation_estimate(scenario)
-        if guide_param is None and memory.bytes > memory_budget():
+        memory, budget = relaxation_estimate(scenario), memory_budget()
+        if guide_param is None and memory.bytes > budget:
             plain.notes.append(
                 f"LP guide skipped: it would need about {human(memory.bytes)} of memory, over "
-                f"the budget of {human(memory_budget())}"
+                f"the budget of {human(budget)}"
             )
             return plain
         memory.check(advice=GUIDE_ADVICE)  # guide=True: a SizeError before anything is built
