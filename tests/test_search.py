@@ -368,3 +368,38 @@ def test_the_bound_beside_the_search_is_waited_for_no_longer_than_the_time_left(
         return "whole"
 
     assert Deferred(short).result(wait=True, timeout=0.0) == "whole"
+
+
+@pytest.mark.skipif(not has_dask, reason="needs the batch extra (dask[distributed])")
+def test_the_clusters_greenopt_starts_keep_dasks_error_logs_off_the_terminal():
+    # greenopt reports a lost worker itself; Dask's ERROR records only repeat it, or print the
+    # traceback of a heartbeat cut by the cluster's own closing (seen in a batch's stderr)
+    import contextlib
+    import logging
+    import socket
+    import warnings
+
+    from greenopt.solvers.cluster import local_cluster
+
+    def quiet() -> bool:
+        return not logging.getLogger("distributed.worker").isEnabledFor(logging.ERROR)
+
+    import distributed  # noqa: F401 (sets its loggers' levels on import)
+
+    here = logging.getLogger("distributed")
+    before = here.level
+    held = socket.socket()  # Dask's default HTTP port taken (by another cluster, say)
+    with contextlib.suppress(OSError):
+        held.bind(("127.0.0.1", 8787))
+        held.listen(1)
+    try:
+        for processes in (True, False):
+            with warnings.catch_warnings(record=True) as seen:
+                warnings.simplefilter("always")
+                with local_cluster(1, processes=processes) as client:
+                    assert all(client.run(quiet).values()), processes
+                    assert quiet()  # this process: the scheduler, the nanny
+            assert not [w for w in seen if "8787" in str(w.message)], processes
+            assert here.level == before  # the caller's level is back
+    finally:
+        held.close()

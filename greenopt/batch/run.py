@@ -20,6 +20,7 @@ import time
 import traceback
 import uuid
 from collections.abc import Callable, Sequence
+from contextlib import ExitStack
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -48,7 +49,7 @@ from greenopt.io.spreadsheet import write_csv
 from greenopt.optional import require
 from greenopt.scenario import Job
 from greenopt.scenario.rolling import carry_over, day_scenario
-from greenopt.solvers.cluster import CONNECT_TIMEOUT_S, has_workers
+from greenopt.solvers.cluster import CONNECT_TIMEOUT_S, has_workers, local_cluster
 from greenopt.solvers.cluster import connect as cluster_connect
 
 #: Default seconds a running batch waits for a worker when the cluster has none.
@@ -269,26 +270,16 @@ def _run_on_dask(
     on_result: Callable[[dict[str, Any]], None] | None,
 ) -> tuple[dict[str, dict[str, Any]], ClusterError | None]:
     """Run ``pending`` and return their rows, and the ClusterError if the cluster was lost."""
-    import logging
-
     distributed = require(
         "distributed", "greenopt batch", extra="batch", package="dask[distributed]"
     )
-    Client, LocalCluster = distributed.Client, distributed.LocalCluster
     dask_wait = distributed.wait
 
-    cluster = None
+    local = ExitStack()  # a local cluster, closed after the client
     if scheduler:
         client = connect(scheduler, CONNECT_TIMEOUT_S)
     else:
-        cluster = LocalCluster(
-            n_workers=workers,
-            threads_per_worker=1,
-            processes=processes,
-            dashboard_address=None,
-            silence_logs=logging.ERROR,
-        )
-        client = Client(cluster)
+        client = local.enter_context(local_cluster(workers, processes))
     where = scheduler or "the local cluster"
     rows: dict[str, dict[str, Any]] = {}
     lost: ClusterError | None = None
@@ -340,6 +331,5 @@ def _run_on_dask(
                 break
     finally:
         client.close()
-        if cluster is not None:
-            cluster.close()
+        local.close()
     return rows, lost

@@ -31,6 +31,8 @@ import logging
 import os
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Any
@@ -99,23 +101,16 @@ class Cluster:
     """
 
     def __init__(self, scheduler: str | None = "local", workers: int | None = None) -> None:
-        distributed = require(
+        require(  # the clear error before anything starts
             "distributed",
             "fix-and-optimise on a Dask cluster",
             extra="batch",
             package="dask[distributed]",
         )
-        self._cluster = None
+        self._local = ExitStack()
         if scheduler in (None, "local"):
             n = int(workers or os.cpu_count() or 1)
-            self._cluster = distributed.LocalCluster(
-                n_workers=n,
-                threads_per_worker=1,
-                processes=True,
-                dashboard_address=None,
-                silence_logs=logging.ERROR,
-            )
-            self.client = distributed.Client(self._cluster)
+            self.client = self._local.enter_context(local_cluster(n, processes=True))
             self.where = f"a local Dask cluster of {n} worker process(es)"
         else:
             self.client = connect(scheduler)
@@ -163,14 +158,71 @@ class Cluster:
 
     def close(self) -> None:
         self.client.close()
-        if self._cluster is not None:
-            self._cluster.close()
+        self._local.close()  # a local cluster: closed here
 
     def __enter__(self) -> Cluster:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+# -- a cluster of our own --------------------------------------------------------------------------
+#: The level below which Dask's own loggers stay quiet while a cluster greenopt starts runs, in
+#: this process and in its workers. greenopt reports a lost worker or scheduler itself (a
+#: ClusterError, a failed task's row), so Dask's ERROR records only repeat it — or, when the
+#: cluster closes while a worker's heartbeat is in flight, print the traceback of a closed
+#: stream on the user's terminal (seen in a batch's stderr). Dask's ``silence_logs`` is not
+#: enough: it quiets the log handlers only until each worker starts closing.
+DASK_LOG_LEVEL = logging.CRITICAL
+
+
+def _quiet_dask_logs() -> None:
+    logging.getLogger("distributed").setLevel(DASK_LOG_LEVEL)
+
+
+def _quiet_plugin() -> Any:
+    """A worker plugin that quiets Dask's logs on every worker, including one started later to
+    replace a lost one (defined here so that Dask stays optional; cloudpickle ships it)."""
+    from distributed.diagnostics.plugin import WorkerPlugin
+
+    class QuietDaskLogs(WorkerPlugin):
+        def setup(self, worker: Any) -> None:
+            _quiet_dask_logs()
+
+    return QuietDaskLogs()
+
+
+@contextmanager
+def local_cluster(workers: int, processes: bool = True) -> Iterator[Any]:
+    """A client of a :class:`distributed.LocalCluster` of ``workers`` single-threaded workers
+    (processes, or threads with ``processes=False``) with no dashboard and Dask's logs at
+    :data:`DASK_LOG_LEVEL`; the cluster is closed, and this process's Dask log level restored,
+    on leaving the block."""
+    distributed = require(
+        "distributed", "a Dask cluster", extra="batch", package="dask[distributed]"
+    )
+    here = logging.getLogger("distributed")
+    level = here.level
+    _quiet_dask_logs()  # the scheduler and the nannies live in this process
+    try:
+        with (
+            distributed.LocalCluster(
+                n_workers=workers,
+                threads_per_worker=1,
+                processes=processes,
+                dashboard_address=None,
+                # its HTTP server (metrics) starts anyway: on a free port of this machine
+                # only, not on 8787, which another cluster (or a second call) may hold
+                scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
+                silence_logs=DASK_LOG_LEVEL,
+            ) as cluster,
+            distributed.Client(cluster) as client,
+        ):
+            client.register_plugin(_quiet_plugin(), name="greenopt-quiet-dask-logs")
+            yield client
+    finally:
+        here.setLevel(level)
 
 
 # -- reaching a cluster ---------------------------------------------------------------------------
