@@ -184,9 +184,14 @@ def _quiet_dask_logs() -> None:
 def _quiet_plugin() -> Any:
     """A worker plugin that quiets Dask's logs on every worker, including one started later to
     replace a lost one (defined here so that Dask stays optional; cloudpickle ships it)."""
-    from distributed.diagnostics.plugin import WorkerPlugin
+    plugin = require(
+        "distributed.diagnostics.plugin",
+        "a Dask cluster",
+        extra="batch",
+        package="dask[distributed]",
+    )
 
-    class QuietDaskLogs(WorkerPlugin):
+    class QuietDaskLogs(plugin.WorkerPlugin):
         def setup(self, worker: Any) -> None:
             _quiet_dask_logs()
 
