@@ -142,6 +142,25 @@ def test_small_example_bound_plan_and_columns():
     assert stats["rounds"] >= 1 and stats["trace"] and stats["outside"] == 0
 
 
+def test_the_master_by_the_interior_point_method_reaches_the_same_bound(monkeypatch):
+    """Large days switch the rounds' master from the simplex method to the IPM
+    (IPM_AFTER_ITERATIONS); switched from the first round, the rounds end where the simplex's
+    do (pricing finds no new schedule: the same master optimum, the same bound, the same plan)."""
+    sc = greenopt.examples.load("small")
+    kw = {"time_limit": None, "max_rounds": 100}
+    simplex = sched.schedule_bound(sc, "carbon", "soft", **kw)
+    assert "ipm_from_round" not in simplex.stats
+    monkeypatch.setattr(sched, "IPM_AFTER_ITERATIONS", -1)
+    ipm = sched.schedule_bound(sc, "carbon", "soft", **kw)
+    assert ipm.stats["ipm_from_round"] == 1
+    zs, zi = simplex.stats["master_objective"], ipm.stats["master_objective"]
+    assert abs(zs - zi) <= 1e-6 * max(1.0, abs(zs)), (zs, zi)
+    assert abs(simplex.bound - ipm.bound) <= 1e-5 * max(1.0, abs(zs))
+    assert ipm.plan is not None and validate(sc, ipm.plan) == []
+    assert ipm.plan.kpis["objective"] >= ipm.bound - 1e-6
+    assert abs(ipm.plan.kpis["objective"] - simplex.plan.kpis["objective"]) <= 1e-6 * abs(zs)
+
+
 def test_bad_deadlines_named():
     sc = greenopt.examples.load("small")
     with pytest.raises(greenopt.ScenarioError, match="deadlines"):

@@ -400,6 +400,11 @@ def schedules_beside(
         status=(
             f"schedule relaxation: {st['rounds']} rounds, {st.get('columns', 0)} schedules, "
             f"its own bound {own}, converged {st.get('converged', False)}"
+            + (
+                f", master by the IPM from round {st['ipm_from_round']}"
+                if "ipm_from_round" in st
+                else ""
+            )
         ),
         presence=True,
     )
