@@ -196,6 +196,8 @@ def test_the_guided_start_is_the_better_plan_and_inside_the_model():
     assert any("start plan: LP-guided greedy" in n for n in prep.notes)
     milp = greenopt.plan(sc, "milp", guided_start=True, **MILP_KW)
     assert greenopt.validate(sc, milp) == [] and milp.no_worse_than(prep.start)
+    # the bound beside the search prices the schedule relaxation at the first master's duals
+    assert any("priced at the first restricted master's duals" in n for n in milp.notes)
     # by default a day this small keeps the greedy's start (branch-and-bound solves it whole)
     default, _ = _prepared(sc)
     pd.testing.assert_frame_equal(default.start.assignments, plain.assignments)
@@ -236,6 +238,8 @@ def test_a_huge_model_gets_its_guided_start_from_a_first_restricted_master(monke
     assert prep.v0 is not None
     milp = greenopt.plan(sc, "milp", guided_start=True, **MILP_KW)
     assert greenopt.validate(sc, milp) == [] and milp.no_worse_than(prep.start)
+    # the bound beside the search prices the schedule relaxation at the first master's duals
+    assert any("priced at the first restricted master's duals" in n for n in milp.notes)
     # above the greedy's 1,000 jobs the start still gets one guided run, polished by passes
     from greenopt.heuristics.guided import GUIDE_MAX_JOBS
     from greenopt.milp.start import GUIDED_SETTINGS, START_PASSES, start_variants

@@ -161,6 +161,85 @@ def test_the_master_by_the_interior_point_method_reaches_the_same_bound(monkeypa
     assert abs(ipm.plan.kpis["objective"] - simplex.plan.kpis["objective"]) <= 1e-6 * abs(zs)
 
 
+def _compact_duals(sc, obj):
+    """The compact relaxation's optimum (without presence and dwell rows) and its row duals
+    per row block, as column generation hands them over (Relaxation.duals)."""
+    from greenopt.formulations.matrix import row_positions
+    from greenopt.formulations.relaxation import build_relaxation
+    from greenopt.solvers import highs
+
+    _, mx = build_relaxation(sc, obj, "soft", presence=False, dwell=False)
+    res = highs.solve(
+        highs.from_matrix(mx), None, PlanOptions(threads=1), None, relax=True, log=False,
+        duals=True,
+    )  # fmt: skip
+    if res.status != "optimal":
+        return None, None
+    y = res.row_duals
+    return res.objective, {n: (b.keys, y[row_positions(mx, n)]) for n, b in mx.rows.items()}
+
+
+@EXACT
+@given(
+    sc=scenarios(size=MILP_SIZE),
+    objective=st.sampled_from(["carbon", "cost", "weighted"]),
+    noise=st.integers(0, 2**31 - 1),
+)
+def test_priced_at_the_compact_duals_is_a_bound_at_least_the_compact_one(sc, objective, noise):
+    """One pricing pass of the schedule relaxation at the compact LP's optimal duals (what
+    fleet-scale days get beside the search): at least the compact LP's bound, never above the
+    exact optimum; at any other duals of the right signs still never above it."""
+    obj = Objective.of(objective)
+    compact, duals = _compact_duals(sc, obj)
+    if duals is None:
+        reject()
+    exact = _exact(sc, objective, "soft")
+    priced = sched.priced_bound(sc, obj, "soft", duals)
+    assert priced is not None
+    assert priced >= compact - _tol(compact)
+    rng = np.random.default_rng(noise)
+    shaken = {n: (k, y * rng.uniform(0, 2, len(y)) + rng.normal(0, 0.1, len(y)))
+              for n, (k, y) in duals.items()}  # fmt: skip
+    other = sched.priced_bound(sc, obj, "soft", shaken)
+    if exact is not None:
+        opt = exact.kpis["objective"]
+        assert priced <= opt + _tol(opt), (priced, opt)
+        assert other is None or other <= opt + _tol(opt), (other, opt)
+
+
+def test_priced_stops_when_asked():
+    sc = greenopt.examples.load("small")
+    obj = Objective.of("carbon")
+    _, duals = _compact_duals(sc, obj)
+    assert sched.priced_bound(sc, obj, "soft", duals, stop=lambda: True) is None
+    assert sched.priced_bound(sc, obj, "soft", duals) is not None
+
+
+@pytest.mark.parametrize("deterministic", [True, False])
+def test_a_huge_day_prices_the_schedule_relaxation_at_the_column_generations_duals(
+    monkeypatch, deterministic
+):
+    """Above HUGE_COLS the bound beside the search is the compact LP's column generation's,
+    then one pricing pass of the schedule relaxation at its duals: the better of the two is
+    reported, a true bound."""
+    from greenopt.examples.synthetic import synthetic_scenario
+    from greenopt.milp import prepare, relaxation
+
+    sc = synthetic_scenario(14, 3, 12, 5)
+    exact = _exact(sc, "carbon", "soft")
+    monkeypatch.setattr(prepare, "HUGE_COLS", 0)  # this day is "huge"
+    monkeypatch.setattr(relaxation, "COLGEN_MIN_COLS", 0)  # its LP by column generation
+    p = greenopt.plan(sc, "milp", threads=1, deterministic=deterministic, time_limit=60)
+    assert validate(sc, p) == []
+    said = [n for n in p.notes if "priced at its duals" in n]
+    assert said, p.notes
+    priced = float(said[0].split("priced at its duals ")[1].split()[0])
+    assert p.bound >= priced - _tol(priced)
+    assert exact is not None
+    opt = exact.kpis["objective"]
+    assert p.bound <= opt + _tol(opt) and p.kpis["objective"] >= opt - _tol(opt)
+
+
 def test_bad_deadlines_named():
     sc = greenopt.examples.load("small")
     with pytest.raises(greenopt.ScenarioError, match="deadlines"):

@@ -72,6 +72,10 @@ class Relaxation:
     #: column generation's columns at its end (a mask over the relaxation's columns without
     #: presence and dwell rows): a later run continues from them (``initial=``)
     columns: np.ndarray | None = None
+    #: column generation's row duals at its end (its last restricted master's), per row block
+    #: of the relaxation: where the schedule relaxation is priced once
+    #: (:func:`~greenopt.milp.schedules.priced_bound`)
+    duals: dict[str, tuple[np.ndarray, np.ndarray]] | None = None  # name: (keys, duals)
 
 
 def solve_relaxation(
@@ -142,6 +146,12 @@ def solve_relaxation(
             guide = lp_guide(
                 ix, mx, cg.values, cg.row_duals, cg.bound, time.perf_counter() - t0, status
             )
+        duals = None
+        y = cg.bound_duals if cg.bound_duals is not None else cg.row_duals
+        if y is not None:
+            duals = {
+                name: (block.keys, y[row_positions(mx, name)]) for name, block in mx.rows.items()
+            }
         return Relaxation(
             bound=cg.bound,
             work=work,
@@ -150,6 +160,7 @@ def solve_relaxation(
             presence=presence,
             guide=guide,
             columns=cg.inside,
+            duals=duals,
         )
     # interior point beats simplex by ~3× on these degenerate transport-like LPs once large
     lp_options = {"solver": "ipm"} if mx.n_cols > 20_000 else {}

@@ -48,6 +48,8 @@ class ColumnGenerationResult:
     columns: int  # columns in R at the end
     seconds: float
     row_duals: np.ndarray | None = None  # row duals of the last restricted optimum
+    #: the duals of ``bound`` (Lagrangian ascent's or a master's; None without ``kept_rows``)
+    bound_duals: np.ndarray | None = None
     #: per round: (seconds since the start, restricted optimum, the round's lower bound)
     history: list[tuple[float, float, float]] = field(default_factory=list)
     #: the columns in ``R`` at the end (bool mask): where a later run can continue from
@@ -117,6 +119,7 @@ def solve_by_columns(
     # the first, largest solve by interior point (~3× simplex here)
     h.setOptionValue("solver", "ipm" if len(first) > 20_000 else "simplex")
     best: float | None = None
+    best_y: np.ndarray | None = None
     z = None
     values = None
     y = None
@@ -147,7 +150,9 @@ def solve_by_columns(
         outside = ~inside
         with np.errstate(invalid="ignore"):
             worst = np.where(outside & (d < 0), d * ub, 0.0)
+        y_low = None  # the duals of this round's lower bound
         if dual_fn is not None:
+            y_low = dual_fn._clean(y)
             lower = dual_fn.value(y)
             budget: float | None = ascent * (time.perf_counter() - t_round)
             if by_work:
@@ -156,16 +161,17 @@ def solve_by_columns(
                 budget = min(budget, time_limit - (time.perf_counter() - t0))
             open_gap = best is None or z - max(best, lower) > tol * max(1.0, abs(z))
             if (budget is None or budget > 0) and open_gap:
-                lifted, _ = dual_fn.ascend(
+                lifted, y_lifted = dual_fn.ascend(
                     y, z, iterations=ASCENT_STEPS, seconds=budget, cancel=cancel
                 )
-                lower = max(lower, lifted)
+                if lifted > lower:
+                    lower, y_low = lifted, y_lifted
         elif np.any(np.isinf(worst)):
             lower = -math.inf
         else:
             lower = z + float(worst.sum())
-        if math.isfinite(lower):
-            best = lower if best is None else max(best, lower)
+        if math.isfinite(lower) and (best is None or lower > best):
+            best, best_y = lower, y_low
         history.append((time.perf_counter() - t0, z, lower))
         values = np.zeros(n)
         values[np.asarray(order)] = np.asarray(sol.col_value)
@@ -173,7 +179,8 @@ def solve_by_columns(
         negative = np.flatnonzero(price < -1e-9)
         if negative.size == 0 or (best is not None and z - best <= tol * max(1.0, abs(z))):
             converged = True
-            best = z if negative.size == 0 else best
+            if negative.size == 0:  # the LP optimum: its duals are the best
+                best, best_y = z, (y if dual_fn is None else dual_fn._clean(y))
             break
         add = negative[np.argsort(worst[negative], kind="stable")[:batch]]
         cols = A[:, add].tocsc()
@@ -201,6 +208,7 @@ def solve_by_columns(
         columns=int(inside.sum()),
         seconds=time.perf_counter() - t0,
         row_duals=y,
+        bound_duals=best_y,
         history=history,
         inside=inside,
     )

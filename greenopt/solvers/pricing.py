@@ -51,6 +51,7 @@ Everything is vectorised over the jobs (numpy, one slot at a time).
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -145,6 +146,7 @@ def price(
     iterations: int = 10,
     lam0: np.ndarray | None = None,
     want_paths: bool = True,
+    stop: Callable[[], bool] | None = None,
 ) -> PricingResult:
     """Lower bound per job of the least reduced cost of its schedules, and a path per class.
 
@@ -152,7 +154,9 @@ def price(
     ``exact``: preemptible jobs' classes 0 and 1 priced exactly by :func:`_exact_low` (every
     one-move path enumerated, each a continuous knapsack) instead of by the shortest path with
     a work price; default: when that enumeration is small enough. Needs ``K ≥ 3``.
-    ``lam0``: (J, K) starting work prices (the last round's: they move little).
+    ``lam0``: (J, K) starting work prices (the last round's: they move little). ``stop``: asked
+    before each class's shortest paths; when it says so, the result has no lower bound (every
+    job's ``−inf``) and the paths found so far.
     """
     J, K = space.J, max(1, int(classes))
     by_class = np.full((J, K), np.inf)
@@ -175,6 +179,8 @@ def price(
         if not len(jobs):
             continue
         for k in range(k_first, K):
+            if stop is not None and stop():
+                return PricingResult(np.full(J, -np.inf), by_class, lam_best, paths, dps)
             dp = _Dp(space, prices, jobs, k, saturate=(k == K - 1))
             start = None if lam0 is None else lam0[jobs, k]
             best_g, best_lam, n = _search(dp, space.work[jobs], start, iterations)
