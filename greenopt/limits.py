@@ -10,7 +10,8 @@ Four places allocate memory that grows with the size of a scenario:
 * **the MILP** (:func:`check_milp`, at the start of ``plan(method="milp")``, before the start
   plan): its columns and rows from the index-set sizes — run shares over every site each job
   may reach (the relaxation always has them all), moves, locations — the dense (J, S, T)
-  position lookups of the index sets, and Pyomo's objects for the restricted model;
+  position lookups of the index sets, Pyomo's objects for the restricted model, and the
+  schedule relaxation's prices and shortest paths beside the search (J×S×T);
 * **the greedy's guide LP** (:func:`relaxation_estimate`, in ``plan(method="greedy")`` before
   the LP is built): the relaxation over every reachable site and its position lookups — over
   the budget the default guide is skipped with a note, ``guide=True`` raises;
@@ -57,6 +58,11 @@ _F8 = 8
 _JT_ARRAYS = 4
 #: Bytes per column of the relaxation LP (its arrays, the sparse matrix and HiGHS's copy).
 _RELAX_COL_BYTES = 160
+#: Bytes per job × site × slot of the schedule relaxation beside the search (its own index
+#: sets, run and arrival prices, the pricing's shortest paths): one pass of
+#: :func:`~greenopt.milp.schedules.priced_bound` peaked 172 MB on 1000×15×96 and 497 MB on
+#: 2000×20×96 (tracemalloc), ~130 bytes per cell.
+_SCHEDULE_CELL_BYTES = 140.0
 #: Bytes per column of the MILP, with its share of rows: Pyomo's variable and constraint
 #: objects dominate (measured on 1,000×6×200 and 2,000×6×500: 4.0–4.6 KB per column, peak).
 _MODEL_COL_BYTES = 4096
@@ -254,6 +260,7 @@ def milp_estimate(scenario: Any, bb_max: int | None = None) -> Estimate:
             "relaxation LP": relax_cols * _RELAX_COL_BYTES,
             "model (Pyomo and HiGHS)": cols * _MODEL_COL_BYTES,
             "per-job per-slot weights (J×T)": float(_JT_ARRAYS * _F8) * J * T,
+            "schedule relaxation beside the search (J×S×T)": _SCHEDULE_CELL_BYTES * J * S * T,
         },
     )
 
