@@ -208,6 +208,7 @@ def test_deterministic_mode_defers_the_schedule_bound_and_repeats_its_plan():
     assert not greenopt.validate(sc, a)
     after = [n for n in a.notes if n.startswith("bound after the search")]
     assert after and "schedule relaxation" in after[0], a.notes
+    assert "priced at the compact LP's duals" in after[0], after  # its floor, at once
     rounds = int(after[0].split("schedule relaxation: ")[1].split(" rounds")[0])
     assert 1 <= rounds <= DET_SCHEDULE_ROUNDS
     assert not any("beside the search" in n for n in a.notes)

@@ -276,7 +276,9 @@ def relaxation_step(
         def work(cancel: highs.Cancel | None) -> Relaxation:
             limit = search_clock.left(reserve=True)
             if presence_rows and not huge and n_reach <= SCHEDULES_MAX_COLS:
-                return schedules_beside(scenario, options, start, relax.bound, limit, cancel)
+                return schedules_beside(
+                    scenario, options, start, relax.bound, limit, cancel, relax.duals
+                )
             if not (huge and not presence_rows):
                 return solve_relaxation(
                     scenario,
@@ -417,13 +419,21 @@ def schedules_beside(
     floor: float | None,
     time_limit: float | None,
     cancel: Any,
+    duals: dict[str, tuple[np.ndarray, np.ndarray]] | None = None,
 ) -> Relaxation:
     """The schedule relaxation's bound (no plan: ``integer=False``) as a :class:`Relaxation`:
-    the best Lagrangian bound of its rounds, at least ``floor`` and the compact LP's with its
-    dwell rows (:func:`~.relaxation.bound_with_dwell`: the pricing does not see the rule);
-    stopped by ``cancel`` — in deterministic mode after :data:`DET_SCHEDULE_ROUNDS` rounds
-    (``time_limit`` is then only the clock's safety net)."""
+    the best Lagrangian bound of its rounds, at least ``floor``, the compact LP's with its
+    dwell rows (:func:`~.relaxation.bound_with_dwell`: the pricing does not see the rule) and
+    its own priced at the compact LP's ``duals`` (:func:`~.schedules.priced_bound`: at least
+    the compact bound, at once); stopped by ``cancel`` — in deterministic mode after
+    :data:`DET_SCHEDULE_ROUNDS` rounds (``time_limit`` is then only the clock's safety net)."""
     t0 = time.perf_counter()
+    said = ""
+    if duals is not None:
+        priced, said = priced_pass(scenario, options, duals, cancel)
+        if priced is not None:
+            floor = priced if floor is None else max(floor, priced)
+            said = f", priced at the compact LP's duals {said}"
     # the compact LP with the dwell rows (a bound the pricing, blind to the rule, may not reach)
     seeing = bound_with_dwell(
         scenario, options.objective, options.deadlines, True, time_limit, cancel
@@ -460,6 +470,7 @@ def schedules_beside(
                 if "ipm_from_round" in st
                 else ""
             )
+            + said
         ),
         presence=True,
     )

@@ -146,12 +146,8 @@ def solve_relaxation(
             guide = lp_guide(
                 ix, mx, cg.values, cg.row_duals, cg.bound, time.perf_counter() - t0, status
             )
-        duals = None
         y = cg.bound_duals if cg.bound_duals is not None else cg.row_duals
-        if y is not None:
-            duals = {
-                name: (block.keys, y[row_positions(mx, name)]) for name, block in mx.rows.items()
-            }
+        duals = None if y is None else _by_block(mx, y)
         return Relaxation(
             bound=cg.bound,
             work=work,
@@ -177,7 +173,7 @@ def solve_relaxation(
             cancel=cancel,
             duals=want,
         )
-    work = guide = None
+    work = guide = duals = None
     bound, status = None, res.status
     if res.values is not None and res.status == "optimal":
         work = np.zeros((ix.J, ix.S))
@@ -186,6 +182,8 @@ def solve_relaxation(
         if want:
             seconds = time.perf_counter() - t0
             guide = lp_guide(ix, mx, res.values, res.row_duals, bound, seconds, status)
+        if res.row_duals is not None and len(res.row_duals):
+            duals = _by_block(mx, res.row_duals)
     return Relaxation(
         bound=bound,
         work=work,
@@ -193,7 +191,13 @@ def solve_relaxation(
         status=status,
         presence=presence,
         guide=guide,
+        duals=duals,
     )
+
+
+def _by_block(mx: Matrix, y: np.ndarray) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Row duals ``y`` per row block of ``mx``: ``{name: (keys, duals)}``."""
+    return {name: (block.keys, y[row_positions(mx, name)]) for name, block in mx.rows.items()}
 
 
 def bound_with_dwell(
