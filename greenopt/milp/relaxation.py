@@ -72,9 +72,9 @@ class Relaxation:
     #: column generation's columns at its end (a mask over the relaxation's columns without
     #: presence and dwell rows): a later run continues from them (``initial=``)
     columns: np.ndarray | None = None
-    #: column generation's row duals at its end (its last restricted master's), per row block
-    #: of the relaxation: where the schedule relaxation is priced once
-    #: (:func:`~greenopt.milp.schedules.priced_bound`)
+    #: row duals per row block of the relaxation: the LP optimum's, or column generation's of
+    #: its best bound (else of its last restricted master) — where the schedule relaxation is
+    #: priced once (:func:`~greenopt.milp.schedules.priced_bound`)
     duals: dict[str, tuple[np.ndarray, np.ndarray]] | None = None  # name: (keys, duals)
 
 
