@@ -3,6 +3,7 @@ off with guide=False, deterministic, and better where the greedy's job order mis
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 from heuristics_helpers import flat, job, sites_of, two_sites
@@ -214,3 +215,47 @@ def test_the_guide_lp_is_estimated_against_the_memory_budget_before_it_is_built(
         greenopt.plan(sc, method="greedy", guide=True, memory_budget=budget)
     guided = greenopt.plan(sc, method="greedy", memory_budget=high * 2)
     assert not any("LP guide skipped" in n for n in guided.notes)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_a_widened_guide_steers_by_both_supports_and_keeps_the_better_plan(seed):
+    """with_schedules (the huge day's guided start): the guide keeps its own run shares and gets
+    a wider support — its shares plus each job's Lagrangian schedule — and best_guided steers
+    the greedy by each in turn: its plan is the better of the two, named for the support that
+    won, and valid."""
+    from dataclasses import replace
+
+    from greenopt.heuristics.greedy import GreedySettings
+    from greenopt.heuristics.guided import best_guided, with_schedules
+    from greenopt.milp.relaxation import solve_relaxation
+    from greenopt.milp.schedules import priced_schedules
+    from greenopt.objectives import Objective
+
+    sc = canonical_scenario(synthetic_scenario(40, 4, 24, seed, headroom=0.9))
+    opts = PlanOptions.from_call("greedy")
+    obj = Objective.of("carbon")
+    relax = solve_relaxation(sc, obj, "soft", PlanOptions(threads=1), False, None, guide=True)
+    guide = relax.guide
+    bound, schedules = priced_schedules(sc, obj, "soft", relax.duals)
+    assert schedules
+    wide = with_schedules(guide, schedules, bound)
+    assert wide.x is guide.x and wide.widened is not None  # its own support is kept
+    assert wide.bound == max(bound, guide.bound)
+    own, more = guide.x > 1e-9, wide.widened > 1e-9
+    assert np.all(more[own]) and more.sum() >= own.sum()
+    for sch in schedules:  # each Lagrangian schedule is inside the wider support
+        assert np.all(more[sch.job, sch.sites, sch.slots])
+    plain = plan_greedy(sc, opts)
+    settings = GreedySettings()
+    runs = [
+        best_guided(sc, opts, g, VARIANTS[:1], settings, plain, 0.0)
+        for g in (guide, replace(guide, x=wide.widened), wide)
+    ]
+    (by_own, _), (by_wide, _), (both, name) = runs
+    _valid(sc, both)
+    better = by_own if by_own.no_worse_than(by_wide) else by_wide
+    assert both.objective == pytest.approx(better.objective, rel=1e-12)
+    if by_wide.objective < by_own.objective - 1e-9:
+        assert name is not None and name.endswith("Lagrangian schedules")
+    elif name is not None:
+        assert not name.endswith("Lagrangian schedules")

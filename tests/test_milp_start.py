@@ -236,8 +236,14 @@ def test_a_huge_model_gets_its_guided_start_from_a_first_restricted_master(monke
     assert prep.v0 is not None
     milp = greenopt.plan(sc, "milp", guided_start=True, **MILP_KW)
     assert greenopt.validate(sc, milp) == [] and milp.no_worse_than(prep.start)
-    # the bound beside the search prices the schedule relaxation at the first master's duals
-    assert any("priced at the first restricted master's duals" in n for n in milp.notes)
+    # the schedule relaxation priced at the first master's duals before the search: its
+    # Lagrangian schedules widen the guidance, and its bound is not priced again beside
+    assert any("Lagrangian schedules widen the guidance" in n for n in prep.notes), prep.notes
+    priced = prep.step.relax.priced
+    assert priced is not None and prep.step.relax.bound >= priced
+    said = [n for n in milp.notes if "priced at the first restricted master's duals" in n]
+    assert said and "(before the search)" in said[0], milp.notes
+    assert milp.bound is not None and milp.bound >= priced - 1e-9
     # above the greedy's 1,000 jobs the start still gets one guided run, polished by passes
     from greenopt.heuristics.guided import GUIDE_MAX_JOBS
     from greenopt.milp.start import GUIDED_SETTINGS, START_PASSES, start_variants

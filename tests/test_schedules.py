@@ -215,6 +215,48 @@ def test_priced_stops_when_asked():
     assert sched.priced_bound(sc, obj, "soft", duals) is not None
 
 
+@EXACT
+@given(sc=scenarios(size=MILP_SIZE), objective=st.sampled_from(["carbon", "cost", "weighted"]))
+def test_the_priced_pass_gives_each_job_a_schedule_of_its_own(sc, objective):
+    """priced_schedules (the Lagrangian schedules that widen a huge day's guided start): the
+    bound of priced_bound at the same duals and, from the same pass, at most one schedule per
+    job, each one of its job's schedules — its runs and arrivals the relaxation's own, inside
+    its window, its work done or counted unmet, its reduced cost at least the job's priced
+    lower bound."""
+    obj = Objective.of(objective)
+    _, duals = _compact_duals(sc, obj)
+    if duals is None:
+        reject()
+    got = sched.priced_schedules(sc, obj, "soft", duals)
+    assert got is not None
+    bound, schedules = got
+    assert bound == sched.priced_bound(sc, obj, "soft", duals)
+    jobs = [s.job for s in schedules]
+    assert jobs == sorted(set(jobs))
+    prob = sched._build(sc, obj, "soft")
+    master = sched._Master(prob, 1)
+    n = master.n_c + master.n_l
+    y = np.zeros(n)
+    off = 0
+    for name, block in prob.mx.rows.items():
+        y[off : off + block.n] = duals[name][1]
+        off += block.n
+    y = sched._clean_duals(y, master.row_lb[:n], master.row_ub[:n])
+    prices = sched._prices(prob, y[: master.n_c], y[master.n_c :])
+    lower = pricing.price(prob.space, prices, want_paths=False).lower
+    space = prob.space
+    for s in schedules:
+        j = s.job
+        cost, rows, vals = sched._column(prob, s)  # raises for a run or arrival outside
+        assert np.all((s.slots >= space.first[j]) & (s.slots < space.end[j]))
+        assert np.all((s.shares > 0) & (s.shares <= space.x_ub[j] + 1e-9))
+        done = float(s.shares.sum()) * space.dt + s.unmet
+        assert abs(done - space.work[j]) <= 1e-6 * max(1.0, space.work[j])
+        reduced = cost - float(y[rows] @ vals)
+        assert reduced >= lower[j] - 1e-6 * max(1.0, abs(reduced)), (j, reduced, lower[j])
+    assert sched.priced_schedules(sc, obj, "soft", duals, stop=lambda: True) is None
+
+
 @pytest.mark.parametrize("deterministic", [True, False])
 def test_a_huge_day_prices_the_schedule_relaxation_at_the_column_generations_duals(
     monkeypatch, deterministic

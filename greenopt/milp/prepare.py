@@ -19,6 +19,7 @@ and the relaxation that would race the search in a second thread solved after it
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -33,6 +34,7 @@ from greenopt.formulations.pyomo_model import to_pyomo
 from greenopt.formulations.relaxation import first_master_seconds
 from greenopt.formulations.sets import IndexSets
 from greenopt.formulations.solution import sites_used, start_vector
+from greenopt.heuristics.guided import with_schedules
 from greenopt.milp.candidates import (
     auto_candidates,
     best_by_score,
@@ -52,7 +54,12 @@ from greenopt.milp.relaxation import (
     bound_with_dwell,
     solve_relaxation,
 )
-from greenopt.milp.schedules import priced_bound, priced_seconds, schedule_bound
+from greenopt.milp.schedules import (
+    priced_bound,
+    priced_schedules,
+    priced_seconds,
+    schedule_bound,
+)
 from greenopt.milp.search import check_cluster
 from greenopt.milp.start import (
     guided_start,
@@ -299,8 +306,10 @@ def relaxation_step(
             def fits(left: float | None) -> bool:
                 return options.deterministic or left is None or pass_s <= PRICED_MAX_SHARE * left
 
-            early, said = None, ""
-            if relax.duals is not None and fits(limit):
+            early, said = relax.priced, ""
+            if early is not None:
+                said = f"; at the first restricted master's duals {early:.6g} (before the search)"
+            elif relax.duals is not None and fits(limit):
                 early, said = priced_pass(scenario, options, relax.duals, cancel)
                 said = f"; at the first restricted master's duals {said}" if said else ""
                 limit = search_clock.left(reserve=True)
@@ -365,7 +374,11 @@ def first_master(
     over ``pairs``' columns) for the guided start, when its estimated time and the guided
     greedy's fit in :data:`HUGE_GUIDE_SHARE` of the time left: its optimum steers the greedy,
     its Lagrangian bound is a first bound, and the column generation beside the search goes on
-    from its columns (:attr:`Relaxation.columns`). ``None`` when skipped or not solved."""
+    from its columns (:attr:`Relaxation.columns`). Then, time allowing, the schedule relaxation
+    priced once at its duals: each job's Lagrangian schedule widens the guidance
+    (:func:`~greenopt.heuristics.guided.with_schedules`; 1000×15×96's guided start 889.1 →
+    843.0) and the pass's bound (:attr:`Relaxation.priced`) is known before the search.
+    ``None`` when skipped or not solved."""
     need = first_master_seconds(scenario, pairs) + guided_start_cost(scenario, start)
     if not clock.fits(need, HUGE_GUIDE_SHARE):
         notes.append(
@@ -391,7 +404,26 @@ def first_master(
         f"relaxation LP, first restricted master for the guided start: {relax.status}, bound "
         f"{relax.bound}, {relax.seconds:.2f} s; the rest beside the search"
     )
-    return relax if relax.guide is not None else None
+    if relax.guide is None:
+        return None
+    # each job's Lagrangian schedule at the master's prices: a second, wider support for the
+    # guided start (the master's columns cover the sites they started from; the pass sees all),
+    # when the pass and the second support's greedy runs fit; its bound is the search's first
+    need = priced_seconds(scenario) + guided_start_cost(scenario, start)
+    if relax.duals is not None and (options.deterministic or clock.fits(need, HUGE_GUIDE_SHARE)):
+        t0 = time.perf_counter()
+        got = priced_schedules(scenario, options.objective, options.deadlines, relax.duals)
+        if got is not None:
+            relax.priced, schedules = got
+            relax.guide = with_schedules(relax.guide, schedules, relax.priced)
+            if relax.priced is not None:
+                relax.bound = max(relax.priced, relax.bound or -math.inf)
+            notes.append(
+                f"the schedule relaxation priced at its duals: {len(schedules)} jobs' "
+                f"Lagrangian schedules widen the guidance, bound {relax.priced} "
+                f"({time.perf_counter() - t0:.1f} s)"
+            )
+    return relax
 
 
 def priced_pass(

@@ -76,6 +76,9 @@ class Relaxation:
     #: its best bound (else of its last restricted master) — where the schedule relaxation is
     #: priced once (:func:`~greenopt.milp.schedules.priced_bound`)
     duals: dict[str, tuple[np.ndarray, np.ndarray]] | None = None  # name: (keys, duals)
+    #: the schedule relaxation priced at ``duals`` when that pass was made before the search
+    #: (:func:`~greenopt.milp.schedules.priced_schedules`: the first master's guidance)
+    priced: float | None = None
 
 
 def solve_relaxation(

@@ -585,6 +585,47 @@ def priced_bound(
     master's best duals (bound 651.2) → 718.3; 2000 × 20 × 96, the restricted master's duals
     after 120 s (bound 832.0) → 1,099.7, above the compact LP's optimum (≈ 1,090). Any ``y``
     of the right signs gives a true bound."""
+    got = _priced(scenario, objective, deadlines, duals, stop, want_paths=False)
+    return None if got is None else got[0]
+
+
+def priced_schedules(
+    scenario: Any,
+    objective: Objective,
+    deadlines: str,
+    duals: dict[str, tuple[np.ndarray, np.ndarray]],
+    stop: Any = None,
+) -> tuple[float | None, list[Schedule]] | None:
+    """:func:`priced_bound` and, from the same pass, each job's schedule of least reduced cost
+    found (a job whose paths hold no schedule is left out): where each job would run if the
+    coupling rows cost exactly ``y`` — a Lagrangian solution, guidance for the greedy
+    (:func:`greenopt.heuristics.guided.with_schedules`). ``None`` if ``stop()`` said so."""
+    got = _priced(scenario, objective, deadlines, duals, stop, want_paths=True)
+    if got is None:
+        return None
+    bound, prob, prices, pr = got
+    chosen: dict[int, tuple[float, Schedule]] = {}
+    for path in pr.paths:
+        j = path.job
+        g = float(pr.by_class[j, min(path.klass, pr.by_class.shape[1] - 1)])
+        if j in chosen and chosen[j][0] <= g:
+            continue
+        sch = fill_path(prob.space, path, prices.run[j], prob.dist[j])
+        if sch is not None:
+            chosen[j] = (g, sch)
+    return bound, [chosen[j][1] for j in sorted(chosen)]
+
+
+def _priced(
+    scenario: Any,
+    objective: Objective,
+    deadlines: str,
+    duals: dict[str, tuple[np.ndarray, np.ndarray]],
+    stop: Any,
+    want_paths: bool,
+) -> tuple[float | None, _Problem, Prices, Any] | None:
+    """One pricing pass at ``duals``: its bound (``None`` when not finite), the problem, the
+    prices and the pricing's result; ``None`` if ``stop()`` said so."""
     prob = _build(scenario, objective, deadlines)
     master = _Master(prob, 1)
     n = master.n_c + master.n_l
@@ -597,9 +638,11 @@ def priced_bound(
         off += block.n
     y = _clean_duals(y, master.row_lb[:n], master.row_ub[:n])
     prices = _prices(prob, y[: master.n_c], y[master.n_c :])
-    pr = price(prob.space, prices, want_paths=False, stop=stop)
+    pr = price(prob.space, prices, want_paths=want_paths, stop=stop)
+    if stop is not None and stop():
+        return None
     bound = _lagrangian(master, y, pr.lower)
-    return bound if math.isfinite(bound) else None
+    return (bound if math.isfinite(bound) else None), prob, prices, pr
 
 
 # -- the entry point ----------------------------------------------------------------------------
