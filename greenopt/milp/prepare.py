@@ -90,6 +90,12 @@ SCHEDULES_MAX_COLS = 250_000
 #: generation's rounds it displaces (1000 × 15 × 96 at 30 s on one thread: the pass at the first
 #: master's duals, 4.6 s, 650.9 → 718.2, gap 23.5 → 15.6 %; at a quarter it did not fit).
 PRICED_MAX_SHARE = 0.5
+#: The column generation beside the search stops this many times the pass's estimated time
+#: before the search's limit, so that the pass at its duals ends before the search does (it
+#: is cancelled then). At 1× the estimate, 2000 × 20 × 96's pass (est. 17.7 s, 15–17 s
+#: measured) lost that race in one of two 300 s runs (bound 1092.2 instead of 1105.0): the
+#: search ends a polish (~4–5 s there) before its limit, and the pass shares two cores with it.
+LATE_PASS_MARGIN = 1.5
 #: Huge models (above :data:`~.relaxation.HUGE_COLS` reachable columns): one restricted master
 #: of the relaxation before the search, for the LP-guided start, when its estimated time
 #: (:func:`~greenopt.formulations.relaxation.first_master_seconds`) plus the guided greedy's
@@ -315,7 +321,9 @@ def relaxation_step(
                 limit = search_clock.left(reserve=True)
             last = fits(limit)
             if last and limit is not None and not options.deterministic:
-                limit = max(limit - pass_s, 1.0)
+                # the pass must end before the search does (it is cancelled then), and the
+                # search ends before its limit by its last polish: a margin on the estimate
+                limit = max(limit - LATE_PASS_MARGIN * pass_s, 1.0)
             res = solve_relaxation(
                 scenario,
                 obj,
