@@ -236,7 +236,7 @@ def test_a_widened_guide_steers_by_both_supports_and_keeps_the_better_plan(seed)
     obj = Objective.of("carbon")
     relax = solve_relaxation(sc, obj, "soft", PlanOptions(threads=1), False, None, guide=True)
     guide = relax.guide
-    bound, schedules = priced_schedules(sc, obj, "soft", relax.duals)
+    bound, schedules, _, _ = priced_schedules(sc, obj, "soft", relax.duals)
     assert schedules
     wide = with_schedules(guide, schedules, bound)
     assert wide.x is guide.x and wide.widened is not None  # its own support is kept

@@ -257,3 +257,40 @@ def test_a_huge_model_gets_its_guided_start_from_a_first_restricted_master(monke
     exact = greenopt.plan(sc, "milp", **MILP_KW)  # not huge any more: solved whole
     assert exact.status == "optimal"
     assert milp.bound is not None and milp.bound <= exact.objective + 1e-6
+
+
+def test_a_huge_days_search_draws_neighbourhoods_from_its_lagrangian_view(monkeypatch):
+    """Above HUGE_COLS the first master's pricing pass (its Lagrangian view) reaches
+    fix-and-optimise, which then draws ``lagrangian`` neighbourhoods from it; the plans are
+    valid, never worse than the start, and (deterministic mode) the same run after run."""
+    import greenopt.solvers.lns as lns
+    from greenopt.examples.synthetic import synthetic_scenario
+    from greenopt.milp import prepare as prepare_module
+    from greenopt.milp import relaxation
+    from greenopt.milp import search as search_module
+
+    monkeypatch.setattr(prepare_module, "HUGE_COLS", 0)  # this day is "huge"
+    monkeypatch.setattr(relaxation, "COLGEN_MIN_COLS", 0)
+    views, drawn = [], []
+    real_for, real_draw = search_module.neighbourhoods_for, lns.Neighbourhoods.lagrangian
+
+    def spy_for(ix, mx=None, at=None, lagrange=None):
+        views.append(lagrange)
+        return real_for(ix, mx, at, lagrange)
+
+    def spy_draw(self, rng, k, T, v):
+        free = real_draw(self, rng, k, T, v)
+        drawn.append(free)
+        return free
+
+    monkeypatch.setattr(search_module, "neighbourhoods_for", spy_for)
+    monkeypatch.setattr(lns.Neighbourhoods, "lagrangian", spy_draw)
+    sc = synthetic_scenario(24, 3, 16, 0, headroom=0.9)
+    kw = {"deterministic": True, "bb_max": 0, "guided_start": True, "lns_neighbourhoods": 8}
+    first = greenopt.plan(sc, "milp", **kw)
+    assert views and views[-1] is not None and views[-1].schedules
+    assert drawn and all(len(free) >= 1 for free in drawn)
+    assert greenopt.validate(sc, first) == []
+    assert first.no_worse_than(start_plan(sc, PlanOptions.from_call("milp", **kw)))
+    again = greenopt.plan(sc, "milp", **kw)
+    pd.testing.assert_frame_equal(_sorted(first.assignments), _sorted(again.assignments))

@@ -229,7 +229,7 @@ def test_the_priced_pass_gives_each_job_a_schedule_of_its_own(sc, objective):
         reject()
     got = sched.priced_schedules(sc, obj, "soft", duals)
     assert got is not None
-    bound, schedules = got
+    bound, schedules, _, _ = got
     assert bound == sched.priced_bound(sc, obj, "soft", duals)
     jobs = [s.job for s in schedules]
     assert jobs == sorted(set(jobs))

@@ -148,6 +148,44 @@ def test_hot_neighbourhood_frees_the_jobs_where_the_grid_is_drawn():
         assert np.intersect1d(free, [2, 3]).size == 1
 
 
+def test_lagrangian_neighbourhood_frees_the_job_farthest_from_its_best_response():
+    """6 jobs, 2 sites, 4 slots, every job at site 0 in the incumbent. Job 2 alone pays more
+    at the duals than its least reduced cost (its Lagrangian schedule: site 1, slots 0-1,
+    where jobs 4 and 5 are said to run), so it is always freed, with one of the jobs holding
+    those site-slots; without a gap anywhere the neighbourhood falls back to ``related``."""
+    T, J = 4, 6
+    hoods = Neighbourhoods(
+        first=np.zeros(J, dtype=np.int64),
+        end=np.full(J, T, dtype=np.int64),
+        cand=np.ones((J, 2), dtype=bool),
+        weight=np.ones(J),
+    )
+    run_j = np.repeat(np.arange(J), 2 * T)  # a column per job, site, slot
+    run_s = np.tile(np.repeat([0, 1], T), J)
+    run_t = np.tile(np.arange(T), 2 * J)
+    run_col = np.arange(J * 2 * T)
+    hoods.run = (run_col, run_j, run_s, run_t)
+    v = np.where((run_s == 0) | ((run_j >= 4) & (run_t < 2)), 0.5, 0.0)
+    price = np.where(run_s == 0, 1.0, 0.1)  # site 1 is where the duals say work belongs
+    cost = np.bincount(run_j, weights=price * v, minlength=J)
+    lower = cost.copy()
+    lower[2] -= 1.5  # job 2's best response is far cheaper than what it does
+    wants = [np.zeros(0, dtype=np.int64)] * J
+    wants[2] = np.array([1 * T + 0, 1 * T + 1])
+    hoods.lagrange = (price, lower, wants)
+    rng = np.random.default_rng(0)
+    for _ in range(10):
+        free = hoods.lagrangian(rng, 2, T, v)
+        assert len(free) == 2 and 2 in free
+        assert np.intersect1d(free, [4, 5]).size == 1  # a holder of its wanted site-slots
+    for k in (3, 4):  # larger: filled up with its related jobs
+        free = hoods.lagrangian(rng, k, T, v)
+        assert len(free) == k and 2 in free and len(set(free.tolist())) == k
+    hoods.lagrange = (price, cost, wants)  # nobody off their best response
+    related = hoods.lagrangian(np.random.default_rng(1), 2, T, v)
+    np.testing.assert_array_equal(related, hoods.related(np.random.default_rng(1), 2))
+
+
 def test_scheduler_and_workers_are_the_callers_alone():
     from greenopt.options import check_file_section
 

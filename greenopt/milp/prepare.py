@@ -422,7 +422,8 @@ def first_master(
         t0 = time.perf_counter()
         got = priced_schedules(scenario, options.objective, options.deadlines, relax.duals)
         if got is not None:
-            relax.priced, schedules = got
+            relax.priced, schedules = got.bound, got.schedules
+            relax.lagrange = got
             relax.guide = with_schedules(relax.guide, schedules, relax.priced)
             if relax.priced is not None:
                 relax.bound = max(relax.priced, relax.bound or -math.inf)

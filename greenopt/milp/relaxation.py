@@ -79,6 +79,9 @@ class Relaxation:
     #: the schedule relaxation priced at ``duals`` when that pass was made before the search
     #: (:func:`~greenopt.milp.schedules.priced_schedules`: the first master's guidance)
     priced: float | None = None
+    #: that pass's view (:class:`~greenopt.milp.schedules.LagrangianView`): fix-and-optimise
+    #: draws neighbourhoods from it (:meth:`~greenopt.solvers.lns.Neighbourhoods.lagrangian`)
+    lagrange: Any = None
 
 
 def solve_relaxation(

@@ -589,13 +589,22 @@ def priced_bound(
     return None if got is None else got[0]
 
 
+class LagrangianView(NamedTuple):
+    """One pricing pass's view of the day at duals ``y`` (:func:`priced_schedules`)."""
+
+    bound: float | None  # L(y)
+    schedules: list[Schedule]  # each job's schedule of least reduced cost found
+    run_price: np.ndarray  # (J, S, T) reduced cost of one slot-share of a run (inf: none)
+    lower: np.ndarray  # (J,) lower bound of each job's least reduced cost
+
+
 def priced_schedules(
     scenario: Any,
     objective: Objective,
     deadlines: str,
     duals: dict[str, tuple[np.ndarray, np.ndarray]],
     stop: Any = None,
-) -> tuple[float | None, list[Schedule]] | None:
+) -> LagrangianView | None:
     """:func:`priced_bound` and, from the same pass, each job's schedule of least reduced cost
     found (a job whose paths hold no schedule is left out): where each job would run if the
     coupling rows cost exactly ``y`` — a Lagrangian solution, guidance for the greedy
@@ -613,7 +622,7 @@ def priced_schedules(
         sch = fill_path(prob.space, path, prices.run[j], prob.dist[j])
         if sch is not None:
             chosen[j] = (g, sch)
-    return bound, [chosen[j][1] for j in sorted(chosen)]
+    return LagrangianView(bound, [chosen[j][1] for j in sorted(chosen)], prices.run, pr.lower)
 
 
 def _priced(

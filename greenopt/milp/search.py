@@ -281,6 +281,7 @@ def fix_and_optimise_search(
     neighbourhoods: int | None = None,
     exchange: highs.Exchange | None = None,
     outlast: bool = False,
+    lagrange: Any = None,
 ) -> Search:
     """Fix-and-optimise (:mod:`greenopt.solvers.lns`) from ``v0`` until the time is up (or
     ``budget`` seconds are spent, or — a work budget — ``neighbourhoods`` are solved), each
@@ -289,7 +290,8 @@ def fix_and_optimise_search(
     seconds, branch-and-bound from its plan. ``progress(objective)`` is called at each
     improvement. ``exchange``: plans traded with a branch-and-bound running beside it
     (:func:`race_search`), which it stops with when that one ends — unless ``outlast``: then it
-    goes on to ``target`` or its budget."""
+    goes on to ``target`` or its budget. ``lagrange``: a pricing pass's view of the day
+    (:class:`~greenopt.milp.schedules.LagrangianView`) to draw neighbourhoods from."""
     params = work_budget(options, ix.J)
     if neighbourhoods is not None:
         params["lns_neighbourhoods"] = int(neighbourhoods)
@@ -337,7 +339,7 @@ def fix_and_optimise_search(
         with solver_faults("highs"):
             return pool.solve_many(subs, settings)
 
-    hoods = neighbourhoods_for(ix, mx, at)
+    hoods = neighbourhoods_for(ix, mx, at, lagrange)
     try:
         lns = fix_and_optimise(
             form,

@@ -305,6 +305,7 @@ def _search(
             progress=None
             if report is None
             else lambda objective: report(clock.elapsed(), objective, relax_bound),
+            lagrange=None if step is None else step.relax.lagrange,
         ),
         beside,
     )
