@@ -58,8 +58,8 @@ _F8 = 8
 _JT_ARRAYS = 4
 #: Bytes per column of the relaxation LP (its arrays, the sparse matrix and HiGHS's copy).
 _RELAX_COL_BYTES = 160
-#: Bytes per job × site × slot of the schedule relaxation beside the search (its own index
-#: sets, run and arrival prices, the pricing's shortest paths): one pass of
+#: Bytes per job × site × slot of the schedule relaxation's pricing pass, before or beside the
+#: search (its own index sets, run and arrival prices, the pricing's shortest paths): one pass of
 #: :func:`~greenopt.milp.schedules.priced_bound` peaked 172 MB on 1000×15×96 and 497 MB on
 #: 2000×20×96 (tracemalloc), ~130 bytes per cell.
 _SCHEDULE_CELL_BYTES = 140.0
@@ -260,7 +260,9 @@ def milp_estimate(scenario: Any, bb_max: int | None = None) -> Estimate:
             "relaxation LP": relax_cols * _RELAX_COL_BYTES,
             "model (Pyomo and HiGHS)": cols * _MODEL_COL_BYTES,
             "per-job per-slot weights (J×T)": float(_JT_ARRAYS * _F8) * J * T,
-            "schedule relaxation beside the search (J×S×T)": _SCHEDULE_CELL_BYTES * J * S * T,
+            "schedule relaxation's pricing pass (J×S×T)": _SCHEDULE_CELL_BYTES * J * S * T,
+            # its Lagrangian view kept through the search: one price per run (float64)
+            "Lagrangian view for the search (J×S×T)": float(_F8) * J * S * T,
         },
     )
 
