@@ -10,6 +10,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as hst
 
 import greenopt
+import greenopt.heuristics.retime as retime_module
 from greenopt.examples.synthetic import synthetic_scenario
 from greenopt.heuristics.greedy import GreedySettings, greedy_assignments, urgency_order
 from greenopt.heuristics.state import CapacityState, placement
@@ -205,6 +206,28 @@ def test_retime_skips_a_model_above_its_column_limit():
     a = greedy_assignments(sc, "carbon")
     assert retime(sc, a, "carbon", "soft", PlanOptions(), max_columns=10) is None
     assert retime(sc, a, "carbon", "soft", PlanOptions()) is not None
+
+
+def test_the_default_greedy_re_times_up_to_the_auto_limit_and_retime_true_up_to_the_max(
+    monkeypatch,
+):
+    """retime left at None re-times a plan whose LP has at most RETIME_AUTO_COLUMNS columns
+    (1000 x 15 x 96's 168,284 are re-timed now: 857.3 -> 828.7), retime=True up to
+    RETIME_MAX_COLUMNS; a plan above the limit is kept, with a note saying so."""
+    import greenopt.heuristics.greedy as greedy
+
+    sc = greenopt.examples.load("small")
+    base = greenopt.plan(sc, method="greedy", guide=False, retime=False)
+    auto = greenopt.plan(sc, method="greedy", guide=False)
+    assert any(n.startswith("LP re-timing") and "skipped" not in n for n in auto.notes)
+    assert auto.objective <= base.objective + 1e-9
+    monkeypatch.setattr(greedy, "RETIME_AUTO_COLUMNS", 10)  # the small day's LP is above it
+    skipped = greenopt.plan(sc, method="greedy", guide=False)
+    assert any("LP re-timing skipped" in n for n in skipped.notes)
+    assert skipped.objective == pytest.approx(base.objective, rel=1e-12)
+    asked = greenopt.plan(sc, method="greedy", guide=False, retime=True)  # up to the max
+    assert asked.objective == pytest.approx(auto.objective, rel=1e-12)
+    assert retime_module.RETIME_AUTO_COLUMNS <= retime_module.RETIME_MAX_COLUMNS
 
 
 @pytest.mark.parametrize("objective", ["carbon", "cost", "weighted"])

@@ -1051,7 +1051,7 @@ def finish_greedy(
             options.deadlines,
             options,
             time_limit=options.time_limit,
-            # by default only a model that re-times in well under a second (≤ ~60k columns)
+            # by default only a model that re-times in about a second (≤ 200k columns)
             max_columns=RETIME_AUTO_COLUMNS if given.retime is None else RETIME_MAX_COLUMNS,
         )
     except Exception as exc:  # the default re-timing never costs the plan
