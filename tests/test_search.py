@@ -149,10 +149,11 @@ def test_hot_neighbourhood_frees_the_jobs_where_the_grid_is_drawn():
 
 
 def test_lagrangian_neighbourhood_frees_the_job_farthest_from_its_best_response():
-    """6 jobs, 2 sites, 4 slots, every job at site 0 in the incumbent. Job 2 alone pays more
-    at the duals than its least reduced cost (its Lagrangian schedule: site 1, slots 0-1,
-    where jobs 4 and 5 are said to run), so it is always freed, with one of the jobs holding
-    those site-slots; without a gap anywhere the neighbourhood falls back to ``related``."""
+    """6 jobs, 2 sites, 4 slots: in the incumbent every job runs at site 0, jobs 4 and 5 also
+    at site 1 in slots 0-1. Job 2 alone pays more at the duals than its least reduced cost (its
+    Lagrangian schedule: site 1, slots 0-1), so it is always freed, with one of the jobs
+    holding those site-slots; without a gap anywhere the neighbourhood falls back to
+    ``related``."""
     T, J = 4, 6
     hoods = Neighbourhoods(
         first=np.zeros(J, dtype=np.int64),
