@@ -422,14 +422,13 @@ def first_master(
         t0 = time.perf_counter()
         got = priced_schedules(scenario, options.objective, options.deadlines, relax.duals)
         if got is not None:
-            relax.priced, schedules = got.bound, got.schedules
             relax.lagrange = got
-            relax.guide = with_schedules(relax.guide, schedules, relax.priced)
-            if relax.priced is not None:
-                relax.bound = max(relax.priced, relax.bound or -math.inf)
+            relax.guide = with_schedules(relax.guide, got.schedules, got.bound)
+            if got.bound is not None:
+                relax.bound = max(got.bound, relax.bound or -math.inf)
             notes.append(
-                f"the schedule relaxation priced at its duals: {len(schedules)} jobs' "
-                f"Lagrangian schedules widen the guidance, bound {relax.priced} "
+                f"the schedule relaxation priced at its duals: {len(got.schedules)} jobs' "
+                f"Lagrangian schedules widen the guidance, bound {got.bound} "
                 f"({time.perf_counter() - t0:.1f} s)"
             )
     return relax

@@ -76,12 +76,16 @@ class Relaxation:
     #: its best bound (else of its last restricted master) — where the schedule relaxation is
     #: priced once (:func:`~greenopt.milp.schedules.priced_bound`)
     duals: dict[str, tuple[np.ndarray, np.ndarray]] | None = None  # name: (keys, duals)
-    #: the schedule relaxation priced at ``duals`` when that pass was made before the search
-    #: (:func:`~greenopt.milp.schedules.priced_schedules`: the first master's guidance)
-    priced: float | None = None
-    #: that pass's view (:class:`~greenopt.milp.schedules.LagrangianView`): fix-and-optimise
-    #: draws neighbourhoods from it (:meth:`~greenopt.solvers.lns.Neighbourhoods.lagrangian`)
+    #: the schedule relaxation priced at ``duals`` before the search, when that pass was made
+    #: (:class:`~greenopt.milp.schedules.LagrangianView`, the first master's guidance):
+    #: fix-and-optimise draws neighbourhoods from it
+    #: (:meth:`~greenopt.solvers.lns.Neighbourhoods.lagrangian`)
     lagrange: Any = None
+
+    @property
+    def priced(self) -> float | None:
+        """The bound of the pass made before the search (``None``: no such pass)."""
+        return None if self.lagrange is None else self.lagrange.bound
 
 
 def solve_relaxation(
